@@ -1,0 +1,1 @@
+"""Pure statistical analyses on pandas frames (no Streamlit, no plotly)."""
