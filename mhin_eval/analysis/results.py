@@ -27,6 +27,7 @@ class Estimate:
     p_value: float | None = None
     scale: str = "difference"
     conf_level: float = 0.95
+    se: float | None = None  # standard error on the model scale (log scale for ratios), for pooling
 
     @property
     def null_value(self) -> float:
@@ -43,6 +44,14 @@ class Estimate:
             "ci_high": _clean(self.ci_high),
             "p_value": _clean(self.p_value),
         }
+
+    @property
+    def model_scale(self) -> tuple[float, float]:
+        """(estimate, standard error) on the scale the model was fitted on: log for ratios."""
+        if self.se is None:
+            raise ValueError("this estimate carries no standard error")
+        est = math.log(self.estimate) if self.scale == "ratio" else self.estimate
+        return est, self.se
 
 
 def _clean(value):
