@@ -1,0 +1,69 @@
+"""Shared page context: the store, the catalogue, cached reads and the banners every page shows."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from mhin_eval.catalogue import Catalogue, load_catalogue
+from mhin_eval.store import Store, seed
+
+DEMO_NOTICE = (
+    "**Synthetic demo data.** Every number on this page comes from invented data built to test the "
+    "dashboard. It describes no real patient, service or site and is not a finding."
+)
+
+
+@st.cache_resource(show_spinner="Preparing the data store…")
+def get_store() -> Store:
+    """One store per server process; seeded with the demo data and published context when empty."""
+    store = Store()
+    seed(store)
+    return store
+
+
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+def data_version() -> int:
+    return get_store().version()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _series(version: int, project: str | None, sites: tuple[str, ...] | None, indicator: str | None) -> pd.DataFrame:
+    return get_store().series(project=project, sites=sites, indicator=indicator)
+
+
+def series(project: str | None = None, sites: tuple[str, ...] | None = None, indicator: str | None = None) -> pd.DataFrame:
+    """Current series rows, cached per data version (an ingest or rollback invalidates)."""
+    return _series(data_version(), project, sites, indicator)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _coverage(version: int, project: str | None) -> pd.DataFrame:
+    return get_store().coverage(project=project)
+
+
+def coverage(project: str | None = None) -> pd.DataFrame:
+    return _coverage(data_version(), project)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _freshness(version: int) -> pd.DataFrame:
+    return get_store().freshness()
+
+
+def freshness() -> pd.DataFrame:
+    return _freshness(data_version())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _has_demo_data(version: int) -> bool:
+    return get_store().has_demo_data()
+
+
+def show_data_notices() -> None:
+    """Banners every page shows: the synthetic-data notice while demo data is loaded."""
+    if _has_demo_data(data_version()):
+        st.warning(DEMO_NOTICE, icon=":material/science:")

@@ -1,0 +1,45 @@
+"""AppTest fixtures: each test gets its own data directory and empty Streamlit caches."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from mhin_eval.catalogue import PROJECT_ROOT
+
+APP = str(PROJECT_ROOT / "app.py")
+
+
+@pytest.fixture(scope="session")
+def seeded_dir(tmp_path_factory):
+    """A data directory seeded once with the demo data and published context (copied per test)."""
+    from mhin_eval.store import Store, seed
+
+    path = tmp_path_factory.mktemp("seeded-store")
+    seed(Store(path))
+    return path
+
+
+@pytest.fixture
+def app(seeded_dir, tmp_path, monkeypatch):
+    """A fresh AppTest of the whole app (st.navigation) on a private copy of the seeded store."""
+    import shutil
+
+    data_dir = tmp_path / "store"
+    shutil.copytree(seeded_dir, data_dir)
+    monkeypatch.setenv("MHIN_DATA_DIR", str(data_dir))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    yield at
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def all_text(at: AppTest) -> str:
+    """Every markdown, caption, title, header and alert text rendered, joined (for assertions)."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "warning", "info", "error", "success"):
+        parts.extend(str(e.value) for e in getattr(at, kind))
+    return "\n".join(parts)
