@@ -1,0 +1,31 @@
+"""Plain-language wording of estimates: direction, units, uncertainty and the null."""
+
+from mhin_eval.analysis.results import Estimate
+from mhin_eval.wording import change_phrase, direction, fmt_estimate, fmt_p
+
+
+def test_ratio_below_one_reads_as_a_fall_with_ci_in_percent():
+    est = Estimate(0.69, 0.58, 0.82, 0.001, scale="ratio")
+    assert change_phrase(est) == "fell by 31% (95% CI 18% to 42%)"
+    assert direction(est, "lower") == "improvement"
+    assert direction(est, "higher") == "deterioration"
+
+
+def test_ratio_interval_including_one_says_consistent_with_no_change():
+    est = Estimate(0.95, 0.80, 1.12, 0.5, scale="ratio")
+    assert change_phrase(est) == "changed by -5% (95% CI -20% to +12%), consistent with no change"
+    assert direction(est, "lower") == "no clear change"
+
+
+def test_difference_carries_unit():
+    est = Estimate(-4.25, -6.3, -2.1, 0.01, scale="difference")
+    assert change_phrase(est, "points") == "fell by 4.2 points (95% CI 2.1 to 6.3)"
+    rise = Estimate(3.0, 1.0, 5.0, 0.01, scale="difference")
+    assert change_phrase(rise, "points").startswith("rose by 3.0 points")
+
+
+def test_format_helpers():
+    assert fmt_estimate(Estimate(0.5, 0.25, 0.75, scale="ratio")) == "0.50 (95% CI 0.25 to 0.75)"
+    assert fmt_estimate(None) == "no estimate"
+    assert fmt_p(0.0001) == "p < 0.001"
+    assert fmt_p(0.0423) == "p = 0.042"
