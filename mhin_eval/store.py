@@ -1,0 +1,820 @@
+"""The embedded store: one DuckDB file holding every ingested row version, the audit trail and the
+current values that pages read.
+
+Layout (one database file ``mhin.duckdb`` in the data directory):
+
+- ``ingests``: one row per ingest (id, UTC time, user, file, sha256, kind, counts, demo flag,
+  rollback time and user).
+- ``<kind>_versions``: append-only; every row of every applied ingest, tagged with its ingest id.
+  Nothing here is ever updated or deleted, so any earlier value can be recovered.
+- ``<kind>_current``: the latest version per key among ingests that are not rolled back. It is
+  derived from ``<kind>_versions`` inside the same transaction as each ingest or rollback and is
+  what the readers query, which keeps reads fast.
+
+Ingest and rollback each run in one DuckDB transaction, so a failure or a SIGKILL part-way leaves
+the store exactly as it was. Connections are opened per operation and closed straight after (DuckDB
+allows a single read-write process per file); writers are serialised by a file lock plus a thread
+lock, readers share a lock, and a waiting writer stops new readers from starving it.
+
+An ingest whose rows all equal the current values (for example the same file twice) is recorded in
+the history as a no-op: it writes no row versions and changes no value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from mhin_eval.catalogue import PROJECT_ROOT
+
+DB_FILE = "mhin.duckdb"
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "store"
+DEFAULT_DEMO_DIR = PROJECT_ROOT / "data" / "demo"
+DEFAULT_PUBLISHED_DIR = PROJECT_ROOT / "data" / "published"
+SCHEMA_VERSION = 1
+SEED_USERS = ("demo", "seed")
+EXTRACT_SUFFIXES = (".csv", ".xlsx", ".parquet")
+
+#: Test hook only: when set to a file path, an ingest creates that file after writing its rows and
+#: then sleeps inside the open transaction, so a test can SIGKILL the process deterministically.
+PAUSE_HOOK_ENV = "MHIN_TEST_PAUSE_INGEST"
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """Storage layout of one frame kind: ordered columns with DuckDB types, and the key."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+    value_label: str = "value"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.columns)
+
+    @property
+    def payload(self) -> tuple[str, ...]:
+        return tuple(c for c in self.column_names if c not in self.key)
+
+    def type_of(self, column: str) -> str:
+        return dict(self.columns)[column]
+
+
+KINDS: dict[str, KindSpec] = {
+    "series": KindSpec(
+        "series",
+        (
+            ("project", "VARCHAR"),
+            ("site", "VARCHAR"),
+            ("indicator", "VARCHAR"),
+            ("period", "DATE"),
+            ("breakdown", "VARCHAR"),
+            ("group", "VARCHAR"),
+            ("value", "DOUBLE"),
+            ("denominator", "DOUBLE"),
+        ),
+        ("project", "site", "indicator", "period", "breakdown", "group"),
+    ),
+    "participants": KindSpec(
+        "participants",
+        (
+            ("project", "VARCHAR"),
+            ("site", "VARCHAR"),
+            ("participant_id", "VARCHAR"),
+            ("measure", "VARCHAR"),
+            ("timepoint", "VARCHAR"),
+            ("value", "DOUBLE"),
+            ("date", "DATE"),
+            ("delivery_mode", "VARCHAR"),
+            ("ethnicity", "VARCHAR"),
+            ("age_band", "VARCHAR"),
+            ("sex", "VARCHAR"),
+        ),
+        ("project", "site", "participant_id", "measure", "timepoint"),
+    ),
+    "published": KindSpec(
+        "published",
+        (
+            ("source", "VARCHAR"),
+            ("period_start", "DATE"),
+            ("period_end", "DATE"),
+            ("period_type", "VARCHAR"),
+            ("breakdown", "VARCHAR"),
+            ("org_code", "VARCHAR"),
+            ("org_name", "VARCHAR"),
+            ("secondary_code", "VARCHAR"),
+            ("secondary_name", "VARCHAR"),
+            ("measure_id", "VARCHAR"),
+            ("measure_name", "VARCHAR"),
+            ("demographic", "VARCHAR"),
+            ("group", "VARCHAR"),
+            ("statistic", "VARCHAR"),
+            ("value", "DOUBLE"),
+            ("published_value", "VARCHAR"),
+        ),
+        (
+            "source",
+            "period_start",
+            "period_end",
+            "period_type",
+            "breakdown",
+            "org_code",
+            "org_name",
+            "secondary_code",
+            "secondary_name",
+            "measure_id",
+            "measure_name",
+            "demographic",
+            "group",
+            "statistic",
+        ),
+    ),
+}
+#: Columns a frame of each kind must carry; the others are optional and stored as missing.
+REQUIRED = {
+    "series": ("project", "site", "indicator", "period", "value"),
+    "participants": ("project", "site", "participant_id", "measure", "timepoint", "value"),
+    "published": ("source", "period_start", "measure_id", "value"),
+}
+
+
+class StoreError(RuntimeError):
+    """Base class of store failures; the message says what happened and what to do."""
+
+
+class IngestRefused(StoreError, ValueError):
+    """The extract cannot be stored as it is (nothing was written)."""
+
+
+class RollbackRefused(StoreError, ValueError):
+    """The rollback cannot be done (unknown or already rolled-back ingest; nothing was written)."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the store longer than the wait allowed; try again."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingest did. ``no_op`` is True when every row already held its value."""
+
+    ingest_id: int
+    kind: str
+    file_name: str
+    sha256: str
+    rows_added: int
+    rows_replaced: int
+    rows_unchanged: int
+    demo: bool = False
+    no_op: bool = False
+    same_as: int | None = None
+
+    @property
+    def rows(self) -> int:
+        return self.rows_added + self.rows_replaced + self.rows_unchanged
+
+    def summary(self) -> str:
+        if self.no_op:
+            earlier = f" (same content as ingest #{self.same_as})" if self.same_as else ""
+            return (
+                f"No change: all {self.rows:,} {self.kind} rows of {self.file_name} are already stored"
+                f"{earlier}; recorded as no-op ingest #{self.ingest_id}."
+            )
+        return (
+            f"Ingested {self.file_name} as #{self.ingest_id} ({self.kind}): {self.rows_added:,} rows added, "
+            f"{self.rows_replaced:,} replaced, {self.rows_unchanged:,} unchanged."
+        )
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    """What a rollback did: values restored to an earlier version, rows removed, rows a later ingest keeps."""
+
+    ingest_id: int
+    kind: str
+    rows_restored: int
+    rows_removed: int
+    rows_kept_newer: int
+
+    def summary(self) -> str:
+        return (
+            f"Rolled back ingest #{self.ingest_id} ({self.kind}): {self.rows_restored:,} rows restored to "
+            f"their earlier values, {self.rows_removed:,} rows removed, {self.rows_kept_newer:,} rows keep "
+            f"the values of a later ingest."
+        )
+
+
+# --------------------------------------------------------------------------- locking
+
+_THREAD_LOCKS: dict[Path, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+def _thread_lock(path: Path) -> threading.Lock:
+    with _THREAD_LOCKS_GUARD:
+        return _THREAD_LOCKS.setdefault(path, threading.Lock())
+
+
+@contextlib.contextmanager
+def _flock(path: Path, mode: int, timeout: float) -> Iterator[None]:
+    """Hold an flock on ``path`` (its own open file description, so threads contend too)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(
+                        f"The store at {path.parent} stayed locked by another upload for {timeout:.0f} s; "
+                        "try again in a moment."
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        yield
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- SQL helpers
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _key_expr(spec: KindSpec, alias: str) -> str:
+    """A 128-bit hash of the key columns; NULL and '' hash differently."""
+    parts = [f"coalesce(CAST({alias}.{_q(c)} AS VARCHAR), chr(0))" for c in spec.key]
+    return "md5_number(" + " || chr(31) || ".join(parts) + ")"
+
+
+def _row_text(spec: KindSpec, alias: str) -> str:
+    parts = [f"coalesce(CAST({alias}.{_q(c)} AS VARCHAR), chr(0))" for c in spec.column_names]
+    return f"'{spec.name}' || chr(30) || " + " || chr(31) || ".join(parts)
+
+
+def _same_payload(spec: KindSpec, left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{_q(c)} IS NOT DISTINCT FROM {right}.{_q(c)}" for c in spec.payload)
+
+
+def _cols(spec: KindSpec, alias: str | None = None) -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + _q(c) for c in spec.column_names)
+
+
+def _in_list(values: Iterable[str]) -> tuple[str, list[str]]:
+    values = [str(v) for v in values]
+    return ", ".join("?" for _ in values), values
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Store:
+    """The embedded DuckDB store of one data directory (``MHIN_DATA_DIR`` or ``data/store`` by default)."""
+
+    read_timeout = 60.0
+    write_timeout = 300.0
+
+    def __init__(self, data_dir: Path | str | None = None, catalogue=None):
+        self.data_dir = Path(data_dir or os.environ.get("MHIN_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+        self.catalogue = catalogue
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_FILE
+        self._gate = self.data_dir / (DB_FILE + ".gate.lock")
+        self._lockfile = self.data_dir / (DB_FILE + ".lock")
+        self._thread_lock = _thread_lock(self.path)
+        if not self._initialised():
+            with self._write() as con:
+                self._create_schema(con)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.data_dir)!r})"
+
+    # ----------------------------------------------------------------------- connections
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived read-only connection under a shared lock."""
+        with _flock(self._gate, fcntl.LOCK_SH, self.read_timeout):
+            lock = _flock(self._lockfile, fcntl.LOCK_SH, self.read_timeout)
+            lock.__enter__()
+        try:
+            con = duckdb.connect(str(self.path), read_only=True)
+            try:
+                yield con
+            finally:
+                con.close()
+        finally:
+            lock.__exit__(None, None, None)
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived read-write connection; the only writer in any thread or process."""
+        if not self._thread_lock.acquire(timeout=self.write_timeout):
+            raise StoreBusy(f"The store at {self.data_dir} is busy with another upload; try again in a moment.")
+        try:
+            with (
+                _flock(self._gate, fcntl.LOCK_EX, self.write_timeout),
+                _flock(self._lockfile, fcntl.LOCK_EX, self.write_timeout),
+            ):
+                con = duckdb.connect(str(self.path))
+                try:
+                    yield con
+                finally:
+                    con.close()
+        finally:
+            self._thread_lock.release()
+
+    def _initialised(self) -> bool:
+        if not self.path.exists():
+            return False
+        with self._read() as con:
+            found = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+            ).fetchone()[0]
+            return bool(found)
+
+    @staticmethod
+    def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            """
+            CREATE TABLE IF NOT EXISTS ingests (
+                ingest_id INTEGER NOT NULL,
+                time TIMESTAMP NOT NULL,
+                "user" VARCHAR NOT NULL,
+                file_name VARCHAR NOT NULL,
+                sha256 VARCHAR NOT NULL,
+                kind VARCHAR NOT NULL,
+                rows_added INTEGER NOT NULL,
+                rows_replaced INTEGER NOT NULL,
+                rows_unchanged INTEGER NOT NULL,
+                demo BOOLEAN NOT NULL,
+                no_op BOOLEAN NOT NULL,
+                rolled_back_at TIMESTAMP,
+                rolled_back_by VARCHAR
+            )"""
+        )
+        for spec in KINDS.values():
+            columns = ", ".join(f"{_q(c)} {t}" for c, t in spec.columns)
+            for table in (f"{spec.name}_versions", f"{spec.name}_current"):
+                con.execute(
+                    f"CREATE TABLE IF NOT EXISTS {table} (ingest_id INTEGER NOT NULL, "
+                    f"row_key UHUGEINT NOT NULL, {columns})"
+                )
+        con.execute("CREATE TABLE IF NOT EXISTS meta (name VARCHAR NOT NULL, value BIGINT NOT NULL)")
+        con.execute(
+            "INSERT INTO meta SELECT * FROM (VALUES ('version', 0), ('schema', ?)) v(name, value) "
+            "WHERE NOT EXISTS (SELECT 1 FROM meta)",
+            [SCHEMA_VERSION],
+        )
+        con.execute("COMMIT")
+
+    # ----------------------------------------------------------------------- ingest
+
+    @staticmethod
+    def _spec(kind: str) -> KindSpec:
+        try:
+            return KINDS[kind]
+        except KeyError:
+            raise IngestRefused(f"Unknown extract kind '{kind}'; expected one of {', '.join(KINDS)}.") from None
+
+    @staticmethod
+    def _normalised(spec: KindSpec, frame: pd.DataFrame, file_name: str) -> pd.DataFrame:
+        """The frame with exactly the stored columns (optional ones filled as missing)."""
+        if frame is None or len(frame) == 0:
+            raise IngestRefused(f"{file_name}: the extract has no rows; nothing was stored.")
+        missing = [c for c in REQUIRED[spec.name] if c not in frame.columns]
+        if missing:
+            raise IngestRefused(
+                f"{file_name}: {spec.name} extract lacks column(s) {', '.join(missing)}; nothing was stored."
+            )
+        out = pd.DataFrame(index=range(len(frame)))
+        for column, sql_type in spec.columns:
+            if column in frame.columns:
+                values = frame[column].to_numpy()
+                if sql_type == "DATE":
+                    values = pd.to_datetime(frame[column]).to_numpy()
+                out[column] = values
+            elif column in ("breakdown", "group") and spec.name == "series":
+                out[column] = "all"
+            elif sql_type == "DOUBLE":
+                out[column] = float("nan")
+            elif sql_type == "DATE":
+                out[column] = pd.NaT
+            else:
+                out[column] = pd.Series([None] * len(frame), dtype="object")
+        return out
+
+    def _stage(self, con: duckdb.DuckDBPyConnection, spec: KindSpec, frame: pd.DataFrame, file_name: str) -> None:
+        """Create temp table ``staged`` (typed rows with their key hash) and check keys are unique."""
+        con.register("incoming", frame)
+        casts = ", ".join(f"CAST(i.{_q(c)} AS {t}) AS {_q(c)}" for c, t in spec.columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged_raw AS SELECT {casts} FROM incoming i")
+        con.unregister("incoming")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {_key_expr(spec, 's')} AS row_key, s.* FROM staged_raw s"
+        )
+        con.execute("DROP TABLE staged_raw")
+        dupes = con.execute(
+            "SELECT count(*) - count(DISTINCT row_key) FROM staged"
+        ).fetchone()[0]
+        if dupes:
+            raise IngestRefused(
+                f"{file_name}: {dupes} row(s) repeat the key ({', '.join(spec.key)}) of an earlier row; "
+                "keep one row per key. Nothing was stored."
+            )
+
+    def _diff_sql(self, spec: KindSpec) -> str:
+        return f"""
+            SELECT s.*, c.ingest_id AS old_ingest_id,
+                   CASE WHEN c.row_key IS NULL THEN 'added'
+                        WHEN {_same_payload(spec, 's', 'c')} THEN 'unchanged'
+                        ELSE 'replaced' END AS change,
+                   {", ".join(f"c.{_q(p)} AS {_q('old_' + p)}" for p in spec.payload)}
+            FROM staged s LEFT JOIN {spec.name}_current c USING (row_key)
+        """
+
+    def preview(self, extract) -> pd.DataFrame:
+        """What ingesting ``extract`` would change, one row per extract row: its key, ``change``
+        (added / replaced / unchanged) and old and new payload values (``old_value``, ``new_value``...)."""
+        spec = self._spec(extract.kind)
+        frame = self._normalised(spec, extract.frame, extract.file_name)
+        with self._read() as con:
+            self._stage(con, spec, frame, extract.file_name)
+            key = ", ".join(_q(c) for c in spec.key)
+            new = ", ".join(f"{_q(p)} AS {_q('new_' + p)}" for p in spec.payload)
+            old = ", ".join(_q("old_" + p) for p in spec.payload)
+            out = con.execute(
+                f"SELECT {key}, change, {old}, {new} FROM ({self._diff_sql(spec)}) ORDER BY {key}"
+            ).df()
+        return out
+
+    def ingest(self, extract, *, user: str = "local", demo: bool = False) -> IngestResult:
+        """Store a validated extract in one transaction; a failure anywhere stores nothing."""
+        spec = self._spec(extract.kind)
+        file_name = str(extract.file_name or "unnamed extract")
+        sha = str(extract.sha256 or "")
+        frame = self._normalised(spec, extract.frame, file_name)
+        with self._write() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                result = self._ingest_in_transaction(con, spec, frame, file_name, sha, user, demo)
+                _pause_for_tests()
+                con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise
+        return result
+
+    def _ingest_in_transaction(self, con, spec, frame, file_name, sha, user, demo) -> IngestResult:
+        self._stage(con, spec, frame, file_name)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE diff AS {self._diff_sql(spec)}")
+        counts = dict(con.execute("SELECT change, count(*) FROM diff GROUP BY change").fetchall())
+        added, replaced, unchanged = (int(counts.get(k, 0)) for k in ("added", "replaced", "unchanged"))
+        no_op = added == 0 and replaced == 0
+        same_as = None
+        if sha:
+            row = con.execute(
+                "SELECT max(ingest_id) FROM ingests WHERE sha256 = ? AND kind = ? AND rolled_back_at IS NULL "
+                "AND NOT no_op",
+                [sha, spec.name],
+            ).fetchone()
+            same_as = row[0] if row and row[0] is not None else None
+        ingest_id = con.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingests").fetchone()[0]
+        con.execute(
+            "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+            [ingest_id, _utc_now(), user, file_name, sha, spec.name, added, replaced, unchanged, demo, no_op],
+        )
+        if not no_op:
+            cols = _cols(spec)
+            con.execute(
+                f"INSERT INTO {spec.name}_versions SELECT ?, row_key, {cols} FROM staged", [ingest_id]
+            )
+            con.execute(
+                f"DELETE FROM {spec.name}_current WHERE row_key IN (SELECT row_key FROM diff WHERE change <> 'added')"
+            )
+            con.execute(f"INSERT INTO {spec.name}_current SELECT ?, row_key, {cols} FROM staged", [ingest_id])
+        con.execute("DROP TABLE diff")
+        con.execute("DROP TABLE staged")
+        con.execute("UPDATE meta SET value = value + 1 WHERE name = 'version'")
+        return IngestResult(
+            ingest_id=int(ingest_id),
+            kind=spec.name,
+            file_name=file_name,
+            sha256=sha,
+            rows_added=added,
+            rows_replaced=replaced,
+            rows_unchanged=unchanged,
+            demo=demo,
+            no_op=no_op,
+            same_as=same_as if no_op else None,
+        )
+
+    def ingest_file(self, path, *, user: str = "local", sheet=None, demo: bool = False) -> IngestResult:
+        """Load and validate ``path`` (raises ``ValidationFailed`` listing every problem), then ingest it."""
+        from mhin_eval.loaders import load_extract
+
+        extract = load_extract(path, catalogue=self.catalogue, sheet=sheet)
+        return self.ingest(extract, user=user, demo=demo)
+
+    # ----------------------------------------------------------------------- rollback
+
+    def rollback(self, ingest_id: int, *, user: str = "local") -> RollbackResult:
+        """Undo one ingest: keys it added disappear, keys it replaced get their earlier values back
+        exactly; keys a later (live) ingest wrote keep that later value."""
+        ingest_id = int(ingest_id)
+        with self._write() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                result = self._rollback_in_transaction(con, ingest_id, user)
+                con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise
+        return result
+
+    def _rollback_in_transaction(self, con, ingest_id: int, user: str) -> RollbackResult:
+        row = con.execute(
+            "SELECT kind, rolled_back_at, rolled_back_by FROM ingests WHERE ingest_id = ?", [ingest_id]
+        ).fetchone()
+        if row is None:
+            raise RollbackRefused(f"There is no ingest #{ingest_id}; `history` lists the ingests.")
+        kind, rolled_back_at, rolled_back_by = row
+        if rolled_back_at is not None:
+            raise RollbackRefused(
+                f"Ingest #{ingest_id} was already rolled back on {rolled_back_at:%Y-%m-%d %H:%M} UTC by "
+                f"{rolled_back_by}."
+            )
+        spec = KINDS[kind]
+        table = f"{spec.name}_current"
+        con.execute(
+            "UPDATE ingests SET rolled_back_at = ?, rolled_back_by = ? WHERE ingest_id = ?",
+            [_utc_now(), user, ingest_id],
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE affected AS SELECT row_key FROM {table} WHERE ingest_id = ?",
+            [ingest_id],
+        )
+        touched = con.execute(
+            f"SELECT count(*) FROM {spec.name}_versions WHERE ingest_id = ?", [ingest_id]
+        ).fetchone()[0]
+        con.execute(f"DELETE FROM {table} WHERE ingest_id = ?", [ingest_id])
+        cols = _cols(spec, "v")
+        restored = con.execute(
+            f"""
+            INSERT INTO {table}
+            SELECT v.ingest_id, v.row_key, {cols}
+            FROM {spec.name}_versions v
+            JOIN ingests i ON i.ingest_id = v.ingest_id AND i.rolled_back_at IS NULL
+            WHERE v.row_key IN (SELECT row_key FROM affected)
+            QUALIFY row_number() OVER (PARTITION BY v.row_key ORDER BY v.ingest_id DESC) = 1
+            """
+        ).fetchone()[0]
+        affected = con.execute("SELECT count(*) FROM affected").fetchone()[0]
+        con.execute("DROP TABLE affected")
+        con.execute("UPDATE meta SET value = value + 1 WHERE name = 'version'")
+        return RollbackResult(
+            ingest_id=ingest_id,
+            kind=spec.name,
+            rows_restored=int(restored),
+            rows_removed=int(affected - restored),
+            rows_kept_newer=int(touched - affected),
+        )
+
+    # ----------------------------------------------------------------------- readers
+
+    def _select(
+        self, spec: KindSpec, filters: list[tuple[str, object]], order: tuple[str, ...] | None = None
+    ) -> pd.DataFrame:
+        """Current rows of one kind; each filter is (column, value or list of values); an empty list
+        matches nothing (a user with no sites sees no rows)."""
+        where, params = [], []
+        for column, value in filters:
+            if value is None:
+                continue
+            if isinstance(value, str):
+                where.append(f"{_q(column)} = ?")
+                params.append(value)
+                continue
+            values = list(value)
+            if not values:
+                where.append("FALSE")
+                continue
+            marks, vals = _in_list(values)
+            where.append(f"{_q(column)} IN ({marks})")
+            params.extend(vals)
+        sql = f"SELECT {_cols(spec)} FROM {spec.name}_current"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY " + ", ".join(_q(c) for c in (order or spec.key))
+        with self._read() as con:
+            return con.execute(sql, params).df()
+
+    @staticmethod
+    def _scope(sites: Iterable[str] | str | None):
+        if sites is None or isinstance(sites, str):
+            return sites
+        return list(sites)
+
+    def series(self, *, project=None, sites=None, indicator=None, breakdown=None) -> pd.DataFrame:
+        """Current indicator-series rows, optionally for one project, some sites, one indicator or breakdown."""
+        return self._select(
+            KINDS["series"],
+            [("project", project), ("site", self._scope(sites)), ("indicator", indicator), ("breakdown", breakdown)],
+        )
+
+    def participants(self, *, project=None, sites=None, measure=None) -> pd.DataFrame:
+        """Current participant-outcome rows, optionally for one project, some sites, one measure."""
+        return self._select(
+            KINDS["participants"], [("project", project), ("site", self._scope(sites)), ("measure", measure)]
+        )
+
+    def published(self, *, source=None, org_codes=None, measure_ids=None, breakdown=None) -> pd.DataFrame:
+        """Current published-statistics rows, optionally for one source, some organisations and measures."""
+        return self._select(
+            KINDS["published"],
+            [
+                ("source", source),
+                ("org_code", self._scope(org_codes)),
+                ("measure_id", self._scope(measure_ids)),
+                ("breakdown", breakdown),
+            ],
+        )
+
+    def history(self) -> pd.DataFrame:
+        """Every ingest, oldest first, with its counts and any rollback; times in UTC."""
+        with self._read() as con:
+            out = con.execute(
+                'SELECT ingest_id, time, "user", file_name, sha256, kind, rows_added, rows_replaced, '
+                "rows_unchanged, demo, no_op, rolled_back_at, rolled_back_by FROM ingests ORDER BY ingest_id"
+            ).df()
+        for column in ("time", "rolled_back_at"):
+            out[column] = pd.to_datetime(out[column]).dt.tz_localize("UTC")
+        return out
+
+    def version(self) -> int:
+        """A counter raised by every ingest and rollback: the cache key of anything read from the store."""
+        with self._read() as con:
+            return int(con.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()[0])
+
+    def checksum(self) -> str:
+        """sha256 over every current row of every kind, independent of row order and of ingest ids."""
+        parts = " UNION ALL ".join(
+            f"SELECT md5({_row_text(spec, 't')}) AS h FROM {spec.name}_current t" for spec in KINDS.values()
+        )
+        with self._read() as con:
+            return con.execute(f"SELECT sha256(coalesce(string_agg(h, ',' ORDER BY h), '')) FROM ({parts})").fetchone()[0]
+
+    def coverage(self, *, project=None, sites=None) -> pd.DataFrame:
+        """Rows per project, site, indicator, breakdown and month: the data-coverage heatmap."""
+        where, params = [], []
+        if project is not None:
+            where.append("project = ?")
+            params.append(project)
+        scope = self._scope(sites)
+        if scope is not None:
+            scope = [scope] if isinstance(scope, str) else scope
+            if not scope:
+                where.append("FALSE")
+            else:
+                marks, vals = _in_list(scope)
+                where.append(f"site IN ({marks})")
+                params.extend(vals)
+        sql = "SELECT project, site, indicator, breakdown, period, count(*) AS n_rows FROM series_current"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " GROUP BY ALL ORDER BY project, site, indicator, breakdown, period"
+        with self._read() as con:
+            return con.execute(sql, params).df()
+
+    def freshness(self, *, sites=None) -> pd.DataFrame:
+        """Per project, site and kind: latest period held, when its newest live ingest landed and from
+        which file. Published context (no site) is listed per source when no site scope is given."""
+        scope = self._scope(sites)
+        scope = [scope] if isinstance(scope, str) else scope
+        site_filter, params = "", []
+        if scope is not None:
+            if not scope:
+                site_filter = "WHERE FALSE"
+            else:
+                marks, vals = _in_list(scope)
+                site_filter = f"WHERE site IN ({marks})"
+                params = vals + vals
+        published = (
+            ""
+            if scope is not None
+            else """
+            UNION ALL
+            SELECT 'published', NULL, source, max(coalesce(period_end, period_start)), max(ingest_id), count(*)
+            FROM published_current GROUP BY source"""
+        )
+        sql = f"""
+            WITH held AS (
+                SELECT 'series' AS kind, project, site, max(period) AS latest_period,
+                       max(ingest_id) AS last_ingest_id, count(*) AS n_rows
+                FROM series_current {site_filter} GROUP BY project, site
+                UNION ALL
+                SELECT 'participants', project, site, max(date), max(ingest_id), count(*)
+                FROM participants_current {site_filter} GROUP BY project, site
+                {published}
+            )
+            SELECT h.project, h.site, h.kind, h.latest_period, h.n_rows, i.time AS last_ingest_time,
+                   i.file_name AS last_file, i."user" AS last_user, i.demo
+            FROM held h JOIN ingests i ON i.ingest_id = h.last_ingest_id
+            ORDER BY h.kind DESC, h.project, h.site
+        """
+        with self._read() as con:
+            out = con.execute(sql, params).df()
+        out["last_ingest_time"] = pd.to_datetime(out["last_ingest_time"]).dt.tz_localize("UTC")
+        return out
+
+    def has_demo_data(self) -> bool:
+        """True while any current row comes from a demo ingest (pages then show the synthetic-data notice)."""
+        parts = " UNION ALL ".join(f"SELECT ingest_id FROM {s}_current" for s in KINDS)
+        with self._read() as con:
+            return bool(
+                con.execute(
+                    f"SELECT EXISTS (SELECT 1 FROM ({parts}) c JOIN ingests i USING (ingest_id) WHERE i.demo)"
+                ).fetchone()[0]
+            )
+
+    def is_empty(self) -> bool:
+        """True when no current row of any kind is held."""
+        parts = " UNION ALL ".join(f"SELECT 1 FROM {s}_current" for s in KINDS)
+        with self._read() as con:
+            return not con.execute(f"SELECT EXISTS ({parts})").fetchone()[0]
+
+    def ingested_sha256s(self) -> set[str]:
+        """sha256 of every file ever ingested (rolled back or not)."""
+        with self._read() as con:
+            return {r[0] for r in con.execute("SELECT DISTINCT sha256 FROM ingests").fetchall()}
+
+
+def _pause_for_tests() -> None:
+    marker = os.environ.get(PAUSE_HOOK_ENV)
+    if marker:
+        Path(marker).write_text(str(os.getpid()))
+        time.sleep(3600)
+
+
+def _extract_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in EXTRACT_SUFFIXES)
+
+
+def seed(
+    store: Store,
+    *,
+    demo_dir: Path | str = DEFAULT_DEMO_DIR,
+    published_dir: Path | str = DEFAULT_PUBLISHED_DIR,
+) -> list[IngestResult]:
+    """Fill a new store with the demo extracts (``demo=True``, user "demo"; written by
+    ``mhin_eval.demo.write_demo`` when the folder is empty) and the shipped published statistics
+    (user "seed"). Does nothing once anyone else has ingested; a file whose sha256 was ever ingested
+    is skipped, so it is idempotent and an interrupted seed resumes."""
+    history = store.history()
+    if (~history["user"].isin(SEED_USERS)).any():
+        return []
+    demo_dir, published_dir = Path(demo_dir), Path(published_dir)
+    demo_files = _extract_files(demo_dir)
+    if not demo_files and history.empty:
+        from mhin_eval.demo import write_demo
+
+        write_demo(demo_dir)
+        demo_files = _extract_files(demo_dir)
+    done = set(history["sha256"])
+    results = []
+    for files, user, demo in ((demo_files, "demo", True), (_extract_files(published_dir), "seed", False)):
+        for path in files:
+            from mhin_eval.loaders import load_extract
+
+            extract = load_extract(path, catalogue=store.catalogue)
+            if extract.sha256 in done:
+                continue
+            results.append(store.ingest(extract, user=user, demo=demo))
+            done.add(extract.sha256)
+    return results
