@@ -54,3 +54,100 @@ def _runner(run: Run):
         return 0
 
     return handler
+
+
+# --- prepost: paired before/after analysis of participant records -------------------------------------
+
+
+def _prepost_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--measure", help="measure to analyse (needed when the file holds several)")
+    p.add_argument("--before", default="baseline", help="timepoint label of the 'before' values")
+    p.add_argument("--after", default="follow-up", help="timepoint label of the 'after' values")
+    p.add_argument("--id-col", default="participant_id", help="participant id column")
+    p.add_argument("--value-col", default="value", help="value column")
+    p.add_argument("--reliable-change", type=float, help="reliable-change threshold in score units")
+    p.add_argument("--better", choices=("lower", "higher"), default="lower", help="which direction is better")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--counts", action="store_true", help="per-person event counts: rate ratio after/before")
+    kind.add_argument("--binary", action="store_true", help="0/1 outcome: McNemar's test")
+    p.add_argument("--by", help="stratify by this participant attribute (e.g. ethnicity)")
+    p.add_argument("--conf-level", type=float, default=0.95)
+
+
+def _prepost_run(args: argparse.Namespace) -> dict:
+    from mhin_eval.analysis import prepost
+
+    data = read_input(args.input)
+    options = dict(
+        measure=args.measure, before=args.before, after=args.after, id_col=args.id_col,
+        value_col=args.value_col, conf_level=args.conf_level,
+    )
+    if args.counts:
+        func, model = prepost.count_prepost, "rate-ratio"
+    elif args.binary:
+        func, model = prepost.mcnemar_prepost, "mcnemar"
+    else:
+        func, model = prepost.paired_prepost, "paired-mean"
+        options.update(reliable_change=args.reliable_change, better=args.better)
+    if args.by:
+        groups = prepost.stratified(func, data, args.by, **options)
+        return {"analysis": "prepost", "model": model, "by": args.by, "groups": groups,
+                "table": prepost.tidy(groups)}
+    result = func(data, **options)
+    return {"analysis": "prepost", "model": model, "result": result, "table": prepost.tidy(result)}
+
+
+# --- pool: random-effects pooling of one estimate per site ----------------------------------------------
+
+
+def _pool_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--estimate", required=True, help="column of site estimates (ratios as ratios, not logs)")
+    p.add_argument("--se", help="column of standard errors (of the log ratio when --scale ratio)")
+    p.add_argument("--ci-low", help="column of lower confidence limits (instead of --se)")
+    p.add_argument("--ci-high", help="column of upper confidence limits (instead of --se)")
+    p.add_argument("--label", help="column of site labels (default: row numbers)")
+    p.add_argument("--scale", choices=("difference", "ratio"), default="difference")
+    p.add_argument("--method", choices=("DL", "PM", "REML", "FE"), default="DL")
+    p.add_argument("--conf-level", type=float, default=0.95, help="level of the input and output intervals")
+    p.add_argument("--no-prediction", action="store_true", help="omit the prediction interval")
+
+
+def _pool_run(args: argparse.Namespace) -> dict:
+    import math
+
+    from mhin_eval.analysis import pooling
+
+    data = read_input(args.input)
+    use_se = args.se is not None
+    if use_se == (args.ci_low is not None or args.ci_high is not None) or (
+        not use_se and (args.ci_low is None or args.ci_high is None)
+    ):
+        raise AnalysisError("give either --se, or both --ci-low and --ci-high")
+    needed = [args.estimate, *([args.se] if use_se else [args.ci_low, args.ci_high])]
+    needed += [args.label] if args.label else []
+    absent = [c for c in needed if c not in data.columns]
+    if absent:
+        raise AnalysisError(f"no column(s) {', '.join(absent)} in {args.input}; columns: {', '.join(map(str, data.columns))}")
+    sites = []
+    for row_number, row in enumerate(data.to_dict(orient="records"), start=2):
+        label = str(row[args.label]) if args.label else f"row {row_number}"
+        values = [row[c] for c in needed if c != args.label]
+        if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
+            raise AnalysisError(f"{args.input} row {row_number} ({label}): a value is missing")
+        estimate = float(row[args.estimate])
+        if use_se:
+            se = float(row[args.se])
+            if args.scale == "ratio":
+                if estimate <= 0:
+                    raise AnalysisError(f"{args.input} row {row_number} ({label}): a ratio must be positive")
+                estimate = math.log(estimate)
+            sites.append(pooling.SiteEstimate(label, estimate, se, args.scale))
+        else:
+            sites.append(pooling.from_ci(label, estimate, float(row[args.ci_low]), float(row[args.ci_high]),
+                                         args.scale, args.conf_level))
+    result = pooling.pool(sites, method=args.method, conf_level=args.conf_level, prediction=not args.no_prediction)
+    return {"analysis": "pool", "result": result, "table": pooling.tidy(result)}
+
+
+COMMANDS["prepost"] = ("paired before/after analysis of participant records", _prepost_arguments, _prepost_run)
+COMMANDS["pool"] = ("pool one estimate per site (fixed and random effects)", _pool_arguments, _pool_run)
