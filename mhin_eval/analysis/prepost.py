@@ -341,16 +341,21 @@ def _noncentral_t_limits(t_obs: float, df: float, conf_level: float) -> tuple[fl
     """Confidence limits for the noncentrality parameter of a t statistic by pivoting the noncentral t cdf
     (Steiger & Fouladi 1997; Cumming & Finch 2001)."""
     alpha = 1 - conf_level
-    spread = 10 + 2 * abs(t_obs)
+    spread = 3 * float(stats.norm.ppf(1 - alpha / 2)) * math.sqrt(1 + t_obs**2 / (2 * df)) + 1
+
+    def cdf(ncp: float) -> float:
+        value = float(stats.nct.cdf(t_obs, df, ncp))
+        if math.isnan(value):  # scipy returns NaN far in the tails
+            return 0.0 if ncp > t_obs else 1.0
+        return value
 
     def limit(target: float) -> float:
         lo, hi = t_obs - spread, t_obs + spread
-        f = lambda ncp: stats.nct.cdf(t_obs, df, ncp) - target  # noqa: E731
-        while f(lo) < 0:
+        while cdf(lo) < target:
             lo -= spread
-        while f(hi) > 0:
+        while cdf(hi) > target:
             hi += spread
-        return float(optimize.brentq(f, lo, hi, xtol=1e-12))
+        return float(optimize.brentq(lambda ncp: cdf(ncp) - target, lo, hi, xtol=1e-12))
 
     return limit(1 - alpha / 2), limit(alpha / 2)
 
@@ -824,6 +829,8 @@ def tidy(result) -> pd.DataFrame:
             return pd.DataFrame(columns=["group", *_TIDY_COLUMNS])
         frame = pd.concat(frames, ignore_index=True)
         return frame[["group", *_TIDY_COLUMNS]]
+    if not isinstance(result, (PrePostResult, CountPrePostResult, McNemarResult)):
+        raise TypeError(f"tidy() does not know {type(result).__name__}")
     rows = _common_rows(result)
     if isinstance(result, PrePostResult):
         n = result.n_pairs
@@ -866,7 +873,7 @@ def tidy(result) -> pd.DataFrame:
                           n - 1 if result.mean_difference else None, "paired t interval"),
             _wilcoxon_row(result.wilcoxon),
         ]
-    elif isinstance(result, McNemarResult):
+    else:
         n = result.n_pairs
         rows += [
             _row(f"proportion {result.before}", result.proportion_before, n=n),
@@ -877,8 +884,6 @@ def tidy(result) -> pd.DataFrame:
             _row("McNemar exact p", None, p_value=result.exact_p_value, n=n, method="exact binomial"),
             _estimate_row("odds ratio of discordant pairs", result.odds_ratio, n, method="exact conditional"),
         ]
-    else:
-        raise TypeError(f"tidy() does not know {type(result).__name__}")
     return pd.DataFrame(rows, columns=_TIDY_COLUMNS)
 
 
