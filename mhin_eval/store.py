@@ -331,7 +331,9 @@ class Store:
     def _write(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived read-write connection; the only writer in any thread or process."""
         if not self._thread_lock.acquire(timeout=self.write_timeout):
-            raise StoreBusy(f"The store at {self.data_dir} is busy with another upload; try again in a moment.")
+            raise StoreBusy(
+                f"The store at {self.data_dir} is busy with another upload; try again in a moment."
+            )
         try:
             with (
                 _flock(self._gate, fcntl.LOCK_EX, self.write_timeout),
@@ -397,7 +399,9 @@ class Store:
         try:
             return KINDS[kind]
         except KeyError:
-            raise IngestRefused(f"Unknown extract kind '{kind}'; expected one of {', '.join(KINDS)}.") from None
+            raise IngestRefused(
+                f"Unknown extract kind '{kind}'; expected one of {', '.join(KINDS)}."
+            ) from None
 
     @staticmethod
     def _normalised(spec: KindSpec, frame: pd.DataFrame, file_name: str) -> pd.DataFrame:
@@ -426,7 +430,9 @@ class Store:
                 out[column] = pd.Series([None] * len(frame), dtype="object")
         return out
 
-    def _stage(self, con: duckdb.DuckDBPyConnection, spec: KindSpec, frame: pd.DataFrame, file_name: str) -> None:
+    def _stage(
+        self, con: duckdb.DuckDBPyConnection, spec: KindSpec, frame: pd.DataFrame, file_name: str
+    ) -> None:
         """Create temp table ``staged`` (typed rows with their key hash) and check keys are unique."""
         con.register("incoming", frame)
         casts = ", ".join(f"CAST(i.{_q(c)} AS {t}) AS {_q(c)}" for c, t in spec.columns)
@@ -436,9 +442,7 @@ class Store:
             f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {_key_expr(spec, 's')} AS row_key, s.* FROM staged_raw s"
         )
         con.execute("DROP TABLE staged_raw")
-        dupes = con.execute(
-            "SELECT count(*) - count(DISTINCT row_key) FROM staged"
-        ).fetchone()[0]
+        dupes = con.execute("SELECT count(*) - count(DISTINCT row_key) FROM staged").fetchone()[0]
         if dupes:
             raise IngestRefused(
                 f"{file_name}: {dupes} row(s) repeat the key ({', '.join(spec.key)}) of an earlier row; "
@@ -449,7 +453,7 @@ class Store:
         return f"""
             SELECT s.*, c.ingest_id AS old_ingest_id,
                    CASE WHEN c.row_key IS NULL THEN 'added'
-                        WHEN {_same_payload(spec, 's', 'c')} THEN 'unchanged'
+                        WHEN {_same_payload(spec, "s", "c")} THEN 'unchanged'
                         ELSE 'replaced' END AS change,
                    {", ".join(f"c.{_q(p)} AS {_q('old_' + p)}" for p in spec.payload)}
             FROM staged s LEFT JOIN {spec.name}_current c USING (row_key)
@@ -643,7 +647,12 @@ class Store:
         """Current indicator-series rows, optionally for one project, some sites, one indicator or breakdown."""
         return self._select(
             KINDS["series"],
-            [("project", project), ("site", self._scope(sites)), ("indicator", indicator), ("breakdown", breakdown)],
+            [
+                ("project", project),
+                ("site", self._scope(sites)),
+                ("indicator", indicator),
+                ("breakdown", breakdown),
+            ],
         )
 
     def participants(self, *, project=None, sites=None, measure=None) -> pd.DataFrame:
@@ -686,7 +695,9 @@ class Store:
             f"SELECT md5({_row_text(spec, 't')}) AS h FROM {spec.name}_current t" for spec in KINDS.values()
         )
         with self._read() as con:
-            return con.execute(f"SELECT sha256(coalesce(string_agg(h, ',' ORDER BY h), '')) FROM ({parts})").fetchone()[0]
+            return con.execute(
+                f"SELECT sha256(coalesce(string_agg(h, ',' ORDER BY h), '')) FROM ({parts})"
+            ).fetchone()[0]
 
     def coverage(self, *, project=None, sites=None) -> pd.DataFrame:
         """Rows per project, site, indicator, breakdown and month: the data-coverage heatmap."""

@@ -36,3 +36,11 @@ def artifacts_dir() -> Path:
 @pytest.fixture(scope="session")
 def catalogue():
     return load_catalogue()
+
+
+@pytest.fixture
+def store(tmp_path, catalogue):
+    """An empty embedded store in this test's own data directory."""
+    from mhin_eval.store import Store
+
+    return Store(tmp_path / "store", catalogue=catalogue)
