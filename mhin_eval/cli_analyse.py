@@ -151,3 +151,83 @@ def _pool_run(args: argparse.Namespace) -> dict:
 
 COMMANDS["prepost"] = ("paired before/after analysis of participant records", _prepost_arguments, _prepost_run)
 COMMANDS["pool"] = ("pool one estimate per site (fixed and random effects)", _pool_arguments, _pool_run)
+
+
+# --- spc: Making Data Count XmR chart -------------------------------------------------------------------
+
+
+def _spc_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--time", default="period", help="time column (dates or numbers)")
+    p.add_argument("--value", default="value", help="value column")
+    p.add_argument("--improvement", choices=("increase", "decrease"), help="which direction is an improvement")
+    p.add_argument("--target", type=float, help="target value, for the assurance icon")
+    p.add_argument("--no-screen", action="store_true", help="do not screen out large moving ranges")
+    p.add_argument("--baseline", type=int, help="fix the limits on the first N points of each segment")
+    p.add_argument("--rebase-at", action="append", default=[], metavar="VALUE",
+                   help="start new limits at this time (e.g. go-live); repeat for several")
+    p.add_argument("--facet", help="column splitting the data into separate charts")
+
+
+def _spc_run(args: argparse.Namespace) -> dict:
+    from mhin_eval.analysis import spc
+
+    result = spc.xmr(
+        read_input(args.input), time=args.time, value=args.value, improvement=args.improvement,
+        target=args.target, screen_outliers=not args.no_screen, baseline=args.baseline,
+        rebase_at=args.rebase_at, facet=args.facet,
+    )
+    return {
+        "analysis": "spc",
+        "icons": result.icons,
+        "summary": result.summary,
+        "points": result.points,
+        "warnings": list(result.warnings),
+        "methods": result.methods,
+    }
+
+
+# --- equity: rates by group and rate ratios against a reference group ---------------------------------
+
+
+def _equity_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--group", default="group", help="group column (e.g. ethnicity)")
+    p.add_argument("--count", default="value", help="event count column")
+    p.add_argument("--denominator", default="denominator", help="population or person-time column")
+    p.add_argument("--reference", help="reference group for rate ratios (omit for rates only)")
+    p.add_argument("--per", type=float, default=100_000, help="rates per this many (default 100000)")
+    p.add_argument("--method", choices=("wald", "exact"), default="wald", help="rate-ratio interval")
+    p.add_argument("--conf-level", type=float, default=0.95)
+    p.add_argument("--go-live", help="also estimate the change in the rate ratio at this go-live (controlled ITS)")
+    p.add_argument("--time", default="period", help="time column, with --go-live")
+    p.add_argument("--group-of-interest", help="with --go-live: the group compared with the reference")
+
+
+def _equity_run(args: argparse.Namespace) -> dict:
+    from mhin_eval.analysis import equity
+
+    data = read_input(args.input)
+    columns = dict(count=args.count, denominator=args.denominator, group=args.group)
+    if args.reference is None:
+        if args.go_live:
+            raise AnalysisError("--go-live needs --reference")
+        rates = equity.group_rates(data, per=args.per, conf_level=args.conf_level, **columns)
+        return {"analysis": "equity", "per": rates.per, "table": rates.table, "warnings": list(rates.warnings),
+                "methods": rates.methods}
+    ratios = equity.rate_ratios(data, args.reference, per=args.per, conf_level=args.conf_level,
+                                method=args.method, **columns)
+    document = {"analysis": "equity", "reference": ratios.reference, "method": ratios.method, "per": ratios.per,
+                "table": ratios.table, "warnings": list(ratios.warnings), "methods": ratios.methods}
+    if args.go_live:
+        change = equity.rate_ratio_change(data, args.reference, args.go_live, time=args.time,
+                                          group_of_interest=args.group_of_interest, **columns)
+        document["change"] = {
+            "group": change.group, "reference": change.reference, "go_live": change.go_live,
+            "ratio_of_rate_ratios_level": change.level_change, "ratio_of_rate_ratios_slope": change.slope_change,
+            "warnings": list(change.warnings), "methods": change.methods,
+        }
+    return document
+
+
+COMMANDS["spc"] = ("Making Data Count XmR chart: limits, special causes, icons", _spc_arguments, _spc_run)
+COMMANDS["equity"] = ("rates by group with exact CIs and rate ratios against a reference", _equity_arguments,
+                      _equity_run)
