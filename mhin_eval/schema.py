@@ -1,0 +1,665 @@
+"""Validation of the three data frames of DESIGN.md: indicator series, participant outcomes, published statistics.
+
+Every check is vectorised (a 200,000-row file validates in seconds) and every failure becomes a
+``Problem`` naming the file, the row as a spreadsheet user sees it (header = row 1), the column, the
+value and a plain-English fix. All problems are collected before anything is refused.
+
+Row numbers come from the frame's integer index: index 0 is the first data row, row 2 of the file.
+
+Value above denominator: a value may not exceed its denominator when the indicator's kind is
+``proportion`` (successes out of a total), or when it is a ``count``/``rate`` whose denominator names
+the same unit as the indicator (``unit = "families"``, ``denominator = "families referred"``). Counts of
+events per person (A&E attendances per patient) or per population are not bounded that way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mhin_eval.catalogue import Catalogue
+
+DATETIME_DTYPE = "datetime64[ns]"
+
+SERIES_COLUMNS = ("project", "site", "indicator", "period", "value", "denominator", "breakdown", "group")
+SERIES_REQUIRED = ("project", "site", "indicator", "period", "value")
+SERIES_KEY = ("project", "site", "indicator", "period", "breakdown", "group")
+
+PARTICIPANT_ATTRIBUTES = ("delivery_mode", "ethnicity", "age_band", "sex")
+PARTICIPANT_COLUMNS = (
+    "project", "site", "participant_id", "measure", "timepoint", "value", "date", *PARTICIPANT_ATTRIBUTES,
+)
+PARTICIPANT_REQUIRED = ("project", "site", "participant_id", "measure", "timepoint", "value")
+PARTICIPANT_KEY = ("project", "site", "participant_id", "measure", "timepoint")
+
+PUBLISHED_COLUMNS = (
+    "source", "period_start", "period_end", "period_type", "breakdown", "org_code", "org_name",
+    "secondary_code", "secondary_name", "measure_id", "measure_name", "demographic", "group",
+    "statistic", "value", "published_value",
+)
+PUBLISHED_KEY = tuple(c for c in PUBLISHED_COLUMNS if c not in ("value", "published_value"))
+
+ALL = "all"
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a"})
+NON_NEGATIVE_KINDS = ("count", "rate", "proportion")
+WHOLE_NUMBER_KINDS = ("count", "rate")
+MAX_ROWS_PER_PROBLEM = 50
+
+DATE_FORMATS = (
+    "%Y-%m-%d", "%d/%m/%Y", "%Y-%m", "%Y/%m/%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y",
+    "%b %Y", "%B %Y", "%b-%Y", "%B-%Y", "%b-%y", "%b %y", "%m/%Y", "%d %b %Y", "%d %B %Y",
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
+)
+DATE_FIX = "Write the date as 2023-04-01 (year-month-day), 01/04/2023 (day/month/year) or Apr 2023."
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a file cannot be accepted, located as a spreadsheet user would find it."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        value = f" (value: '{self.value}')" if self.value is not None else ""
+        return f"{', '.join(where)}: {self.message}{value}. Fix: {self.fix}"
+
+
+class ValidationFailed(ValueError):
+    """A file was refused; ``problems`` holds every reason, ``report()`` prints them one per line."""
+
+    def __init__(self, problems: list[Problem], file: str):
+        self.problems = list(problems)
+        self.file = file
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        head = f"{self.file}: {len(self.problems)} problem(s) found; nothing was loaded."
+        return "\n".join([head, *(str(p) for p in self.problems)])
+
+
+@dataclass
+class Prepared:
+    """A canonical frame with the problems and notes met while building it."""
+
+    frame: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- cell helpers
+
+
+def cell_text(value) -> str:
+    """A cell as the text a user typed: integral floats without '.0', dates as ISO, missing as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if np.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        ts = pd.Timestamp(value)
+        if pd.isna(ts):
+            return ""
+        return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()
+    if value is pd.NaT or value is pd.NA:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def as_text(column: pd.Series) -> pd.Series:
+    """Any column as stripped strings ('' for missing), keeping the index."""
+    if isinstance(column.dtype, pd.StringDtype) or (
+        pd.api.types.is_string_dtype(column.dtype) and column.dtype != object
+    ):
+        return column.fillna("").str.strip().astype("str")
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        text = column.dt.strftime("%Y-%m-%d")
+        return text.fillna("").astype("str")
+    return column.map(cell_text).astype("str")
+
+
+def parse_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(floats, missing mask, not-a-number mask). Accepts thousands separators like 1,234."""
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        values = column.astype("float64")
+        finite = np.isfinite(values) | values.isna()
+        return values.where(finite), values.isna() & finite, ~finite
+    text = as_text(column)
+    missing = text.str.lower().isin(MISSING_TOKENS)
+    cleaned = text.where(~text.str.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?"), text.str.replace(",", "", regex=False))
+    values = pd.to_numeric(cleaned.where(~missing, None), errors="coerce").astype("float64")
+    values = values.where(np.isfinite(values))
+    bad = ~missing & values.isna()
+    return values, missing, bad
+
+
+def parse_dates(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(datetimes, missing mask, unreadable mask), trying ISO, UK day/month/year and month-name formats."""
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        values = column.astype(DATETIME_DTYPE)
+        return values, values.isna(), pd.Series(False, index=column.index)
+    text = as_text(column)
+    missing = text.str.lower().isin(MISSING_TOKENS)
+    unique = pd.Series(text[~missing].unique(), dtype="str")
+    parsed = pd.Series(pd.NaT, index=unique.index, dtype=DATETIME_DTYPE)
+    for fmt in DATE_FORMATS:
+        todo = parsed.isna()
+        if not todo.any():
+            break
+        parsed[todo] = pd.to_datetime(unique[todo], format=fmt, errors="coerce").astype(DATETIME_DTYPE)
+    lookup = pd.Series(parsed.to_numpy(), index=unique.to_numpy())
+    values = text.map(lookup).astype(DATETIME_DTYPE)
+    values[missing] = pd.NaT
+    bad = ~missing & values.isna()
+    return values, missing, bad
+
+
+def month_start(values: pd.Series) -> pd.Series:
+    """Datetimes moved to the first day of their month (midnight)."""
+    return values.dt.to_period("M").dt.start_time.astype(DATETIME_DTYPE)
+
+
+def file_rows(index: pd.Index) -> np.ndarray:
+    """Spreadsheet row numbers (header = 1) for frame index labels (0 = first data row)."""
+    return np.asarray(index, dtype="int64") + 2
+
+
+def _row_list(rows: np.ndarray, limit: int = 5) -> str:
+    """'5', '2 and 4', '2, 4, 7, 9, 11 and 120 more'."""
+    rows = [str(r) for r in rows]
+    if len(rows) == 1:
+        return rows[0]
+    if len(rows) <= limit:
+        return f"{', '.join(rows[:-1])} and {rows[-1]}"
+    return f"{', '.join(rows[:limit])} and {len(rows) - limit:,} more"
+
+
+def _rows_phrase(rows) -> str:
+    return f"row{'s' if len(rows) > 1 else ''} {_row_list(rows)}"
+
+
+def _listing(values) -> str:
+    values = sorted(values)
+    return ", ".join(values) if values else "(none)"
+
+
+class _Collector:
+    """Gathers problems for one file, capping repeated cell problems while keeping the count."""
+
+    def __init__(self, file_name: str):
+        self.file = file_name
+        self.problems: list[Problem] = []
+
+    def sorted(self) -> list[Problem]:
+        """File-level problems first, then by row, keeping the order checks found them within a row."""
+        return sorted(self.problems, key=lambda p: -1 if p.row is None else p.row)
+
+    def add(self, message: str, fix: str, *, row=None, column=None, value=None) -> None:
+        self.problems.append(
+            Problem(self.file, None if row is None else int(row), column, None if value is None else str(value),
+                    message, fix)
+        )
+
+    def cells(self, mask: pd.Series, text: pd.Series, column: str, message: str, fix: str) -> None:
+        """One problem per flagged cell, up to MAX_ROWS_PER_PROBLEM, then one summary line."""
+        if not mask.any():
+            return
+        index = mask.index[mask.to_numpy()]
+        rows = file_rows(index)
+        values = text.loc[index].to_numpy()
+        for row, value in zip(rows[:MAX_ROWS_PER_PROBLEM], values[:MAX_ROWS_PER_PROBLEM], strict=False):
+            self.add(message, fix, row=row, column=column, value=value)
+        if len(rows) > MAX_ROWS_PER_PROBLEM:
+            more = rows[MAX_ROWS_PER_PROBLEM:]
+            self.add(f"{len(more):,} more rows have the same problem ({_rows_phrase(more)})", fix,
+                     row=more[0], column=column)
+
+    def by_value(self, mask: pd.Series, text: pd.Series, column: str, message, fix: str) -> None:
+        """One problem per distinct flagged value, at its first row; ``message`` gets (value, rows)."""
+        if not mask.any():
+            return
+        flagged = text[mask]
+        for value, idx in flagged.groupby(flagged, sort=True).groups.items():
+            rows = file_rows(idx)
+            self.add(message(value, rows), fix, row=rows[0], column=column, value=value)
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def normalise_column_name(name) -> str:
+    """'Participant ID ' -> 'participant_id'; strips a stray byte-order mark."""
+    text = str(name).replace("\ufeff", "").strip().lower()
+    return re.sub(r"[\s\-]+", "_", text)
+
+
+def _check_columns(raw: pd.DataFrame, col: _Collector, required, allowed, what: str) -> bool:
+    """Missing and unexpected columns; False when a required column is missing."""
+    present = list(raw.columns)
+    missing = [c for c in required if c not in present]
+    extra = [c for c in present if c not in allowed]
+    duplicated = sorted({c for c in present if present.count(c) > 1})
+    if missing:
+        col.add(
+            f"The {what} file has no column{'s' if len(missing) > 1 else ''} {', '.join(repr(c) for c in missing)}",
+            f"Add the missing column(s) to the first row. A {what} file needs: {', '.join(required)}.",
+            row=1,
+        )
+    if extra:
+        col.add(
+            f"Unexpected column{'s' if len(extra) > 1 else ''} {', '.join(repr(str(c)) for c in extra)}",
+            f"Remove or rename them. The columns allowed in a {what} file are: {', '.join(allowed)}.",
+            row=1, column=str(extra[0]), value=", ".join(str(c) for c in extra),
+        )
+    if duplicated:
+        col.add(f"Column(s) {', '.join(repr(c) for c in duplicated)} appear more than once",
+                "Keep one column of each name.", row=1, column=duplicated[0])
+    return not missing and not duplicated
+
+
+def _empty_problems(raw: pd.DataFrame, col: _Collector) -> bool:
+    if raw.shape[1] == 0:
+        col.add("The file is empty", "Export the data again with a first row of column names and one row per value.")
+        return True
+    if raw.shape[0] == 0:
+        col.add("The file has column names but no rows of data",
+                "Add the data rows under the column names, or check that the right file was chosen.", row=2)
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------- catalogue lookups
+
+
+def _site_checks(project: pd.Series, site: pd.Series, catalogue: Catalogue, col: _Collector) -> None:
+    """Flags unknown projects, unknown sites and sites that belong to another project."""
+    known_projects = set(catalogue.project_ids)
+    site_project = {s.id: s.project for s in catalogue.sites}
+    blank_p, blank_s = project == "", site == ""
+    bad_project = ~blank_p & ~project.isin(known_projects)
+    col.by_value(
+        bad_project, project, "project",
+        lambda v, rows: f"Unknown project '{v}' ({_rows_phrase(rows)})",
+        f"Use one of the known project ids: {_listing(known_projects)}.",
+    )
+    unknown_site = ~blank_s & ~site.isin(set(site_project))
+    for value, idx in site[unknown_site].groupby(site[unknown_site], sort=True).groups.items():
+        rows = file_rows(idx)
+        proj = project.loc[idx[0]]
+        known = [s.id for s in catalogue.sites if s.project == proj] or list(site_project)
+        col.add(f"Unknown site '{value}' ({_rows_phrase(rows)})",
+                f"Use one of the known site ids{' of project ' + repr(proj) if proj in known_projects else ''}: "
+                f"{_listing(known)}.", row=rows[0], column="site", value=value)
+    owner = site.map(site_project)
+    wrong = ~blank_s & ~unknown_site & ~bad_project & ~blank_p & (owner != project)
+    if wrong.any():
+        pairs = pd.DataFrame({"site": site[wrong], "project": project[wrong]})
+        for (s, p), idx in pairs.groupby(["site", "project"], sort=True).groups.items():
+            rows = file_rows(idx)
+            col.add(f"Site '{s}' belongs to project '{site_project[s]}', not '{p}' ({_rows_phrase(rows)})",
+                    f"Correct the project to '{site_project[s]}', or use a site of '{p}': "
+                    f"{_listing(x.id for x in catalogue.sites if x.project == p)}.",
+                    row=rows[0], column="site", value=s)
+
+
+def _indicator_table(catalogue: Catalogue) -> pd.DataFrame:
+    rows = [
+        {
+            "project": i.project, "indicator": i.id, "source": i.source, "kind": i.kind,
+            "max_value": np.nan if i.max_value is None else float(i.max_value),
+            "bounded": _bounded_by_denominator(i.kind, i.unit, i.denominator),
+            "breakdowns": tuple(i.breakdowns),
+        }
+        for i in catalogue.indicators
+    ]
+    return pd.DataFrame(rows, columns=["project", "indicator", "source", "kind", "max_value", "bounded", "breakdowns"])
+
+
+def _bounded_by_denominator(kind: str, unit: str, denominator: str) -> bool:
+    """Proportions, and counts whose denominator is of the same unit, cannot exceed the denominator."""
+    if kind == "proportion":
+        return True
+    if kind in ("count", "rate") and denominator:
+        words = {w.rstrip("s") for w in re.findall(r"[a-z]+", unit.lower())}
+        return bool(words & {w.rstrip("s") for w in re.findall(r"[a-z]+", denominator.lower())})
+    return False
+
+
+def _indicator_checks(project, indicator, catalogue, col, *, column, source, what):
+    """Flags unknown indicators / measures; returns the per-row catalogue metadata (NaN when unknown)."""
+    table = _indicator_table(catalogue)
+    meta = pd.DataFrame({"project": project, "indicator": indicator}).merge(
+        table, how="left", on=["project", "indicator"]
+    )
+    meta.index = project.index
+    known_project = project.isin(set(catalogue.project_ids))
+    unknown = known_project & (indicator != "") & meta["source"].isna()
+    for (p, v), idx in pd.DataFrame({"p": project[unknown], "v": indicator[unknown]}).groupby(
+        ["p", "v"], sort=True
+    ).groups.items():
+        rows = file_rows(idx)
+        known = [i.id for i in catalogue.indicators_of(p, source)]
+        col.add(f"Unknown {what} '{v}' for project '{p}' ({_rows_phrase(rows)})",
+                f"Use one of the known {what}s of '{p}': {_listing(known)}.", row=rows[0], column=column, value=v)
+    wrong_source = meta["source"].notna() & (meta["source"] != source)
+    other = "participant file" if source == "series" else "series file"
+    col.by_value(
+        wrong_source, indicator, column,
+        lambda v, rows: f"'{v}' is recorded per {'participant' if source == 'series' else 'site and month'}, "
+        f"not in a {'series' if source == 'series' else 'participant'} file ({_rows_phrase(rows)})",
+        f"Put these rows in a {other}, or use a {what} of the catalogue with source '{source}'.",
+    )
+    meta.loc[wrong_source, ["source", "kind"]] = np.nan
+    return meta
+
+
+def _required_blanks(texts: dict[str, pd.Series], columns, col: _Collector, messages: dict[str, str]) -> None:
+    for name in columns:
+        if name not in texts:
+            continue
+        blank = texts[name] == ""
+        message = messages.get(name, f"The {name} cell is empty")
+        col.cells(blank, texts[name], name, message, f"Fill in the {name} on every row, or delete rows that hold no data.")
+
+
+def _value_checks(values, text, meta, col, *, column="value", denominators=None):
+    """Negative, non-whole counts, above the scale maximum; meta holds kind/max_value/bounded per row."""
+    kind = meta["kind"]
+    negative = kind.isin(NON_NEGATIVE_KINDS) & (values < 0)
+    col.cells(negative, text, column, "A negative number where a count cannot be below 0",
+              "Correct the number: counts, rates and proportions are 0 or more.")
+    fractional = kind.isin(WHOLE_NUMBER_KINDS) & values.notna() & (values != np.floor(values))
+    col.cells(fractional & ~negative, text, column, "This indicator is a count and the value is not a whole number",
+              "Enter the count of events (a whole number) and put the population or cohort size in 'denominator'; "
+              "do not enter a rate or an average.")
+    above_max = meta["max_value"].notna() & (values > meta["max_value"])
+    if above_max.any():
+        for limit, idx in values[above_max].groupby(meta["max_value"][above_max]).groups.items():
+            sub = pd.Series(True, index=idx).reindex(values.index, fill_value=False)
+            col.cells(sub, text, column, f"A score above the scale maximum of {limit:g}",
+                      f"Check the score: this measure runs from 0 to {limit:g}.")
+    if denominators is not None:
+        above = meta["bounded"].fillna(False).astype(bool) & denominators.notna() & (values > denominators)
+        col.cells(above, text, column, "The value is larger than its denominator",
+                  "A proportion (or a count out of a group of the same people) cannot exceed the denominator: "
+                  "check that value and denominator are not swapped.")
+
+
+def _duplicates(frame: pd.DataFrame, key, col: _Collector, describe, column: str | None = None) -> None:
+    dup = frame.duplicated(list(key), keep=False)
+    if not dup.any():
+        return
+    groups = frame[dup].groupby(list(key), sort=False, dropna=False).groups
+    for n, (values, idx) in enumerate(groups.items()):
+        if n >= MAX_ROWS_PER_PROBLEM:
+            col.add(f"{len(groups) - n:,} more sets of duplicate rows", "Remove the duplicates as above.")
+            break
+        rows = file_rows(idx)
+        col.add(f"Rows {_row_list(rows)} are duplicates: {describe(dict(zip(key, values, strict=True)))}",
+                "Keep one row for each of these and delete the others (or correct the one that is wrong).",
+                row=rows[-1], column=column)
+
+
+def _note_missing_values(missing: pd.Series, notes: list[str], what: str) -> None:
+    if missing.any():
+        notes.append(f"{int(missing.sum()):,} row(s) have no value and are kept as missing ({what}; "
+                     f"first at row {file_rows(missing.index[missing.to_numpy()])[0]}).")
+
+
+# --------------------------------------------------------------------------- series
+
+
+def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> Prepared:
+    """Canonical SERIES frame from raw cells (strings or typed), with every problem found."""
+    col = _Collector(file_name)
+    notes: list[str] = []
+    raw = raw.rename(columns=normalise_column_name)
+    if _empty_problems(raw, col) or not _check_columns(raw, col, SERIES_REQUIRED, SERIES_COLUMNS, "series"):
+        return Prepared(empty_series(), col.sorted(), notes)
+    raw = _drop_blank_rows(raw)
+    texts = {c: as_text(raw[c]) for c in ("project", "site", "indicator", "breakdown", "group") if c in raw}
+    texts["period_text"] = as_text(raw["period"])
+    project, site, indicator = texts["project"], texts["site"], texts["indicator"]
+    breakdown = _all_default(texts.get("breakdown"), raw.index)
+    group = _all_default(texts.get("group"), raw.index)
+
+    _required_blanks(texts, ("project", "site", "indicator"), col, {})
+    _site_checks(project, site, catalogue, col)
+    meta = _indicator_checks(project, indicator, catalogue, col,
+                             column="indicator", source="series", what="indicator")
+
+    period, period_missing, period_bad = parse_dates(raw["period"])
+    col.cells(period_missing, texts["period_text"], "period", "The period cell is empty",
+              "Fill in the month this row counts, e.g. 2023-04-01.")
+    col.cells(period_bad, texts["period_text"], "period", "This is not a date that can be read", DATE_FIX)
+    moved = period.notna() & (period != month_start(period))
+    period = month_start(period)
+    if moved.any():
+        notes.append(f"{int(moved.sum()):,} period(s) were not the 1st of the month and were moved to the month start.")
+
+    value_text = as_text(raw["value"])
+    value, value_missing, value_bad = parse_numbers(raw["value"])
+    col.cells(value_bad, value_text, "value", "This is text where a number is expected",
+              "Write a plain number such as 12 or 0.5, with no units or words; leave the cell empty if not known.")
+    _note_missing_values(value_missing, notes, "series value")
+    if "denominator" in raw:
+        den_text = as_text(raw["denominator"])
+        denominator, _den_missing, den_bad = parse_numbers(raw["denominator"])
+        col.cells(den_bad, den_text, "denominator", "This is text where a number is expected",
+                  "Write the denominator as a plain number, or leave it empty when there is none.")
+        col.cells(denominator < 0, den_text, "denominator", "A negative denominator",
+                  "A denominator (population, cohort size) is 0 or more; correct it.")
+        zero = (denominator == 0) & meta["kind"].isin(("rate", "proportion"))
+        col.cells(zero, den_text, "denominator", "A denominator of 0 for a rate or proportion",
+                  "Enter the population or total the value is out of, or leave the cell empty if unknown.")
+    else:
+        denominator = pd.Series(np.nan, index=raw.index, dtype="float64")
+    _value_checks(value, value_text, meta, col, denominators=denominator)
+    _breakdown_checks(breakdown, group, meta, indicator, col)
+
+    frame = pd.DataFrame(
+        {
+            "project": project, "site": site, "indicator": indicator, "period": period,
+            "value": value, "denominator": denominator, "breakdown": breakdown, "group": group,
+        },
+        index=raw.index,
+    )
+    complete = (project != "") & (site != "") & (indicator != "") & period.notna()
+    _duplicates(
+        frame[complete], SERIES_KEY, col,
+        lambda k: f"site '{k['site']}', indicator '{k['indicator']}', month {k['period']:%Y-%m}"
+        + ("" if k["breakdown"] == ALL else f", {k['breakdown']} '{k['group']}'") + " appears more than once",
+        column="period",
+    )
+    return Prepared(canonical_series(frame), col.sorted(), notes)
+
+
+def _all_default(text: pd.Series | None, index) -> pd.Series:
+    if text is None:
+        return pd.Series(ALL, index=index, dtype="str")
+    return text.where(~text.str.lower().isin({"", ALL}), ALL)
+
+
+def _breakdown_checks(breakdown, group, meta, indicator, col: _Collector) -> None:
+    allowed = meta["breakdowns"]
+    stratified = breakdown != ALL
+    known = meta["source"].notna()
+    not_listed = pd.Series(
+        [b not in a if isinstance(a, tuple) else False for b, a in zip(breakdown, allowed, strict=True)],
+        index=breakdown.index,
+    ) & stratified & known
+    if not_listed.any():
+        pairs = pd.DataFrame({"i": indicator[not_listed], "b": breakdown[not_listed]})
+        for (ind, b), idx in pairs.groupby(["i", "b"], sort=True).groups.items():
+            rows = file_rows(idx)
+            listed = allowed.loc[idx[0]]
+            col.add(f"Breakdown '{b}' is not listed for indicator '{ind}' ({_rows_phrase(rows)})",
+                    f"Use 'all' for unstratified rows{', or one of: ' + ', '.join(listed) if listed else ''}; "
+                    "new breakdowns are added to the catalogue first.", row=rows[0], column="breakdown", value=b)
+    no_group = stratified & (group == ALL)
+    col.cells(no_group, breakdown, "group", "A stratified row (breakdown is not 'all') has no group",
+              "Name the group of this row, e.g. 'Black or Black British' for breakdown 'ethnicity'.")
+    stray = ~stratified & (group != ALL)
+    col.cells(stray, group, "group", "A group is given but the breakdown is 'all' (or empty)",
+              "Fill in the breakdown this group belongs to (e.g. 'ethnicity'), or set the group to 'all'.")
+
+
+def _drop_blank_rows(raw: pd.DataFrame) -> pd.DataFrame:
+    blank = raw.isna() | raw.astype("str").apply(lambda c: c.str.strip() == "")
+    return raw[~blank.all(axis=1)]
+
+
+def empty_series() -> pd.DataFrame:
+    return canonical_series(pd.DataFrame({c: [] for c in SERIES_COLUMNS}))
+
+
+def canonical_series(frame: pd.DataFrame) -> pd.DataFrame:
+    """SERIES columns in contract order and dtypes, index reset."""
+    out = pd.DataFrame(
+        {
+            "project": frame["project"].astype("str"),
+            "site": frame["site"].astype("str"),
+            "indicator": frame["indicator"].astype("str"),
+            "period": pd.to_datetime(frame["period"]).astype(DATETIME_DTYPE),
+            "value": frame["value"].astype("float64"),
+            "denominator": frame["denominator"].astype("float64"),
+            "breakdown": frame["breakdown"].astype("str"),
+            "group": frame["group"].astype("str"),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def validate_series(frame: pd.DataFrame, catalogue: Catalogue, file_name: str) -> list[Problem]:
+    """Every problem of a series frame (raw cells or canonical); empty list when it is acceptable."""
+    return prepare_series(frame, catalogue, file_name).problems
+
+
+# --------------------------------------------------------------------------- participants
+
+
+def prepare_participants(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> Prepared:
+    """Canonical PARTICIPANT frame from raw cells, with every problem found."""
+    col = _Collector(file_name)
+    notes: list[str] = []
+    raw = raw.rename(columns=normalise_column_name)
+    if _empty_problems(raw, col) or not _check_columns(
+        raw, col, PARTICIPANT_REQUIRED, PARTICIPANT_COLUMNS, "participant"
+    ):
+        return Prepared(empty_participants(), col.sorted(), notes)
+    raw = _drop_blank_rows(raw)
+    texts = {c: as_text(raw[c]) for c in ("project", "site", "participant_id", "measure", "timepoint")}
+    project, site, measure = texts["project"], texts["site"], texts["measure"]
+    timepoint = texts["timepoint"].str.lower()
+    _required_blanks(
+        texts, ("project", "site", "participant_id", "measure", "timepoint"), col,
+        {"timepoint": "The timepoint is missing", "participant_id": "The participant_id is missing"},
+    )
+    _site_checks(project, site, catalogue, col)
+    meta = _indicator_checks(project, measure, catalogue, col,
+                             column="measure", source="participant", what="measure")
+    value_text = as_text(raw["value"])
+    value, value_missing, value_bad = parse_numbers(raw["value"])
+    col.cells(value_bad, value_text, "value", "This is text where a number is expected",
+              "Write a plain number such as 12 or 0.5, with no units or words; leave the cell empty if not known.")
+    _note_missing_values(value_missing, notes, "e.g. a follow-up not obtained")
+    _value_checks(value, value_text, meta, col)
+    if "date" in raw:
+        date, _missing, bad = parse_dates(raw["date"])
+        col.cells(bad, as_text(raw["date"]), "date", "This is not a date that can be read", DATE_FIX)
+    else:
+        date = pd.Series(pd.NaT, index=raw.index, dtype=DATETIME_DTYPE)
+    frame = pd.DataFrame(
+        {
+            "project": project, "site": site, "participant_id": texts["participant_id"], "measure": measure,
+            "timepoint": timepoint, "value": value, "date": date,
+        },
+        index=raw.index,
+    )
+    for attribute in PARTICIPANT_ATTRIBUTES:
+        if attribute in raw:
+            text = as_text(raw[attribute])
+            frame[attribute] = text.where(text != "", None)
+    complete = (frame[list(PARTICIPANT_KEY)] != "").all(axis=1)
+    _duplicates(
+        frame[complete], PARTICIPANT_KEY, col,
+        lambda k: f"participant '{k['participant_id']}' at site '{k['site']}' has measure '{k['measure']}' "
+        f"at timepoint '{k['timepoint']}' more than once",
+        column="timepoint",
+    )
+    return Prepared(canonical_participants(frame), col.sorted(), notes)
+
+
+def empty_participants() -> pd.DataFrame:
+    return canonical_participants(pd.DataFrame({c: [] for c in PARTICIPANT_COLUMNS[:7]}))
+
+
+def canonical_participants(frame: pd.DataFrame) -> pd.DataFrame:
+    """PARTICIPANT columns in contract order and dtypes; attribute columns only when present."""
+    out = pd.DataFrame(
+        {
+            "project": frame["project"].astype("str"),
+            "site": frame["site"].astype("str"),
+            "participant_id": frame["participant_id"].astype("str"),
+            "measure": frame["measure"].astype("str"),
+            "timepoint": frame["timepoint"].astype("str"),
+            "value": frame["value"].astype("float64"),
+            "date": pd.to_datetime(frame["date"]).astype(DATETIME_DTYPE),
+        }
+    )
+    for attribute in PARTICIPANT_ATTRIBUTES:
+        if attribute in frame:
+            out[attribute] = frame[attribute].astype("str")
+    return out.reset_index(drop=True)
+
+
+def validate_participants(frame: pd.DataFrame, catalogue: Catalogue, file_name: str) -> list[Problem]:
+    """Every problem of a participant frame; empty list when it is acceptable."""
+    return prepare_participants(frame, catalogue, file_name).problems
+
+
+# --------------------------------------------------------------------------- published
+
+
+def canonical_published(frame: pd.DataFrame) -> pd.DataFrame:
+    """PUBLISHED columns in contract order and dtypes."""
+    out = pd.DataFrame({c: frame[c] for c in PUBLISHED_COLUMNS})
+    for c in PUBLISHED_COLUMNS:
+        if c in ("period_start", "period_end"):
+            out[c] = pd.to_datetime(out[c]).astype(DATETIME_DTYPE)
+        elif c == "value":
+            out[c] = out[c].astype("float64")
+        else:
+            out[c] = out[c].fillna("").astype("str")
+    return out.reset_index(drop=True)
+
+
+def validate_published(frame: pd.DataFrame, file_name: str) -> list[Problem]:
+    """Published statistics: all contract columns, readable dates, unique keys."""
+    col = _Collector(file_name)
+    if _empty_problems(frame, col):
+        return col.problems
+    if not _check_columns(frame, col, PUBLISHED_COLUMNS, PUBLISHED_COLUMNS, "published statistics"):
+        return col.problems
+    for c in ("period_start", "period_end"):
+        _values, missing, bad = parse_dates(frame[c])
+        col.cells(missing | bad, as_text(frame[c]), c, "The period date is missing or unreadable", DATE_FIX)
+    _duplicates(frame, PUBLISHED_KEY, col,
+                lambda k: f"measure '{k['measure_id']}' for '{k['org_code']}' ({k['statistic']}) appears twice")
+    return col.problems
