@@ -258,7 +258,7 @@ def _coerce_rebase(rebase_at: Sequence, times: pd.Series) -> list:
 
 
 def _time_steps(times: pd.Series) -> np.ndarray | None:
-    """Integer position of each time on its regular grid (months for month starts), None if unknown."""
+    """Periods between consecutive times on their usual spacing (months for month starts), None if unknown."""
     if len(times) < 2:
         return None
     if pd.api.types.is_datetime64_any_dtype(times):
@@ -275,7 +275,7 @@ def _time_steps(times: pd.Series) -> np.ndarray | None:
     if len(positive) == 0:
         return None
     step = pd.Series(positive).mode().min()
-    return np.round((index - index[0]) / step).astype(int)
+    return np.round(diffs / step).astype(int)
 
 
 def _chart_one_facet(
@@ -304,7 +304,7 @@ def _chart_one_facet(
     break_before[1:] |= segment[1:] != segment[:-1]
     steps = _time_steps(times)
     if steps is not None:
-        gap = np.diff(steps) > 1
+        gap = steps > 1
         break_before[1:] |= gap
         n_gaps = int(gap.sum())
         if n_gaps:

@@ -427,3 +427,10 @@ def test_methods_text_cites_references():
     methods = xmr(series(BASE)).methods
     for reference in ("Making Data Count", "Wheeler", "NHSRplotthedots"):
         assert reference in methods
+
+
+def test_month_end_dates_over_years_have_no_false_gaps():
+    frame = series([0.0, 1.0] * 30, start="2020-01-31", freq="ME")
+    assert xmr(frame).warnings == ()
+    gappy = frame.drop(index=40)
+    assert any("1 gap" in w for w in xmr(gappy).warnings)
