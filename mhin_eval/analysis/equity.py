@@ -311,6 +311,11 @@ def rate_ratio_change(
     if pd.api.types.is_datetime64_any_dtype(pair[time]) or not pd.api.types.is_numeric_dtype(pair[time]):
         pair[time] = pd.to_datetime(pair[time], format="mixed")
         go_live = pd.Timestamp(go_live)
+    else:
+        try:
+            go_live = float(go_live)
+        except (TypeError, ValueError) as exc:
+            raise AnalysisError(f"go-live {go_live!r} must be a number like the {time!r} column") from exc
     bad_denominator = pair[denominator].isna() | (pd.to_numeric(pair[denominator], errors="coerce") <= 0)
     if bad_denominator.any():
         raise AnalysisError(

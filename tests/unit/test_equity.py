@@ -339,3 +339,13 @@ def test_rate_ratio_change_with_too_few_points_warns_without_estimate():
     result = rate_ratio_change(data, "White", go_live)
     assert result.level_change is None
     assert result.warnings
+
+
+def test_rate_ratio_change_with_integer_time_and_text_go_live():
+    data, go_live = two_group_series(3.4, 2.4)
+    data["t"] = data.groupby("group").cumcount() + 1
+    result = rate_ratio_change(data.drop(columns="period"), "White", "25", time="t")
+    assert result.level_change.ci_low < 2.4 / 3.4 < result.level_change.ci_high
+    assert result.before.table["count"].sum() == data.loc[data["t"] < 25, "value"].sum()
+    with pytest.raises(AnalysisError, match="must be a number"):
+        rate_ratio_change(data.drop(columns="period"), "White", "June", time="t")
