@@ -153,6 +153,79 @@ COMMANDS["prepost"] = ("paired before/after analysis of participant records", _p
 COMMANDS["pool"] = ("pool one estimate per site (fixed and random effects)", _pool_arguments, _pool_run)
 
 
+# --- its: interrupted time series (segmented regression) ----------------------------------------------
+
+
+def _its_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--time", default="time", help="time column: integers or month-start dates")
+    p.add_argument("--value", default="value", help="outcome column")
+    p.add_argument("--intervention", required=True, help="first post-period time value (integer or date)")
+    p.add_argument("--family", choices=("gaussian", "poisson", "quasipoisson", "negbin"), default="quasipoisson")
+    p.add_argument("--offset", help="denominator column (log offset for count families)")
+    p.add_argument("--harmonics", type=int, default=0, help="Fourier sin/cos pairs for seasonality")
+    p.add_argument("--period", type=int, default=12, help="seasonal period in time units")
+    p.add_argument("--hac-lags", type=int, help="Newey-West lag (default: model-based standard errors)")
+    p.add_argument("--small-sample", action="store_true", help="n/(n-k) adjustment and t(n-k) inference")
+    p.add_argument("--no-slope-change", action="store_true", help="model a level change only")
+    p.add_argument("--group", help="series column for controlled ITS")
+    p.add_argument("--treated", help="value of --group that marks the treated series")
+    p.add_argument("--horizon", type=int, default=12, help="periods after go-live for the relative effect")
+    p.add_argument("--prais-winsten", action="store_true", help="gaussian only: Prais-Winsten AR(1) errors")
+    p.add_argument("--conf-level", type=float, default=0.95)
+
+
+def _its_run(args: argparse.Namespace) -> dict:
+    from mhin_eval.analysis import its
+
+    options = its.ITSOptions(
+        family=args.family,
+        harmonics=args.harmonics,
+        period=args.period,
+        hac_lags=args.hac_lags,
+        small_sample=args.small_sample,
+        slope_change=not args.no_slope_change,
+        prais_winsten=args.prais_winsten,
+        horizon=args.horizon,
+        conf_level=args.conf_level,
+    )
+    result = its.fit_its(
+        read_input(args.input),
+        args.intervention,
+        time=args.time,
+        value=args.value,
+        offset=args.offset,
+        group=args.group,
+        treated=args.treated,
+        options=options,
+    )
+    document = {
+        "analysis": "its",
+        "family": result.family,
+        "scale": result.scale,
+        "n": result.n,
+        "n_pre": result.n_pre,
+        "n_post": result.n_post,
+        "level_change": result.level_change,
+        "slope_change": result.slope_change,
+    }
+    if args.group:
+        document["difference_in_level_change"] = result.difference_in_level_change
+        document["difference_in_slope_change"] = result.difference_in_slope_change
+    document.update(
+        relative_effect=result.relative_effect,
+        absolute_effect=result.absolute_effect,
+        cumulative_effect=result.cumulative_effect,
+        coefficients=result.coefficients,
+        diagnostics=result.diagnostics,
+        warnings=list(result.warnings),
+        methods=result.methods,
+    )
+    return document
+
+
+COMMANDS["its"] = ("interrupted time series: level and slope change at go-live", _its_arguments, _its_run)
+
+
 # --- spc: Making Data Count XmR chart -------------------------------------------------------------------
 
 
