@@ -44,6 +44,8 @@ DEFAULT_DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 DEFAULT_PUBLISHED_DIR = PROJECT_ROOT / "data" / "published"
 SCHEMA_VERSION = 1
 SEED_USERS = ("demo", "seed")
+#: Dates come back in the frames' datetime resolution (as ``schema.DATETIME_DTYPE``).
+DATETIME_DTYPE = "datetime64[ns]"
 EXTRACT_SUFFIXES = (".csv", ".xlsx", ".parquet")
 
 #: Test hook only: when set to a file path, an ingest creates that file after writing its rows and
@@ -472,7 +474,7 @@ class Store:
             out = con.execute(
                 f"SELECT {key}, change, {old}, {new} FROM ({self._diff_sql(spec)}) ORDER BY {key}"
             ).df()
-        return out
+        return _with_frame_dates(out)
 
     def ingest(self, extract, *, user: str = "local", demo: bool = False) -> IngestResult:
         """Store a validated extract in one transaction; a failure anywhere stores nothing."""
@@ -635,7 +637,7 @@ class Store:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY " + ", ".join(_q(c) for c in (order or spec.key))
         with self._read() as con:
-            return con.execute(sql, params).df()
+            return _with_frame_dates(con.execute(sql, params).df())
 
     @staticmethod
     def _scope(sites: Iterable[str] | str | None):
@@ -719,11 +721,12 @@ class Store:
             sql += " WHERE " + " AND ".join(where)
         sql += " GROUP BY ALL ORDER BY project, site, indicator, breakdown, period"
         with self._read() as con:
-            return con.execute(sql, params).df()
+            return _with_frame_dates(con.execute(sql, params).df())
 
     def freshness(self, *, sites=None) -> pd.DataFrame:
-        """Per project, site and kind: latest period held, when its newest live ingest landed and from
-        which file. Published context (no site) is listed per source when no site scope is given."""
+        """Per project, site and kind: rows and latest period held, when the newest ingest still shown
+        landed and from which file. Published context has no site: it is listed per ``source``, and
+        only when no site scope is given."""
         scope = self._scope(sites)
         scope = [scope] if isinstance(scope, str) else scope
         site_filter, params = "", []
@@ -739,28 +742,29 @@ class Store:
             if scope is not None
             else """
             UNION ALL
-            SELECT 'published', NULL, source, max(coalesce(period_end, period_start)), max(ingest_id), count(*)
+            SELECT 'published', NULL, NULL, source, max(coalesce(period_end, period_start)), max(ingest_id),
+                   count(*)
             FROM published_current GROUP BY source"""
         )
         sql = f"""
             WITH held AS (
-                SELECT 'series' AS kind, project, site, max(period) AS latest_period,
+                SELECT 'series' AS kind, project, site, NULL AS source, max(period) AS latest_period,
                        max(ingest_id) AS last_ingest_id, count(*) AS n_rows
                 FROM series_current {site_filter} GROUP BY project, site
                 UNION ALL
-                SELECT 'participants', project, site, max(date), max(ingest_id), count(*)
+                SELECT 'participants', project, site, NULL, max(date), max(ingest_id), count(*)
                 FROM participants_current {site_filter} GROUP BY project, site
                 {published}
             )
-            SELECT h.project, h.site, h.kind, h.latest_period, h.n_rows, i.time AS last_ingest_time,
+            SELECT h.project, h.site, h.kind, h.source, h.latest_period, h.n_rows, i.time AS last_ingest_time,
                    i.file_name AS last_file, i."user" AS last_user, i.demo
             FROM held h JOIN ingests i ON i.ingest_id = h.last_ingest_id
-            ORDER BY h.kind DESC, h.project, h.site
+            ORDER BY h.kind = 'published', h.project, h.site, h.kind DESC, h.source
         """
         with self._read() as con:
             out = con.execute(sql, params).df()
         out["last_ingest_time"] = pd.to_datetime(out["last_ingest_time"]).dt.tz_localize("UTC")
-        return out
+        return _with_frame_dates(out)
 
     def has_demo_data(self) -> bool:
         """True while any current row comes from a demo ingest (pages then show the synthetic-data notice)."""
@@ -782,6 +786,14 @@ class Store:
         """sha256 of every file ever ingested (rolled back or not)."""
         with self._read() as con:
             return {r[0] for r in con.execute("SELECT DISTINCT sha256 FROM ingests").fetchall()}
+
+
+def _with_frame_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if dtype.kind == "M" and getattr(dtype, "tz", None) is None:
+            frame[column] = frame[column].astype(DATETIME_DTYPE)
+    return frame
 
 
 def _pause_for_tests() -> None:

@@ -1,0 +1,241 @@
+"""`python -m mhin_eval ...`: validate, ingest, history, rollback, demo, seed and analyse from a shell.
+
+Exit codes: 0 done; 1 a file failed validation or the store refused the request (nothing changed);
+2 the command line itself was wrong. Messages are the ones the upload page shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "local"
+
+
+def _store(args: argparse.Namespace):
+    from mhin_eval.catalogue import load_catalogue
+    from mhin_eval.store import Store
+
+    return Store(getattr(args, "data_dir", None), catalogue=load_catalogue())
+
+
+def _describe(extract) -> str:
+    """One line saying what a valid extract holds."""
+    frame = extract.frame
+    parts = [f"{len(frame):,} {extract.kind} rows"]
+    if "site" in frame.columns:
+        sites = sorted(frame["site"].dropna().unique())
+        parts.append(f"{len(sites)} site(s): {', '.join(sites)}")
+    if "org_code" in frame.columns:
+        parts.append(f"{frame['org_code'].nunique():,} organisation(s)")
+    date_column = next((c for c in ("period", "date", "period_start") if c in frame.columns), None)
+    if date_column is not None and frame[date_column].notna().any():
+        dates = pd.to_datetime(frame[date_column])
+        parts.append(f"{dates.min():%Y-%m} to {dates.max():%Y-%m}")
+    return f"{extract.file_name}: valid; " + "; ".join(parts) + "."
+
+
+def _load(args: argparse.Namespace):
+    """The validated extract, or None after printing the validation report."""
+    from mhin_eval.catalogue import load_catalogue
+    from mhin_eval.loaders import load_extract
+    from mhin_eval.schema import ValidationFailed
+
+    try:
+        return load_extract(args.file, catalogue=load_catalogue(), sheet=args.sheet)
+    except ValidationFailed as exc:
+        print(exc.report(), file=sys.stderr)
+        return None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    extract = _load(args)
+    if extract is None:
+        return EXIT_REFUSED
+    print(_describe(extract))
+    for note in extract.notes:
+        print(f"  note: {note}")
+    return EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from mhin_eval.store import StoreError
+
+    extract = _load(args)
+    if extract is None:
+        return EXIT_REFUSED
+    try:
+        result = _store(args).ingest(extract, user=args.user, demo=args.demo)
+    except StoreError as exc:
+        print(f"{extract.file_name}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(result.summary())
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    history = _store(args).history()
+    if history.empty:
+        print("No ingests yet.")
+        return EXIT_OK
+    status = []
+    for row in history.itertuples():
+        notes = []
+        if row.no_op:
+            notes.append("no-op")
+        if row.demo:
+            notes.append("demo")
+        if not pd.isna(row.rolled_back_at):
+            notes.append(f"rolled back {row.rolled_back_at:%Y-%m-%d %H:%M} by {row.rolled_back_by}")
+        status.append(", ".join(notes))
+    table = pd.DataFrame(
+        {
+            "id": history["ingest_id"],
+            "time (UTC)": history["time"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "user": history["user"],
+            "kind": history["kind"],
+            "file": history["file_name"],
+            "added": history["rows_added"],
+            "replaced": history["rows_replaced"],
+            "unchanged": history["rows_unchanged"],
+            "sha256": history["sha256"].str[:12],
+            "status": status,
+        }
+    )
+    print(table.to_string(index=False))
+    return EXIT_OK
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from mhin_eval.store import StoreError
+
+    try:
+        result = _store(args).rollback(args.ingest_id, user=args.user)
+    except StoreError as exc:
+        print(f"rollback refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(result.summary())
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mhin_eval.demo import DEFAULT_OUT_DIR, write_demo
+
+    out = Path(args.out) if args.out else DEFAULT_OUT_DIR
+    written = write_demo(out)
+    print(f"Wrote {len(written)} synthetic demo file(s) to {out}:")
+    for path in written:
+        print(f"  {path}")
+    return EXIT_OK
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from mhin_eval.schema import ValidationFailed
+    from mhin_eval.store import DEFAULT_DEMO_DIR, DEFAULT_PUBLISHED_DIR, StoreError, seed
+
+    store = _store(args)
+    try:
+        results = seed(
+            store,
+            demo_dir=args.demo_dir or DEFAULT_DEMO_DIR,
+            published_dir=args.published_dir or DEFAULT_PUBLISHED_DIR,
+        )
+    except ValidationFailed as exc:
+        print(exc.report(), file=sys.stderr)
+        return EXIT_REFUSED
+    except StoreError as exc:
+        print(f"seed refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    if not results:
+        print(f"Nothing to seed: the store at {store.data_dir} already holds its data.")
+    for result in results:
+        print(result.summary())
+    return EXIT_OK
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        help="folder of the store (default: $MHIN_DATA_DIR, else data/store)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mhin_eval",
+        description="MHIN evaluation: check and store extracts, inspect and undo ingests, run analyses.",
+        epilog="Exit codes: 0 ok, 1 validation failed or request refused (nothing changed), 2 usage error.",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("MHIN_DATA_DIR"),
+        help="folder of the store (default: $MHIN_DATA_DIR, else data/store)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str, handler) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _add_common(sub)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    validate = command(
+        "validate",
+        "check a CSV, Excel or Parquet extract and print every problem; stores nothing",
+        cmd_validate,
+    )
+    validate.add_argument("file", help="the extract to check")
+    validate.add_argument("--sheet", help="Excel sheet to read when the workbook has several")
+
+    ingest = command(
+        "ingest", "validate an extract and store it in one all-or-nothing transaction", cmd_ingest
+    )
+    ingest.add_argument("file", help="the extract to store")
+    ingest.add_argument("--sheet", help="Excel sheet to read when the workbook has several")
+    ingest.add_argument(
+        "--user", default=_default_user(), help="name recorded in the history (default: login name)"
+    )
+    ingest.add_argument("--demo", action="store_true", help="mark the rows as synthetic demo data")
+
+    command(
+        "history", "list every ingest: who, when, which file, rows added and replaced, rollbacks", cmd_history
+    )
+
+    rollback = command("rollback", "undo one ingest; earlier values come back exactly", cmd_rollback)
+    rollback.add_argument("ingest_id", type=int, metavar="ID", help="ingest id as listed by `history`")
+    rollback.add_argument("--user", default=_default_user(), help="name recorded in the history")
+
+    demo = command("demo", "write the synthetic demo extracts (byte-identical on every run)", cmd_demo)
+    demo.add_argument("--out", help="output folder (default: data/demo)")
+
+    seed = command(
+        "seed", "fill an empty store with the demo extracts and the shipped published statistics", cmd_seed
+    )
+    seed.add_argument("--demo-dir", help="folder of demo extracts (default: data/demo)")
+    seed.add_argument(
+        "--published-dir", help="folder of published statistics files (default: data/published)"
+    )
+
+    from mhin_eval import cli_analyse
+
+    cli_analyse.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.handler(args) or EXIT_OK)
