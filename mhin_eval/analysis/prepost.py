@@ -134,7 +134,7 @@ class McNemarResult:
     n_missing_followup: int
     n_missing_baseline: int
     n_missing_values_dropped: int
-    table: pd.DataFrame  # rows: before 1/0, columns: after 1/0
+    table: pd.DataFrame  # first column: the before value 1/0; then counts with after = 1 and after = 0
     n_positive_to_negative: int  # 1 before, 0 after
     n_negative_to_positive: int  # 0 before, 1 after
     proportion_before: float | None
@@ -219,6 +219,11 @@ def _pair(
     frame = frame[timepoints.isin([before, after])]
 
     key_columns = _key_columns(frame, id_col)
+    no_id = frame[key_columns].isna().any(axis=1)
+    if no_id.any():
+        raise AnalysisError(
+            f"{int(no_id.sum())} row(s) have no {' / '.join(key_columns)}; every row needs to say whose value it is"
+        )
     raw = frame[value_col]
     values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & raw.notna()
@@ -694,11 +699,7 @@ def mcnemar_prepost(
     b = int(((x0 == 1) & (x1 == 0)).sum())
     c = int(((x0 == 0) & (x1 == 1)).sum())
     d = int(((x0 == 0) & (x1 == 0)).sum())
-    table = pd.DataFrame(
-        [[a, b], [c, d]],
-        index=pd.Index([f"{before} 1", f"{before} 0"], name=before),
-        columns=pd.Index([f"{after} 1", f"{after} 0"], name=after),
-    )
+    table = pd.DataFrame({before: [1, 0], f"{after} = 1": [a, c], f"{after} = 0": [b, d]})
     discordant = b + c
     chi2 = chi2_p = exact_p = p = test_used = None
     odds_ratio = difference = None

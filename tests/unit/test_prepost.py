@@ -194,6 +194,10 @@ def test_unknown_timepoint_and_bad_values_are_explained():
         paired_prepost(bad)
     with pytest.raises(AnalysisError, match="better"):
         paired_prepost(data, better="up")
+    no_id = data.astype({"participant_id": object})
+    no_id.loc[0, "participant_id"] = None
+    with pytest.raises(AnalysisError, match="1 row.*no project / site / participant_id"):
+        paired_prepost(no_id)
 
 
 def test_custom_columns_and_timepoints():
@@ -312,7 +316,8 @@ def test_mcnemar_agresti_presidential_approval():
     # (−0.06, −0.02), z = (86 − 150)/√236 = −4.17. With continuity correction χ² = (|86 − 150| − 1)²/236.
     result = mcnemar_prepost(_binary_from_table(794, 150, 86, 570))
     assert isinstance(result, McNemarResult)
-    assert result.table.to_numpy().tolist() == [[794, 150], [86, 570]]
+    assert result.table.to_numpy().tolist() == [[1, 794, 150], [0, 86, 570]]
+    assert list(result.table.columns) == ["baseline", "follow-up = 1", "follow-up = 0"]
     assert (result.n_positive_to_negative, result.n_negative_to_positive) == (150, 86)
     assert result.proportion_before == pytest.approx(0.590)
     assert result.proportion_after == pytest.approx(0.550)
