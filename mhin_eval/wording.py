@@ -46,7 +46,7 @@ def fmt_estimate(est: Estimate | None, unit: str = "", digits: int = 2) -> str:
     )
 
 
-def relative_change_phrase(ratio: Estimate) -> str:
+def relative_change_phrase(ratio: Estimate, note_null: bool = True) -> str:
     """A ratio estimate as a percentage change: 'fell by 31% (95% CI 18% to 42%)'."""
     level = f"{ratio.conf_level * 100:.0f}%"
     change, low, high = ratio.estimate - 1, ratio.ci_low - 1, ratio.ci_high - 1
@@ -56,11 +56,11 @@ def relative_change_phrase(ratio: Estimate) -> str:
         return f"rose by {fmt_percent(change)} ({level} CI {fmt_percent(low)} to {fmt_percent(high)})"
     return (
         f"changed by {fmt_percent(change, signed=True)} ({level} CI {fmt_percent(low, signed=True)} to "
-        f"{fmt_percent(high, signed=True)}), consistent with no change"
+        f"{fmt_percent(high, signed=True)})" + (", consistent with no change" if note_null else "")
     )
 
 
-def difference_phrase(diff: Estimate, unit: str, digits: int = 1) -> str:
+def difference_phrase(diff: Estimate, unit: str, digits: int = 1, note_null: bool = True) -> str:
     """A difference estimate in words: 'fell by 4.2 points (95% CI 2.1 to 6.3)'."""
     level = f"{diff.conf_level * 100:.0f}%"
     if diff.ci_high < 0:
@@ -75,13 +75,23 @@ def difference_phrase(diff: Estimate, unit: str, digits: int = 1) -> str:
         )
     return (
         f"changed by {diff.estimate:+.{digits}f} {unit} ({level} CI {diff.ci_low:+.{digits}f} to "
-        f"{diff.ci_high:+.{digits}f}), consistent with no change"
+        f"{diff.ci_high:+.{digits}f})" + (", consistent with no change" if note_null else "")
     )
 
 
-def change_phrase(est: Estimate, unit: str = "", digits: int = 1) -> str:
+def change_phrase(est: Estimate, unit: str = "", digits: int = 1, note_null: bool = True) -> str:
     """Ratio or difference, whichever the estimate is, in words."""
-    return relative_change_phrase(est) if est.scale == "ratio" else difference_phrase(est, unit, digits)
+    if est.scale == "ratio":
+        return relative_change_phrase(est, note_null)
+    return difference_phrase(est, unit, digits, note_null)
+
+
+def finding_sentence(subject: str, est: Estimate, context: str, unit: str = "") -> str:
+    """'<subject> <change> <context>.' with the no-change caveat at the end, where a reader looks for it."""
+    sentence = f"{subject} {change_phrase(est, unit, note_null=False)} {context}"
+    if not est.excludes_null:
+        sentence += "; the interval is consistent with no change"
+    return sentence + "."
 
 
 def direction(est: Estimate | None, better: str) -> str:

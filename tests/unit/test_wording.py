@@ -29,3 +29,14 @@ def test_format_helpers():
     assert fmt_estimate(None) == "no estimate"
     assert fmt_p(0.0001) == "p < 0.001"
     assert fmt_p(0.0423) == "p = 0.042"
+
+
+def test_finding_sentence_puts_the_no_change_caveat_last():
+    from mhin_eval.wording import finding_sentence
+
+    est = Estimate(1.12, 0.99, 1.27, 0.07, scale="ratio")
+    sentence = finding_sentence("A&E attendances at Hull", est, "in the 12 months after go-live")
+    assert sentence == (
+        "A&E attendances at Hull changed by +12% (95% CI -1% to +27%) in the 12 months after go-live; "
+        "the interval is consistent with no change."
+    )

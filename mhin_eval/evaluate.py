@@ -1,0 +1,192 @@
+"""From stored rows to analysis results: the one place that knows how a catalogue indicator is analysed.
+
+Pages, exports and the CLI ask here for a site's ITS or pre/post result and for the headline table,
+so that each number is computed the same way wherever it is shown. Pure: frames in, results out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from mhin_eval.analysis.its import ITSOptions, ITSResult, fit_its
+from mhin_eval.analysis.prepost import count_prepost, paired_prepost
+from mhin_eval.analysis.results import AnalysisError, Estimate
+from mhin_eval.catalogue import Catalogue, Indicator, Site
+from mhin_eval.wording import direction, finding_sentence
+
+ALL = "all"
+
+
+def default_its_options(catalogue: Catalogue, indicator: Indicator, **overrides) -> ITSOptions:
+    """ITS options for an indicator: its default family, the catalogue's seasonality and Newey–West lag."""
+    options = ITSOptions(
+        family=indicator.default_model,
+        harmonics=int(catalogue.setting("seasonal_harmonics", 2)),
+        period=int(catalogue.setting("seasonal_period", 12)),
+        hac_lags=catalogue.setting("hac_lags", 3),
+        small_sample=True,
+        horizon=int(catalogue.setting("horizon_months", 12)),
+        min_points=int(catalogue.setting("min_points_each_side", 3)),
+        low_power_points=int(catalogue.setting("low_power_points", 8)),
+    )
+    return replace(options, **overrides) if overrides else options
+
+
+def series_rows(series: pd.DataFrame, site: str, indicator: str, breakdown: str = ALL, group: str = ALL) -> pd.DataFrame:
+    """One site's monthly series for an indicator and group; groups of a breakdown are summed for "all".
+
+    Returns columns period, value, denominator sorted by period.
+    """
+    rows = series[(series["site"] == site) & (series["indicator"] == indicator)]
+    if rows.empty:
+        return pd.DataFrame(columns=["period", "value", "denominator"])
+    if breakdown == ALL and not (rows["breakdown"] == ALL).any():
+        first_breakdown = sorted(rows["breakdown"].unique())[0]
+        rows = rows[rows["breakdown"] == first_breakdown]
+        summed = rows.groupby("period", as_index=False).agg(
+            value=("value", lambda v: v.sum(min_count=len(v))),
+            denominator=("denominator", lambda d: d.sum(min_count=len(d))),
+        )
+        return summed.sort_values("period").reset_index(drop=True)
+    rows = rows[(rows["breakdown"] == breakdown) & (rows["group"] == group)]
+    return rows[["period", "value", "denominator"]].sort_values("period").reset_index(drop=True)
+
+
+def site_its(
+    series: pd.DataFrame,
+    catalogue: Catalogue,
+    site: Site,
+    indicator: Indicator,
+    *,
+    options: ITSOptions | None = None,
+    breakdown: str = ALL,
+    group: str = ALL,
+    comparison_sites: tuple[str, ...] = (),
+    go_live=None,
+) -> ITSResult:
+    """Segmented regression of one site's series around its go-live (controlled when comparisons are given).
+
+    ``go_live`` overrides the catalogue's date (for sensitivity analyses in the explorer).
+    """
+    options = options or default_its_options(catalogue, indicator)
+    frame = series_rows(series, site.id, indicator.id, breakdown, group).assign(series=site.id)
+    for other in comparison_sites:
+        frame = pd.concat([frame, series_rows(series, other, indicator.id, breakdown, group).assign(series=other)])
+    frame = frame.dropna(subset=["value"])
+    if frame.empty:
+        raise AnalysisError(f"There is no {indicator.label} data for {site.name}.")
+    use_offset = indicator.is_count and frame["denominator"].notna().all() and (frame["denominator"] > 0).all()
+    return fit_its(
+        frame,
+        pd.Timestamp(go_live or site.go_live),
+        time="period",
+        value="value",
+        offset="denominator" if use_offset else None,
+        group="series" if comparison_sites else None,
+        treated=site.id if comparison_sites else None,
+        options=options,
+    )
+
+
+def site_prepost(participants: pd.DataFrame, indicator: Indicator, site: Site):
+    """Paired before/after result for one site and participant measure (rate ratio for per-person counts)."""
+    rows = participants[(participants["site"] == site.id) & (participants["measure"] == indicator.id)]
+    if rows.empty:
+        raise AnalysisError(f"There are no {indicator.label} records for {site.name}.")
+    if indicator.default_model == "rate-ratio":
+        return count_prepost(rows)
+    return paired_prepost(rows, reliable_change=indicator.reliable_change, better=indicator.better)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One row of the overview: a site's main result for one indicator, in numbers and in words."""
+
+    project: str
+    site: str
+    site_name: str
+    indicator: str
+    label: str
+    method: str
+    estimate: Estimate | None
+    sentence: str
+    direction: str
+    n: int
+    period: str
+    warnings: tuple[str, ...]
+
+
+def its_headline(result: ITSResult, site: Site, indicator: Indicator, horizon: int) -> tuple[Estimate | None, str]:
+    """The ITS result most people want: relative effect at the horizon (counts) or level change (means)."""
+    if result.scale == "ratio" and result.relative_effect is not None:
+        rel = result.relative_effect
+        ratio = Estimate(1 + rel.estimate, 1 + rel.ci_low, 1 + rel.ci_high, rel.p_value, "ratio", rel.conf_level)
+        sentence = finding_sentence(
+            f"{indicator.label} at {site.name}", ratio,
+            f"in the {horizon} months after go-live compared with the expected trend",
+        )
+        return ratio, sentence
+    if result.level_change is not None:
+        sentence = finding_sentence(
+            f"{indicator.label} at {site.name}", result.level_change,
+            "at go-live compared with the expected trend", indicator.unit,
+        )
+        return result.level_change, sentence
+    return None, f"No estimate for {indicator.label} at {site.name}: " + " ".join(result.warnings)
+
+
+def prepost_headline(result, site: Site, indicator: Indicator) -> tuple[Estimate | None, str]:
+    """Pre/post result in one sentence: rate ratio for per-person counts, mean difference otherwise."""
+    est = getattr(result, "rate_ratio", None) or getattr(result, "mean_difference", None)
+    if est is None:
+        return None, f"No estimate for {indicator.label} at {site.name}: " + " ".join(result.warnings)
+    return est, finding_sentence(
+        f"{indicator.label} at {site.name}", est,
+        f"between baseline and follow-up ({result.n_pairs} people with both measurements)", indicator.unit,
+    )
+
+
+def headline_results(
+    series: pd.DataFrame, participants: pd.DataFrame, catalogue: Catalogue, project: str
+) -> list[Headline]:
+    """Headline result per site and indicator of a project, as the overview and decks show them."""
+    headlines = []
+    horizon = int(catalogue.setting("horizon_months", 12))
+    for site in catalogue.sites_of(project):
+        for indicator in catalogue.indicators_of(project):
+            try:
+                if indicator.source == "series":
+                    result = site_its(series, catalogue, site, indicator)
+                    est, sentence = its_headline(result, site, indicator, horizon)
+                    method = f"Interrupted time series ({result.family})"
+                    n = result.n
+                    periods = result.fitted["period"] if "period" in result.fitted else pd.Series(dtype="datetime64[ns]")
+                    period = f"{periods.min():%b %Y} – {periods.max():%b %Y}" if len(periods) else ""
+                else:
+                    result = site_prepost(participants, indicator, site)
+                    est, sentence = prepost_headline(result, site, indicator)
+                    method = "Rate ratio, before vs after" if indicator.default_model == "rate-ratio" else "Paired mean difference"
+                    n = result.n_pairs
+                    period = "6 months before vs after" if indicator.default_model == "rate-ratio" else "baseline vs follow-up"
+                warnings = tuple(result.warnings)
+            except AnalysisError as exc:
+                est, sentence, method, n, period, warnings = None, str(exc), "", 0, "", (str(exc),)
+            headlines.append(
+                Headline(
+                    project=project,
+                    site=site.id,
+                    site_name=site.name,
+                    indicator=indicator.id,
+                    label=indicator.label,
+                    method=method,
+                    estimate=est,
+                    sentence=sentence,
+                    direction=direction(est, indicator.better),
+                    n=n,
+                    period=period,
+                    warnings=warnings,
+                )
+            )
+    return headlines

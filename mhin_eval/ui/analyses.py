@@ -1,0 +1,174 @@
+"""Cached analyses for the pages: keyed on the store's data version and the options, never refitted on a rerun."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from mhin_eval import evaluate
+from mhin_eval.analysis import equity, pooling, spc
+from mhin_eval.analysis.its import ITSOptions, ITSResult
+from mhin_eval.analysis.results import AnalysisError
+from mhin_eval.ui import context
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _project_series(version: int, project: str) -> pd.DataFrame:
+    return context.get_store().series(project=project)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _project_participants(version: int, project: str) -> pd.DataFrame:
+    return context.get_store().participants(project=project)
+
+
+def project_series(project: str) -> pd.DataFrame:
+    return _project_series(context.data_version(), project)
+
+
+def project_participants(project: str) -> pd.DataFrame:
+    return _project_participants(context.data_version(), project)
+
+
+@st.cache_data(show_spinner="Fitting the time-series model…", max_entries=256)
+def _its(version: int, project: str, site: str, indicator: str, options: ITSOptions | None,
+         breakdown: str, group: str, comparisons: tuple[str, ...], go_live) -> ITSResult | str:
+    cat = context.catalogue()
+    try:
+        return evaluate.site_its(
+            _project_series(version, project), cat, cat.site(site), cat.indicator(project, indicator),
+            options=options, breakdown=breakdown, group=group, comparison_sites=comparisons, go_live=go_live,
+        )
+    except AnalysisError as exc:
+        return str(exc)
+
+
+def its(project: str, site: str, indicator: str, options: ITSOptions | None = None, *,
+        breakdown: str = "all", group: str = "all", comparisons: tuple[str, ...] = (), go_live=None) -> ITSResult | str:
+    """A site's ITS result, or the plain reason there is none (``go_live`` overrides the catalogue date)."""
+    return _its(context.data_version(), project, site, indicator, options, breakdown, group, tuple(comparisons),
+                go_live)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _prepost(version: int, project: str, site: str, indicator: str):
+    cat = context.catalogue()
+    try:
+        return evaluate.site_prepost(_project_participants(version, project), cat.indicator(project, indicator),
+                                     cat.site(site))
+    except AnalysisError as exc:
+        return str(exc)
+
+
+def prepost(project: str, site: str, indicator: str):
+    """A site's before/after result for a participant measure, or the plain reason there is none."""
+    return _prepost(context.data_version(), project, site, indicator)
+
+
+@st.cache_data(show_spinner="Summarising every site…", max_entries=16)
+def _headlines(version: int, project: str) -> list[evaluate.Headline]:
+    return evaluate.headline_results(
+        _project_series(version, project), _project_participants(version, project), context.catalogue(), project
+    )
+
+
+def headlines(project: str) -> list[evaluate.Headline]:
+    return _headlines(context.data_version(), project)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _spc(version: int, project: str, site: str, indicator: str, rebase: bool):
+    cat = context.catalogue()
+    ind = cat.indicator(project, indicator)
+    rows = evaluate.series_rows(_project_series(version, project), site, indicator)
+    if rows.empty:
+        return "No data for this series."
+    if ind.kind == "rate" and rows["denominator"].notna().all():
+        rows = rows.assign(value=rows["value"] / rows["denominator"] * ind.rate_per)
+    go_live = cat.site(site).go_live
+    try:
+        return spc.xmr(
+            rows, time="period", value="value",
+            improvement="decrease" if ind.lower_is_better else "increase",
+            rebase_at=[pd.Timestamp(go_live)] if rebase and go_live else (),
+        )
+    except (AnalysisError, ValueError) as exc:
+        return str(exc)
+
+
+def spc_chart_data(project: str, site: str, indicator: str, rebase: bool = True):
+    """XmR chart of a site's series (rates per the indicator's multiplier), rebased at go-live."""
+    return _spc(context.data_version(), project, site, indicator, rebase)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _pool(version: int, project: str, indicator: str, method: str, which: str):
+    cat = context.catalogue()
+    ind = cat.indicator(project, indicator)
+    estimates = []
+    for site in cat.sites_of(project):
+        if ind.source == "series":
+            result = _its(version, project, site.id, indicator, None, "all", "all", (), None)
+            est = None if isinstance(result, str) else getattr(result, which)
+        else:
+            result = _prepost(version, project, site.id, indicator)
+            est = None if isinstance(result, str) else (
+                getattr(result, "rate_ratio", None) or getattr(result, "mean_difference", None)
+            )
+        if est is not None and est.se is not None:
+            estimates.append(pooling.from_estimate(site.name, est))
+    try:
+        return pooling.pool(estimates, method=method)
+    except AnalysisError as exc:
+        return str(exc)
+
+
+def pooled(project: str, indicator: str, method: str = "DL", which: str = "level_change"):
+    """Random-effects pooling of the sites' estimates for an indicator."""
+    return _pool(context.data_version(), project, indicator, method, which)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _equity(version: int, project: str, site: str, indicator: str, reference: str, since: str | None):
+    rows = _project_series(version, project)
+    rows = rows[(rows["site"] == site) & (rows["indicator"] == indicator) & (rows["breakdown"] != "all")]
+    if since == "after":
+        go_live = pd.Timestamp(context.catalogue().site(site).go_live)
+        rows = rows[rows["period"] >= go_live]
+    elif since == "before":
+        go_live = pd.Timestamp(context.catalogue().site(site).go_live)
+        rows = rows[rows["period"] < go_live]
+    if rows.empty:
+        return "No data broken down by group for this indicator."
+    ind = context.catalogue().indicator(project, indicator)
+    try:
+        return (
+            equity.group_rates(rows, per=ind.rate_per),
+            equity.rate_ratios(rows, reference, per=ind.rate_per),
+        )
+    except (AnalysisError, ValueError) as exc:
+        return str(exc)
+
+
+def equity_tables(project: str, site: str, indicator: str, reference: str, period: str | None = None):
+    """(GroupRates, RateRatios) for a site's indicator by group, optionally before or after go-live only."""
+    return _equity(context.data_version(), project, site, indicator, reference, period)
+
+
+@st.cache_data(show_spinner="Fitting the rate-ratio change…", max_entries=128)
+def _equity_change(version: int, project: str, site: str, indicator: str, reference: str, group: str):
+    cat = context.catalogue()
+    rows = _project_series(version, project)
+    rows = rows[(rows["site"] == site) & (rows["indicator"] == indicator) & rows["group"].isin([reference, group])]
+    try:
+        return equity.rate_ratio_change(
+            rows, reference, pd.Timestamp(cat.site(site).go_live), group_of_interest=group,
+            options=evaluate.default_its_options(cat, cat.indicator(project, indicator)),
+        )
+    except (AnalysisError, ValueError) as exc:
+        return str(exc)
+
+
+def equity_change(project: str, site: str, indicator: str, reference: str, group: str):
+    """Change in a group's rate ratio against the reference at go-live (ITS with a group interaction)."""
+    return _equity_change(context.data_version(), project, site, indicator, reference, group)

@@ -1,0 +1,139 @@
+"""Page building blocks: a result in words beside its chart, warnings shown, details on demand."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import streamlit as st
+
+from mhin_eval import charts, evaluate
+from mhin_eval.analysis.its import ITSResult
+from mhin_eval.analysis.results import Estimate
+from mhin_eval.catalogue import Indicator, Site
+from mhin_eval.ui import analyses, context
+from mhin_eval.wording import DIRECTION_ICONS, direction, fmt_p
+
+
+def show_warnings(warnings, *, prefix: str = "") -> None:
+    """Every analysis warning, shown (never swallowed), one alert each."""
+    for text in dict.fromkeys(warnings):
+        st.warning(f"{prefix}{text}", icon=":material/warning:")
+
+
+def finding(sentence: str, est: Estimate | None, better: str) -> None:
+    """The plain-language sentence of a main result with its direction icon."""
+    icon = DIRECTION_ICONS[direction(est, better)] if est is not None else DIRECTION_ICONS["no estimate"]
+    st.markdown(f"**{html.escape(sentence)}**  \n{icon}")
+
+
+def estimates_table(rows: list[tuple[str, Estimate | None, str]]) -> pd.DataFrame:
+    """A small table of named estimates with their CI, p-value and scale in words."""
+    records = []
+    for name, est, scale_text in rows:
+        if est is None:
+            continue
+        records.append(
+            {
+                "Estimate": name,
+                "Value": round(est.estimate, 4),
+                f"{est.conf_level:.0%} CI": f"{est.ci_low:.4g} to {est.ci_high:.4g}",
+                "p-value": fmt_p(est.p_value),
+                "Scale": scale_text,
+            }
+        )
+    return pd.DataFrame(records)
+
+
+def its_details(result: ITSResult, indicator: Indicator) -> None:
+    """Estimates, diagnostics and the methods paragraph of an ITS fit (for evaluators)."""
+    ratio = result.scale == "ratio"
+    scale_text = "rate ratio (1 = no change)" if ratio else f"difference in {indicator.unit}"
+    table = estimates_table(
+        [
+            ("Level change at go-live", result.level_change, scale_text),
+            ("Slope change per month", result.slope_change, scale_text),
+            ("Difference in level change vs comparison", result.difference_in_level_change, scale_text),
+            ("Difference in slope change vs comparison", result.difference_in_slope_change, scale_text),
+            (f"Relative effect at {result.options.horizon} months", result.relative_effect,
+             "proportion (0 = no change)"),
+            (f"Absolute effect at {result.options.horizon} months", result.absolute_effect, indicator.unit),
+            ("Cumulative effect over the post period", result.cumulative_effect, indicator.unit),
+        ]
+    )
+    st.dataframe(table, hide_index=True)
+    diag = {k: v for k, v in result.diagnostics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    st.caption(
+        "Diagnostics: "
+        + "; ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in diag.items())
+        + f". n = {result.n} ({result.n_pre} before, {result.n_post} after go-live)."
+    )
+    st.markdown(result.methods)
+
+
+def its_block(project: str, site: Site, indicator: Indicator, *, key: str, options=None, comparisons=(),
+              breakdown: str = "all", group: str = "all", details: bool = True, go_live=None) -> ITSResult | None:
+    """One site's interrupted time series: sentence, chart, warnings and (optionally) details."""
+    result = analyses.its(project, site.id, indicator.id, options, breakdown=breakdown, group=group,
+                          comparisons=tuple(comparisons), go_live=go_live)
+    go_live = go_live or site.go_live
+    if isinstance(result, str):
+        st.info(result)
+        return None
+    horizon = result.options.horizon
+    est, sentence = evaluate.its_headline(result, site, indicator, horizon)
+    finding(sentence, est, indicator.better)
+    st.plotly_chart(
+        charts.its_chart(
+            result,
+            title=f"{indicator.label}: {site.name}",
+            y_title=indicator.unit.capitalize(),
+            unit=indicator.unit,
+            go_live=pd.Timestamp(go_live),
+        ),
+        theme=None,
+        key=f"its-{key}",
+    )
+    show_warnings(result.warnings)
+    if details:
+        with st.expander("Estimates, diagnostics and methods"):
+            its_details(result, indicator)
+    return result
+
+
+def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, show_rows: bool = False) -> None:
+    """One site's before/after result for a participant measure: sentence, chart, warnings, details."""
+    result = analyses.prepost(project, site.id, indicator.id)
+    if isinstance(result, str):
+        st.info(result)
+        return
+    est, sentence = evaluate.prepost_headline(result, site, indicator)
+    finding(sentence, est, indicator.better)
+    rows = analyses.project_participants(project)
+    rows = rows[(rows["site"] == site.id) & (rows["measure"] == indicator.id)]
+    st.plotly_chart(
+        charts.prepost_chart(rows, result, title=f"{indicator.label}: {site.name}", y_title=indicator.unit,
+                             unit=indicator.unit),
+        theme=None,
+        key=f"prepost-{key}",
+    )
+    show_warnings(result.warnings)
+    with st.expander("All statistics and methods"):
+        from mhin_eval.analysis.prepost import tidy
+
+        st.dataframe(tidy(result), hide_index=True)
+        st.markdown(result.methods)
+        if show_rows:
+            st.dataframe(rows, hide_index=True)
+
+
+def no_data(what: str) -> None:
+    st.info(f"No {what} is stored yet.")
+
+
+def site_label(site_id: str) -> str:
+    cat = context.catalogue()
+    try:
+        return cat.site(site_id).name
+    except KeyError:
+        return site_id

@@ -1,0 +1,60 @@
+"""Choices that survive page changes and live in the URL, so a copied link opens the same view.
+
+Each choice has one name used three ways: the query-string parameter, a remembered session value
+(non-widget keys outlive a page change) and the widget key. The URL wins over the remembered value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import streamlit as st
+
+
+def _initial(name: str, options: Sequence[str], default: str | None) -> str:
+    from_url = st.query_params.get(name)
+    if from_url in options:
+        return from_url
+    remembered = st.session_state.get(f"chosen:{name}")
+    if remembered in options:
+        return remembered
+    return default if default in options else options[0]
+
+
+def remember(name: str, value: str) -> None:
+    """Keep a choice for other pages and write it into the query string."""
+    st.session_state[f"chosen:{name}"] = value
+    if st.query_params.get(name) != value:
+        st.query_params[name] = value
+
+
+def choose(
+    label: str,
+    options: Sequence[str],
+    name: str,
+    *,
+    format_func: Callable[[str], str] = str,
+    default: str | None = None,
+    container=None,
+    horizontal: bool = False,
+    help: str | None = None,
+) -> str:
+    """A selectbox (or horizontal radio) whose value is shared across pages and kept in the URL."""
+    options = list(options)
+    if not options:
+        raise ValueError(f"no options for {label}")
+    widget_key = f"w:{name}"
+    initial = _initial(name, options, default)
+    if st.session_state.get(widget_key) not in options:
+        st.session_state.pop(widget_key, None)
+    elif st.query_params.get(name) in options and st.query_params.get(name) != st.session_state.get(widget_key):
+        st.session_state.pop(widget_key, None)
+    target = container or st
+    if horizontal:
+        value = target.radio(label, options, index=options.index(initial), format_func=format_func,
+                             key=widget_key, horizontal=True, help=help)
+    else:
+        value = target.selectbox(label, options, index=options.index(initial), format_func=format_func,
+                                 key=widget_key, help=help)
+    remember(name, value)
+    return value

@@ -1,0 +1,48 @@
+"""One page for every catalogue project: sections follow the indicators' metadata, not project-specific code."""
+
+import streamlit as st
+
+from mhin_eval.ui import components, context, sections, state
+
+cat = context.catalogue()
+project_id = state.choose("Project", cat.project_ids, "project",
+                          format_func=lambda p: cat.project(p).short_name, container=st.sidebar)
+project = cat.project(project_id)
+st.title(project.name)
+st.markdown(project.summary)
+sites = cat.sites_of(project_id)
+st.caption(" · ".join(f"**{s.name}**: go-live {s.go_live:%B %Y}" for s in sites))
+
+series_indicators = cat.indicators_of(project_id, "series")
+participant_indicators = cat.indicators_of(project_id, "participant")
+
+if series_indicators:
+    st.header("Outcomes over time")
+    indicator_id = state.choose("Indicator", [i.id for i in series_indicators], "indicator",
+                                format_func=lambda i: cat.indicator(project_id, i).label, horizontal=True)
+    indicator = cat.indicator(project_id, indicator_id)
+    columns = st.columns(len(sites))
+    for column, site in zip(columns, sites, strict=True):
+        with column:
+            components.its_block(project_id, site, indicator, key=f"{project_id}-{site.id}-{indicator.id}",
+                                 comparisons=site.comparison_sites)
+
+if any(i.funnel_stage for i in series_indicators):
+    st.header("Uptake")
+    sections.funnel_section(project_id, sites)
+
+if any("ethnicity" in i.breakdowns for i in series_indicators):
+    st.header("Equity by ethnicity")
+    sections.equity_section(project_id, sites, [i for i in series_indicators if "ethnicity" in i.breakdowns])
+
+if participant_indicators:
+    st.header("Before and after")
+    measure_id = state.choose("Measure", [i.id for i in participant_indicators], "measure",
+                              format_func=lambda i: cat.indicator(project_id, i).label, horizontal=True)
+    measure = cat.indicator(project_id, measure_id)
+    columns = st.columns(len(sites))
+    for column, site in zip(columns, sites, strict=True):
+        with column:
+            components.prepost_block(project_id, site, measure, key=f"{project_id}-{site.id}-{measure.id}")
+    for breakdown in measure.breakdowns:
+        sections.stratified_section(project_id, sites, measure, breakdown)
