@@ -14,7 +14,7 @@ import pandas.testing as pdt
 import pytest
 
 from mhin_eval.catalogue import PROJECT_ROOT
-from mhin_eval.store import IngestRefused, RollbackRefused, Store
+from mhin_eval.store import KINDS, IngestRefused, RollbackRefused, Store, seed
 
 PYTHON = sys.executable
 
@@ -472,3 +472,69 @@ def test_concurrent_process_ingests_both_land(store):
     assert sorted(history["file_name"]) == ["manchester.csv", "sheffield.csv"]
     stored = store.series()
     assert stored.groupby("site").size().to_dict() == {"manchester": 1500, "sheffield": 1500}
+
+
+@pytest.fixture(scope="module")
+def demo_files(tmp_path_factory):
+    from mhin_eval.demo import write_demo
+
+    folder = tmp_path_factory.mktemp("demo")
+    write_demo(folder)
+    return folder
+
+
+def test_ingest_file_stores_exactly_the_loaded_frame(store, demo_files):
+    from mhin_eval.loaders import load_extract
+
+    extract = load_extract(demo_files / "series.csv", catalogue=store.catalogue)
+    result = store.ingest_file(demo_files / "series.csv", user="demo", demo=True)
+    assert result.sha256 == extract.sha256 and result.rows_added == len(extract.frame)
+    expected = extract.frame.sort_values(list(KINDS["series"].key)).reset_index(drop=True)
+    pdt.assert_frame_equal(store.series()[list(expected.columns)], expected)
+
+
+def test_ingest_file_refusing_a_bad_file_stores_nothing(store, tmp_path, demo_files):
+    from mhin_eval.schema import ValidationFailed
+
+    store.ingest_file(demo_files / "series.csv")
+    before = (store.checksum(), store.version())
+    bad = tmp_path / "bad.csv"
+    frame = pd.read_csv(demo_files / "series.csv", dtype=str, keep_default_na=False)
+    frame.loc[7, "site"] = "leeds"
+    frame.to_csv(bad, index=False)
+    with pytest.raises(ValidationFailed, match="leeds"):
+        store.ingest_file(bad)
+    assert (store.checksum(), store.version()) == before
+
+
+def test_seed_ingests_demo_and_published_once(store, demo_files):
+    published_dir = PROJECT_ROOT / "data" / "published"
+    results = seed(store, demo_dir=demo_files, published_dir=published_dir)
+    shipped = sorted(p.name for p in published_dir.glob("*.csv"))
+    assert [r.file_name for r in results] == ["participants.csv", "series.csv", *shipped]
+    assert [r.demo for r in results] == [True, True] + [False] * len(shipped)
+    assert set(store.history()["user"]) == ({"demo", "seed"} if shipped else {"demo"})
+    assert store.has_demo_data()
+    assert not store.published().empty or not shipped
+    checksum = store.checksum()
+    assert seed(store, demo_dir=demo_files, published_dir=published_dir) == []
+    assert store.checksum() == checksum
+
+
+def test_seed_resumes_an_interrupted_seed(store, demo_files, tmp_path):
+    store.ingest_file(demo_files / "participants.csv", user="demo", demo=True)
+    results = seed(store, demo_dir=demo_files, published_dir=tmp_path / "none")
+    assert [r.file_name for r in results] == ["series.csv"]
+
+
+def test_seed_leaves_a_store_in_real_use_alone(store, demo_files, tmp_path):
+    store.ingest(series_extract(), user="alice")
+    assert seed(store, demo_dir=demo_files, published_dir=tmp_path / "none") == []
+    assert not store.has_demo_data()
+
+
+def test_seed_writes_demo_files_when_the_folder_is_empty(store, tmp_path):
+    demo_dir = tmp_path / "fresh-demo"
+    results = seed(store, demo_dir=demo_dir, published_dir=tmp_path / "none")
+    assert (demo_dir / "series.csv").exists()
+    assert {r.kind for r in results} == {"series", "participants"}
