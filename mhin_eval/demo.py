@@ -65,19 +65,22 @@ DEFAULT_SHARES: dict[str, tuple[dict[str, float], dict[str, float]]] = {
 
 #: What each true-effect quantity means (docs/demo-data.md shows the same list).
 QUANTITY_LABELS = {
-    "level_change_ratio": "level change (ratio)",
-    "slope_change_ratio_per_month": "slope change (ratio per month)",
-    "effect_ratio_at_horizon": "effect at horizon (ratio)",
-    "controlled_level_change_ratio": "level change vs comparison (ratio)",
-    "controlled_slope_change_ratio_per_month": "slope change vs comparison (ratio per month)",
-    "level_change": "level change",
-    "slope_change_per_month": "slope change per month",
-    "rate_ratio_vs_reference_before": "rate ratio vs reference, before",
-    "rate_ratio_vs_reference_after": "rate ratio vs reference, after",
-    "rate_ratio_vs_reference_change": "change in rate ratio vs reference (ratio)",
-    "rate_ratio": "follow-up / baseline (rate ratio)",
-    "mean_difference": "follow-up − baseline (mean difference)",
-    "proportion_difference": "follow-up − baseline (proportion difference)",
+    "level_change_ratio": "exp(level-change coefficient): the step at go-live on the log scale (rate per "
+    "denominator, or monthly count when there is none)",
+    "slope_change_ratio_per_month": "exp(slope-change coefficient): extra multiplicative change per month after "
+    "the last pre-go-live month",
+    "effect_ratio_at_horizon": "level × slope^h: actual vs counterfactual h = horizon_months after the last "
+    "pre-go-live month",
+    "controlled_level_change_ratio": "level change relative to the comparison series (controlled ITS)",
+    "controlled_slope_change_ratio_per_month": "slope change relative to the comparison series (controlled ITS)",
+    "level_change": "level-change coefficient of a continuous series (units of the indicator)",
+    "slope_change_per_month": "slope-change coefficient of a continuous series (units per month)",
+    "rate_ratio_vs_reference_before": "the group's rate / the reference group's rate before go-live",
+    "rate_ratio_vs_reference_after": "the group's rate / the reference group's rate from go-live on",
+    "rate_ratio_vs_reference_change": "after / before rate ratio vs reference",
+    "rate_ratio": "expected follow-up count / expected baseline count per participant",
+    "mean_difference": "expected follow-up minus baseline value, after bounding to the scale",
+    "proportion_difference": "follow-up minus baseline proportion",
 }
 
 README_TEXT = """\
@@ -1052,6 +1055,11 @@ def render_true_effects_markdown(frame: pd.DataFrame) -> str:
             else:
                 cells.append(", ".join(parts))
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Quantities (the `quantity` column of `truth/true_effects.csv`):", ""]
+    for quantity in [q for q in QUANTITY_LABELS if q in set(frame["quantity"])] + sorted(
+        set(frame["quantity"]) - set(QUANTITY_LABELS)
+    ):
+        lines.append(f"- `{quantity}`: {QUANTITY_LABELS.get(quantity, quantity)}")
     return "\n".join(lines) + "\n"
 
 

@@ -370,11 +370,13 @@ def test_bounded_score_expectation_matches_a_large_simulation():
 
 def test_markdown_table_shows_every_row_of_true_effects(data):
     table = demo.render_true_effects_markdown(data.true_effects)
-    rows = table.strip().splitlines()[2:]
+    rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
     assert len(rows) == len(data.true_effects.groupby(["project", "site", "indicator", "breakdown", "group"]))
     assert "| pcref | sheffield | mha-detentions | ethnicity: Black or Black British | 0.800 |" in table
     extra = pd.concat([data.true_effects.head(1).assign(quantity="odds_ratio", true_value=2.0)])
     assert "odds_ratio" in demo.render_true_effects_markdown(extra)
+    for quantity in set(data.true_effects["quantity"]):
+        assert f"- `{quantity}`: " in table
 
 
 # --------------------------------------------------------------------------- driven by the catalogue
