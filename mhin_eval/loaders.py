@@ -192,10 +192,28 @@ def _read_excel(path, file_name: str, sheet, notes: list[str]) -> pd.DataFrame:
             file_name,
         )
     notes.append(f"Read sheet '{sheet}'.")
-    frame = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
-    frame.columns = [cell_text(c) for c in frame.columns]
-    frame = frame.loc[:, ~pd.Index(frame.columns).str.fullmatch(r"Unnamed: \d+") | frame.notna().any().to_numpy()]
-    return _drop_blank_lines(frame)
+    return _drop_blank_lines(_sheet_frame(path, sheet))
+
+
+def _sheet_frame(path, sheet: str) -> pd.DataFrame:
+    """Cells as stored (numbers, dates, text; error cells such as #N/A as their text), first row = header."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = list(workbook[sheet].iter_rows(values_only=True))
+    finally:
+        workbook.close()
+    if not rows:
+        return pd.DataFrame()
+    width = max(len(r) for r in rows)
+    header = [cell_text(h) for h in rows[0]] + [""] * (width - len(rows[0]))
+    body = [tuple(r) + (None,) * (width - len(r)) for r in rows[1:]]
+    frame = pd.DataFrame(body, columns=range(width), dtype=object)
+    keep = [i for i, name in enumerate(header) if name or frame[i].notna().any()]
+    frame = frame[keep]
+    frame.columns = [header[i] or f"(column {i + 1} without a name)" for i in keep]
+    return frame
 
 
 def _read_file(path, *, sheet=None, file_name=None) -> _Raw:
@@ -488,8 +506,9 @@ def _mha_annual_extract(raw: _Raw, *, catalogue, source=None) -> Extract:
                      f"known breakdown; kept as published (organisation {text['OrgID'][idx[0]]}).")
     odd_all = (text["Demographic"] == "All") & (text["DemographicBreakdown"] != "All")
     if odd_all.any():
-        notes.append("Demographic 'All' with a breakdown other than 'All' at row(s) "
-                     f"{', '.join(map(str, file_rows(odd_all.index[odd_all.to_numpy()])[:10]))}; kept as published.")
+        rows = file_rows(odd_all.index[odd_all.to_numpy()])
+        notes.append(f"{len(rows)} row(s) have Demographic 'All' with a breakdown other than 'All' (rows "
+                     f"{', '.join(map(str, rows[:10]))}{' ...' if len(rows) > 10 else ''}); kept as published.")
     subcategory = text["measureSubcategory"]
     measure_id = text["Measure"].where(subcategory.isin(("", "All")), text["Measure"] + ": " + subcategory)
     base = pd.DataFrame(

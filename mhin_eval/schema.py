@@ -43,7 +43,7 @@ PUBLISHED_COLUMNS = (
 PUBLISHED_KEY = tuple(c for c in PUBLISHED_COLUMNS if c not in ("value", "published_value"))
 
 ALL = "all"
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a"})
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 NON_NEGATIVE_KINDS = ("count", "rate", "proportion")
 WHOLE_NUMBER_KINDS = ("count", "rate")
 MAX_ROWS_PER_PROBLEM = 50
@@ -163,9 +163,10 @@ def parse_dates(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         if not todo.any():
             break
         parsed[todo] = pd.to_datetime(unique[todo], format=fmt, errors="coerce").astype(DATETIME_DTYPE)
-    lookup = pd.Series(parsed.to_numpy(), index=unique.to_numpy())
-    values = text.map(lookup).astype(DATETIME_DTYPE)
-    values[missing] = pd.NaT
+    values = pd.Series(pd.NaT, index=column.index, dtype=DATETIME_DTYPE)
+    if len(unique):
+        lookup = pd.Series(parsed.to_numpy(), index=unique.to_numpy())
+        values[~missing] = text[~missing].map(lookup).astype(DATETIME_DTYPE)
     bad = ~missing & values.isna()
     return values, missing, bad
 
@@ -358,12 +359,14 @@ def _indicator_checks(project, indicator, catalogue, col, *, column, source, wha
         col.add(f"Unknown {what} '{v}' for project '{p}' ({_rows_phrase(rows)})",
                 f"Use one of the known {what}s of '{p}': {_listing(known)}.", row=rows[0], column=column, value=v)
     wrong_source = meta["source"].notna() & (meta["source"] != source)
-    other = "participant file" if source == "series" else "series file"
+    if source == "series":
+        kind_of, belongs, instead = "a participant measure", "a participant file", "a series file"
+    else:
+        kind_of, belongs, instead = "a site-level indicator", "a series file", "a participant file"
     col.by_value(
         wrong_source, indicator, column,
-        lambda v, rows: f"'{v}' is recorded per {'participant' if source == 'series' else 'site and month'}, "
-        f"not in a {'series' if source == 'series' else 'participant'} file ({_rows_phrase(rows)})",
-        f"Put these rows in a {other}, or use a {what} of the catalogue with source '{source}'.",
+        lambda v, rows: f"'{v}' is {kind_of}: it belongs in {belongs}, not {instead} ({_rows_phrase(rows)})",
+        f"Put these rows in {belongs}, or use one of the {what}s of {instead}.",
     )
     meta.loc[wrong_source, ["source", "kind"]] = np.nan
     return meta
@@ -611,7 +614,7 @@ def empty_participants() -> pd.DataFrame:
 
 
 def canonical_participants(frame: pd.DataFrame) -> pd.DataFrame:
-    """PARTICIPANT columns in contract order and dtypes; attribute columns only when present."""
+    """PARTICIPANT columns in contract order and dtypes; attribute columns always present (missing when absent)."""
     out = pd.DataFrame(
         {
             "project": frame["project"].astype("str"),
@@ -624,8 +627,8 @@ def canonical_participants(frame: pd.DataFrame) -> pd.DataFrame:
         }
     )
     for attribute in PARTICIPANT_ATTRIBUTES:
-        if attribute in frame:
-            out[attribute] = frame[attribute].astype("str")
+        values = frame[attribute] if attribute in frame else pd.Series(None, index=frame.index, dtype=object)
+        out[attribute] = values.astype("str")
     return out.reset_index(drop=True)
 
 
