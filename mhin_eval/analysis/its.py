@@ -187,15 +187,8 @@ def _prepare(data, intervention, time, value, offset, group, treated, options) -
         )
         offset = None
 
-    frame = pd.DataFrame(
-        {
-            "raw_time": data[time].to_numpy(),
-            "observed": pd.to_numeric(data[value], errors="coerce").to_numpy(dtype=float),
-        }
-    )
-    frame["denominator"] = (
-        pd.to_numeric(data[offset], errors="coerce").to_numpy(dtype=float) if offset is not None else 1.0
-    )
+    frame = pd.DataFrame({"raw_time": data[time].to_numpy(), "observed": _numeric(data[value], value)})
+    frame["denominator"] = _numeric(data[offset], offset) if offset is not None else 1.0
     frame["series"] = data[group].to_numpy(dtype=object) if group is not None else "all"
 
     raw_time = frame["raw_time"]
@@ -211,8 +204,11 @@ def _prepare(data, intervention, time, value, offset, group, treated, options) -
     frame["raw_time"] = raw_time
 
     missing = frame["raw_time"].isna() | frame["observed"].isna() | frame["denominator"].isna()
+    if group is not None:
+        missing |= pd.isna(frame["series"])
     if missing.any():
-        what = "time, value or denominator" if offset is not None else "time or value"
+        fields = ["time", "value"] + [c for c, given in (("denominator", offset), ("group", group)) if given]
+        what = ", ".join(fields[:-1]) + " or " + fields[-1]
         count = int(missing.sum())
         notes.append(
             f"{count} row{'s' if count != 1 else ''} with a missing {what} "
@@ -302,6 +298,18 @@ def _prepare(data, intervention, time, value, offset, group, treated, options) -
                 "counts every period."
             )
     return _Prepared(frame, intervention_t, dates, controlled, treated_label, comparison_labels, notes)
+
+
+def _numeric(column: pd.Series, name: str) -> np.ndarray:
+    """Numbers from a column; text that is not a number is refused rather than treated as missing."""
+    values = pd.to_numeric(column, errors="coerce")
+    bad = values.isna() & column.notna()
+    if bad.any():
+        raise AnalysisError(
+            f"Column '{name}' holds text that is not a number (for example '{column[bad].iloc[0]}'); "
+            "leave missing values blank."
+        )
+    return values.to_numpy(dtype=float)
 
 
 def _same_label(label, treated) -> bool:

@@ -467,3 +467,19 @@ def test_controlled_without_comparison_series_is_refused():
 def test_invalid_options_are_refused(options, message):
     with pytest.raises(AnalysisError, match=message):
         ITSOptions(**options)
+
+
+def test_text_in_value_column_is_refused_not_dropped():
+    data = _counts().astype({"value": object})
+    data.loc[4, "value"] = "n/a"
+    with pytest.raises(AnalysisError, match="'n/a'"):
+        fit_its(data, GO_LIVE)
+
+
+def test_rows_without_a_series_label_are_dropped_with_a_count():
+    a, b = _counts(seed=1).assign(site="A"), _counts(seed=2).assign(site="B")
+    data = pd.concat([a, b], ignore_index=True).astype({"site": object})
+    data.loc[[50, 51], "site"] = None
+    result = fit_its(data, GO_LIVE, group="site", treated="A")
+    assert result.n == len(data) - 2
+    assert any("2 rows with a missing time, value or group were dropped." == w for w in result.warnings)
