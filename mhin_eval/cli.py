@@ -107,6 +107,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             "user": history["user"],
             "kind": history["kind"],
             "file": history["file_name"],
+            "sites": history["sites"].fillna("-"),
             "added": history["rows_added"],
             "replaced": history["rows_replaced"],
             "unchanged": history["rows_unchanged"],

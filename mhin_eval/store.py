@@ -675,13 +675,34 @@ class Store:
             ],
         )
 
-    def history(self) -> pd.DataFrame:
-        """Every ingest, oldest first, with its counts and any rollback; times in UTC."""
+    def history(self, *, sites=None) -> pd.DataFrame:
+        """Every ingest, oldest first, with its counts, the sites its rows touched and any rollback
+        (times in UTC). With ``sites``, only ingests that wrote rows for those sites."""
+        scope = self._scope(sites)
+        scope = [scope] if isinstance(scope, str) else scope
+        where, params = "", []
+        if scope is not None:
+            if not scope:
+                where = "WHERE FALSE"
+            else:
+                marks, params = _in_list(scope)
+                where = f"WHERE i.ingest_id IN (SELECT ingest_id FROM touched WHERE site IN ({marks}))"
+        sql = f"""
+            WITH touched AS (
+                SELECT DISTINCT ingest_id, site FROM series_versions
+                UNION SELECT DISTINCT ingest_id, site FROM participants_versions
+            ),
+            sites AS (
+                SELECT ingest_id, string_agg(site, ', ' ORDER BY site) AS sites FROM touched GROUP BY ingest_id
+            )
+            SELECT i.ingest_id, i.time, i."user", i.file_name, i.sha256, i.kind, i.rows_added, i.rows_replaced,
+                   i.rows_unchanged, i.demo, i.no_op, i.rolled_back_at, i.rolled_back_by, s.sites
+            FROM ingests i LEFT JOIN sites s USING (ingest_id)
+            {where}
+            ORDER BY i.ingest_id
+        """
         with self._read() as con:
-            out = con.execute(
-                'SELECT ingest_id, time, "user", file_name, sha256, kind, rows_added, rows_replaced, '
-                "rows_unchanged, demo, no_op, rolled_back_at, rolled_back_by FROM ingests ORDER BY ingest_id"
-            ).df()
+            out = con.execute(sql, params).df()
         for column in ("time", "rolled_back_at"):
             out[column] = pd.to_datetime(out[column]).dt.tz_localize("UTC")
         return out

@@ -538,3 +538,40 @@ def test_seed_writes_demo_files_when_the_folder_is_empty(store, tmp_path):
     results = seed(store, demo_dir=demo_dir, published_dir=tmp_path / "none")
     assert (demo_dir / "series.csv").exists()
     assert {r.kind for r in results} == {"series", "participants"}
+
+
+def test_real_mhsds_files_reconcile_in_the_store(store, real_data_dir):
+    """The six MHSDS 4-week-wait files of 2024 (NHS England, real-data/mhsds_4ww_2024) go into the store
+    row for row, suppressed cells ('*') stay missing and monthly and rolling periods stay apart."""
+    import csv
+
+    files = sorted((real_data_dir / "mhsds_4ww_2024").glob("*.csv"))
+    assert len(files) == 6
+    rows = suppressed = 0
+    for path in files:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            values = [r["MEASURE_VALUE"].strip() for r in csv.DictReader(handle)]
+        rows += len(values)
+        suppressed += sum(v == "*" for v in values)
+        result = store.ingest_file(path, user="analyst")
+        assert result.rows_added == len(values) and result.rows_replaced == 0
+    published = store.published()
+    assert len(published) == rows
+    assert published["value"].isna().sum() == suppressed
+    assert (published.loc[published["published_value"] == "*", "value"].isna()).all()
+    assert set(published["period_type"]) == {"month", "rolling-3-month"}
+    assert {"TAH", "RXV", "RV9"} <= set(published["org_code"])
+    checksum = store.checksum()
+    assert store.ingest_file(files[0]).no_op
+    assert store.checksum() == checksum
+
+
+def test_history_lists_touched_sites_and_takes_a_site_scope(store):
+    store.ingest(series_extract(sites=("hull",)), user="hull-analyst")
+    store.ingest(series_extract(name="gm.csv", sites=("greater-manchester", "hull"), offset=1.0))
+    store.ingest(FrameExtract("published", published_frame(), "mha.csv"))
+    history = store.history()
+    assert list(history["sites"].fillna("")) == ["hull", "greater-manchester, hull", ""]
+    assert list(store.history(sites=["greater-manchester"])["ingest_id"]) == [2]
+    assert list(store.history(sites=["hull"])["ingest_id"]) == [1, 2]
+    assert store.history(sites=[]).empty
