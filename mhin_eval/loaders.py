@@ -153,6 +153,10 @@ def _read_csv(data: bytes, file_name: str, notes: list[str]) -> pd.DataFrame:
                      "Put text containing commas in double quotes, or remove the stray cells, then export again.")],
             file_name,
         ) from exc
+    unnamed = [c for c in frame.columns if re.fullmatch(r"Unnamed: \d+", str(c)) and not (frame[c] != "").any()]
+    if unnamed:
+        notes.append(f"{len(unnamed)} empty column(s) without a name (trailing separators) ignored.")
+        frame = frame.drop(columns=unnamed)
     return _drop_blank_lines(frame)
 
 

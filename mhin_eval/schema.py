@@ -6,10 +6,18 @@ value and a plain-English fix. All problems are collected before anything is ref
 
 Row numbers come from the frame's integer index: index 0 is the first data row, row 2 of the file.
 
-Value above denominator: a value may not exceed its denominator when the indicator's kind is
-``proportion`` (successes out of a total), or when it is a ``count``/``rate`` whose denominator names
-the same unit as the indicator (``unit = "families"``, ``denominator = "families referred"``). Counts of
-events per person (A&E attendances per patient) or per population are not bounded that way.
+Decisions a partner site may meet:
+- Value above denominator: refused when the indicator's kind is ``proportion`` (successes out of a
+  total), or a ``count``/``rate`` whose denominator names the same unit as the indicator
+  (``unit = "families"``, ``denominator = "families referred"``). Events per person (A&E attendances
+  per patient) or per population are not bounded that way.
+- Counts and rates hold the whole-number count of events (the denominator holds the population);
+  counts, rates and proportions cannot be negative; scores cannot exceed the indicator's ``max_value``.
+- An empty value is kept as missing with a note (a month not reported, a follow-up not obtained);
+  text such as "n/k" in a number column is refused.
+- Periods are moved to the first of their month; dates are day-first (UK) when written with slashes.
+- ``breakdown``/``group`` default to "all"; a breakdown must be listed for the indicator in the catalogue.
+- Timepoints are compared in lower case ("Baseline" = "baseline"); participant ids are kept as text.
 """
 
 from __future__ import annotations
@@ -53,6 +61,10 @@ DATE_FORMATS = (
     "%b %Y", "%B %Y", "%b-%Y", "%B-%Y", "%b-%y", "%b %y", "%m/%Y", "%d %b %Y", "%d %B %Y",
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
 )
+FILL_IN_FIXES = {
+    "timepoint": "Fill in the timepoint of this value, e.g. 'baseline' or 'follow-up'.",
+    "participant_id": "Fill in the participant's pseudonymised id, the same on each of their rows.",
+}
 DATE_FIX = "Write the date as 2023-04-01 (year-month-day), 01/04/2023 (day/month/year) or Apr 2023."
 
 
@@ -73,7 +85,7 @@ class Problem:
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
-        value = f" (value: '{self.value}')" if self.value is not None else ""
+        value = f" (value: '{self.value}')" if self.value else ""
         return f"{', '.join(where)}: {self.message}{value}. Fix: {self.fix}"
 
 
@@ -195,6 +207,11 @@ def _rows_phrase(rows) -> str:
     return f"row{'s' if len(rows) > 1 else ''} {_row_list(rows)}"
 
 
+def _also(rows) -> str:
+    """' (rows 2, 3 and 4)' when a value recurs; '' for a single row, which the problem already names."""
+    return f" ({_rows_phrase(rows)})" if len(rows) > 1 else ""
+
+
 def _listing(values) -> str:
     values = sorted(values)
     return ", ".join(values) if values else "(none)"
@@ -296,7 +313,7 @@ def _site_checks(project: pd.Series, site: pd.Series, catalogue: Catalogue, col:
     bad_project = ~blank_p & ~project.isin(known_projects)
     col.by_value(
         bad_project, project, "project",
-        lambda v, rows: f"Unknown project '{v}' ({_rows_phrase(rows)})",
+        lambda v, rows: f"Unknown project '{v}'{_also(rows)}",
         f"Use one of the known project ids: {_listing(known_projects)}.",
     )
     unknown_site = ~blank_s & ~site.isin(set(site_project))
@@ -304,7 +321,7 @@ def _site_checks(project: pd.Series, site: pd.Series, catalogue: Catalogue, col:
         rows = file_rows(idx)
         proj = project.loc[idx[0]]
         known = [s.id for s in catalogue.sites if s.project == proj] or list(site_project)
-        col.add(f"Unknown site '{value}' ({_rows_phrase(rows)})",
+        col.add(f"Unknown site '{value}'{_also(rows)}",
                 f"Use one of the known site ids{' of project ' + repr(proj) if proj in known_projects else ''}: "
                 f"{_listing(known)}.", row=rows[0], column="site", value=value)
     owner = site.map(site_project)
@@ -313,7 +330,7 @@ def _site_checks(project: pd.Series, site: pd.Series, catalogue: Catalogue, col:
         pairs = pd.DataFrame({"site": site[wrong], "project": project[wrong]})
         for (s, p), idx in pairs.groupby(["site", "project"], sort=True).groups.items():
             rows = file_rows(idx)
-            col.add(f"Site '{s}' belongs to project '{site_project[s]}', not '{p}' ({_rows_phrase(rows)})",
+            col.add(f"Site '{s}' belongs to project '{site_project[s]}', not '{p}'{_also(rows)}",
                     f"Correct the project to '{site_project[s]}', or use a site of '{p}': "
                     f"{_listing(x.id for x in catalogue.sites if x.project == p)}.",
                     row=rows[0], column="site", value=s)
@@ -356,7 +373,7 @@ def _indicator_checks(project, indicator, catalogue, col, *, column, source, wha
     ).groups.items():
         rows = file_rows(idx)
         known = [i.id for i in catalogue.indicators_of(p, source)]
-        col.add(f"Unknown {what} '{v}' for project '{p}' ({_rows_phrase(rows)})",
+        col.add(f"Unknown {what} '{v}' for project '{p}'{_also(rows)}",
                 f"Use one of the known {what}s of '{p}': {_listing(known)}.", row=rows[0], column=column, value=v)
     wrong_source = meta["source"].notna() & (meta["source"] != source)
     if source == "series":
@@ -365,7 +382,7 @@ def _indicator_checks(project, indicator, catalogue, col, *, column, source, wha
         kind_of, belongs, instead = "a site-level indicator", "a series file", "a participant file"
     col.by_value(
         wrong_source, indicator, column,
-        lambda v, rows: f"'{v}' is {kind_of}: it belongs in {belongs}, not {instead} ({_rows_phrase(rows)})",
+        lambda v, rows: f"'{v}' is {kind_of}: it belongs in {belongs}, not {instead}{_also(rows)}",
         f"Put these rows in {belongs}, or use one of the {what}s of {instead}.",
     )
     meta.loc[wrong_source, ["source", "kind"]] = np.nan
@@ -378,7 +395,8 @@ def _required_blanks(texts: dict[str, pd.Series], columns, col: _Collector, mess
             continue
         blank = texts[name] == ""
         message = messages.get(name, f"The {name} cell is empty")
-        col.cells(blank, texts[name], name, message, f"Fill in the {name} on every row, or delete rows that hold no data.")
+        fix = FILL_IN_FIXES.get(name, f"Fill in the {name} on every row, or delete rows that hold no data.")
+        col.cells(blank, texts[name], name, message, fix)
 
 
 def _value_checks(values, text, meta, col, *, column="value", denominators=None):
@@ -512,7 +530,7 @@ def _breakdown_checks(breakdown, group, meta, indicator, col: _Collector) -> Non
         for (ind, b), idx in pairs.groupby(["i", "b"], sort=True).groups.items():
             rows = file_rows(idx)
             listed = allowed.loc[idx[0]]
-            col.add(f"Breakdown '{b}' is not listed for indicator '{ind}' ({_rows_phrase(rows)})",
+            col.add(f"Breakdown '{b}' is not listed for indicator '{ind}'{_also(rows)}",
                     f"Use 'all' for unstratified rows{', or one of: ' + ', '.join(listed) if listed else ''}; "
                     "new breakdowns are added to the catalogue first.", row=rows[0], column="breakdown", value=b)
     no_group = stratified & (group == ALL)

@@ -89,6 +89,13 @@ def test_ragged_row_is_located(tmp_path, catalogue):
     assert "quotes" in problem.fix
 
 
+def test_trailing_separators_from_spreadsheets_are_ignored(tmp_path, catalogue):
+    path = tmp_path / "trailing.csv"
+    path.write_text("\n".join(line + ",," for line in [HEADER, *ROWS]) + "\n", encoding="utf-8")
+    extract = load_extract(path, catalogue=catalogue)
+    assert len(extract.frame) == 2 and any("without a name" in n for n in extract.notes)
+
+
 def test_extract_records_sha256_and_file_name(tmp_path, catalogue):
     path = tmp_path / "tmp_upload_123.csv"
     path.write_text(TEXT, encoding="utf-8")

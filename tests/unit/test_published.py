@@ -267,6 +267,13 @@ def test_mha_xlsx_gives_the_same_rows_as_the_sheet_csv(real_data_dir, mha, catal
     assert chosen.frame.equals(mha.frame)
 
 
+def test_published_frame_round_trips_through_parquet(tmp_path, mha, catalogue):
+    path = tmp_path / "published_export.parquet"
+    mha.frame.to_parquet(path)
+    again = load_extract(path, catalogue=catalogue)
+    assert again.kind == "published" and again.frame.equals(mha.frame)
+
+
 def test_bundled_copy_is_the_published_file(real_data_dir, mha, catalogue):
     shipped = PUBLISHED_DIR / "mha_annual_2023_24.csv"
     assert shipped.read_bytes() == (real_data_dir / MHA_CSV).read_bytes()
