@@ -17,7 +17,10 @@ allows a single read-write process per file); writers are serialised by a file l
 lock, readers share a lock, and a waiting writer stops new readers from starving it.
 
 An ingest whose rows all equal the current values (for example the same file twice) is recorded in
-the history as a no-op: it writes no row versions and changes no value.
+the history as a no-op: it writes no row versions and changes no value. Re-ingesting an older file
+after a newer one is an ordinary ingest: its values become current again.
+
+Every reader takes an optional site scope (``sites``); an empty scope returns no rows.
 """
 
 from __future__ import annotations
@@ -317,17 +320,14 @@ class Store:
     @contextlib.contextmanager
     def _read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived read-only connection under a shared lock."""
-        with _flock(self._gate, fcntl.LOCK_SH, self.read_timeout):
-            lock = _flock(self._lockfile, fcntl.LOCK_SH, self.read_timeout)
-            lock.__enter__()
-        try:
+        with contextlib.ExitStack() as held:
+            with _flock(self._gate, fcntl.LOCK_SH, self.read_timeout):
+                held.enter_context(_flock(self._lockfile, fcntl.LOCK_SH, self.read_timeout))
             con = duckdb.connect(str(self.path), read_only=True)
             try:
                 yield con
             finally:
                 con.close()
-        finally:
-            lock.__exit__(None, None, None)
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[duckdb.DuckDBPyConnection]:
