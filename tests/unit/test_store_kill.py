@@ -15,7 +15,7 @@ import pandas.testing as pdt
 import pytest
 
 from mhin_eval.catalogue import PROJECT_ROOT
-from mhin_eval.store import PAUSE_HOOK_ENV, Store
+from mhin_eval.store import PAUSE_HOOK_ENV, Store, StoreBusy
 
 PYTHON = sys.executable
 
@@ -109,6 +109,9 @@ def test_sigkill_inside_the_transaction_leaves_the_store_as_it_was(seeded, tmp_p
     # 400 sites x 500 months = 200,000 rows that replace the 240 base rows and add the rest.
     child = spawn(seeded.data_dir, 400, 500, 0.25, {PAUSE_HOOK_ENV: str(marker)})
     wait_for(marker, child)
+    seeded.read_timeout = 0.3
+    with pytest.raises(StoreBusy, match="locked"):
+        seeded.series()  # readers wait for the writer rather than see half an ingest
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
