@@ -577,9 +577,8 @@ def spc_chart(result: SPCResult, *, title: str = "", y_title: str = "", unit: st
 def _fmt_effect(value: float, log_scale: bool) -> str:
     if value is None or not math.isfinite(value):
         return "–"
-    if log_scale or abs(value) < 10:
-        return f"{value:.2f}"
-    return f"{value:,.1f}"
+    text = f"{value:.2f}" if log_scale or abs(value) < 10 else f"{value:,.1f}"
+    return text.replace("-", "−")
 
 
 def forest_plot(result: PoolingResult, *, title: str = "", x_title: str = "", log_scale: bool | None = None) -> go.Figure:
@@ -656,7 +655,7 @@ def forest_plot(result: PoolingResult, *, title: str = "", x_title: str = "", lo
     null = 1.0 if ratio else 0.0
     fig.add_shape(
         type="line", name="null_line", x0=null, x1=null, y0=0, y1=1, xref="x", yref="paper",
-        line=dict(color=NHS_TEXT, width=1.5, dash="dash"), layer="between",
+        line=dict(color=NHS_TEXT, width=1.5, dash="dash"), layer="below",
     )
 
     rows = [
@@ -714,7 +713,7 @@ def forest_plot(result: PoolingResult, *, title: str = "", x_title: str = "", lo
         finite = [v for v in extremes if v is not None and math.isfinite(v)] + [0.0]
         pad = 0.06 * (max(finite) - min(finite) or 1)
         layout["xaxis"].update(range=[min(finite) - pad, max(finite) + pad], zeroline=False)
-    layout["xaxis"].update(showgrid=True, gridcolor=NHS_PALE_GREY)
+    layout["xaxis"].update(showgrid=False)  # a grid line at the null would hide the null line
     fig.update_layout(**_legend_below(layout))
     return fig
 
@@ -849,6 +848,8 @@ def group_rates_chart(rates, *, title: str = "", unit: str = "per 100,000", refe
     labels = _group_labels(groups, reference)
     is_reference = np.array([reference is not None and str(g) == str(reference) for g in groups])
     has_rate = table["rate"].notna().to_numpy()
+    if not has_rate.any():
+        return empty_figure(title, "No data: no group has a rate (counts missing or suppressed)")
 
     fig = go.Figure()
     usable = table[has_rate]
@@ -876,11 +877,12 @@ def group_rates_chart(rates, *, title: str = "", unit: str = "per 100,000", refe
     for label, note in zip(np.array(labels)[~has_rate], table.loc[~has_rate, "note"], strict=True):
         fig.add_trace(go.Scatter(x=[None], y=[label], mode="markers", showlegend=False, hoverinfo="skip"))
         fig.add_annotation(name="no_rate", x=0, xref="paper", y=label, yref="y", xanchor="left", showarrow=False,
-                           text=f"<i>{note or 'no rate'}</i>", font=dict(size=12, color=NHS_DARK_GREY))
+                           text=f"<i>{note or 'no rate'}</i>", font=dict(size=12, color=NHS_DARK_GREY),
+                           bgcolor="rgba(255,255,255,0.9)")
     layout = base_layout(title, height=_dot_whisker_height(len(groups)), x_title=axis_title("Rate", unit))
     layout["yaxis"].update(type="category", categoryorder="array", categoryarray=labels[::-1], automargin=True,
                            showgrid=False)
-    upper = table["ci_high"].max() if has_rate.any() else 1
+    upper = table.loc[has_rate, "ci_high"].max() if has_rate.any() else 1.0
     layout["xaxis"].update(range=[0, 1.08 * upper], showgrid=True, gridcolor=NHS_PALE_GREY, rangemode="tozero")
     layout["margin"]["l"] = 20
     fig.update_layout(**_legend_below(layout))
@@ -899,6 +901,8 @@ def rate_ratio_chart(ratios, *, title: str = "", reference: str = "") -> go.Figu
     labels = np.array(_group_labels(groups, reference or None))
     is_reference = np.array([bool(reference) and str(g) == str(reference) for g in groups])
     has_ratio = table["rate_ratio"].notna().to_numpy() & ~is_reference
+    if not has_ratio.any():
+        return empty_figure(title, "No data: no group has a rate ratio (counts missing or suppressed)")
     rows = table[has_ratio]
     high = rows["ci_high"].where(np.isfinite(rows["ci_high"]), np.nan)
     low_edge, high_edge = _ratio_range(list(rows["ci_low"]) + list(high.dropna()) + list(rows["rate_ratio"]))
@@ -934,15 +938,15 @@ def rate_ratio_chart(ratios, *, title: str = "", reference: str = "") -> go.Figu
         fig.add_trace(go.Scatter(x=[None], y=[label], mode="markers", showlegend=False, hoverinfo="skip"))
         fig.add_annotation(name="no_ratio", x=0, xref="paper", y=label, yref="y", xanchor="left", showarrow=False,
                            text=f"<i>{(note or 'no rate ratio').split(':')[0]}: no rate ratio</i>",
-                           font=dict(size=12, color=NHS_DARK_GREY))
+                           font=dict(size=12, color=NHS_DARK_GREY), bgcolor="rgba(255,255,255,0.9)")
     fig.add_shape(type="line", name="null_line", x0=1, x1=1, y0=0, y1=1, xref="x", yref="paper",
-                  line=dict(color=NHS_TEXT, width=1.5, dash="dash"), layer="between")
+                  line=dict(color=NHS_TEXT, width=1.5, dash="dash"), layer="below")
     x_label = f"Rate ratio vs {reference} (log scale)" if reference else "Rate ratio (log scale)"
     layout = base_layout(title, height=_dot_whisker_height(len(groups)), x_title=x_label)
     layout["yaxis"].update(type="category", categoryorder="array", categoryarray=list(labels[::-1]), automargin=True,
                            showgrid=False)
     layout["xaxis"].update(type="log", range=[low_edge, high_edge], tickvals=_log_ticks(10**low_edge, 10**high_edge),
-                           showgrid=True, gridcolor=NHS_PALE_GREY)
+                           showgrid=False)
     layout["margin"]["l"] = 20
     fig.update_layout(**_legend_below(layout))
     return fig

@@ -253,6 +253,19 @@ def test_its_chart_without_a_model_shows_the_reason(its_result):
     assert "No estimate" in fig.layout.title.subtitle.text
 
 
+def test_its_chart_with_integer_time():
+    rng = np.random.default_rng(10)
+    t = np.arange(1, 31)
+    data = pd.DataFrame({"time": t, "value": 20 + 0.2 * t - 5 * (t >= 16) + rng.normal(0, 1.5, 30)})
+    result = fit_its(data, 16, options=ITSOptions(family="gaussian"))
+    fig = charts.its_chart(result, y_title="Score", unit="points", go_live=16)
+    marker = next(s for s in fig.layout.shapes if s.name == "go_live")
+    assert marker.x0 == 16
+    assert fig.layout.xaxis.title.text == "Period"
+    hover = only_trace(fig, "Observed").text[15]
+    assert hover.startswith("<b>16</b>") and "Expected without intervention" in hover and "points" in hover
+
+
 def test_its_chart_empty(its_result):
     empty = its_result.__class__(**{**its_result.__dict__, "fitted": its_result.fitted.iloc[0:0]})
     assert_empty_state(charts.its_chart(empty, title="Nothing"))
@@ -307,6 +320,26 @@ def test_spc_chart_draws_each_segment_separately(rebased_spc_result):
     assert [a for a in fig.layout.annotations if a.name == "assurance_icon"] == []
 
 
+def test_spc_chart_of_a_faceted_result_shows_one_facet_and_names_it():
+    rng = np.random.default_rng(9)
+    periods = pd.date_range("2020-01-01", periods=20, freq="MS")
+    data = pd.DataFrame({"period": list(periods) * 2, "value": rng.normal(10, 2, 40), "site": ["A"] * 20 + ["B"] * 20})
+    result = xmr(data, facet="site")
+    first = charts.spc_chart(result)
+    assert "site: A (1 of 2)" in first.layout.title.subtitle.text
+    chosen = charts.spc_chart(result, facet_value="B")
+    b_values = result.points.loc[result.points["site"] == "B", "value"]
+    assert sorted(v for t in chosen.data if t.mode == "markers" for v in t.y) == sorted(b_values)
+    assert "No data" in charts.spc_chart(result, facet_value="C").layout.annotations[0].text
+
+
+def test_spc_hover_names_the_rule_and_unit(spc_result):
+    fig = charts.spc_chart(spc_result, unit="incidents")
+    concern = next(t for t in fig.data if t.meta == "special_cause_concern")
+    assert any("outside the process limits" in text for text in concern.text)
+    assert all("incidents" in text for text in concern.text)
+
+
 def test_spc_chart_empty(spc_result):
     empty = spc_result.__class__(**{**spc_result.__dict__, "points": spc_result.points.iloc[0:0]})
     assert_empty_state(charts.spc_chart(empty))
@@ -348,6 +381,8 @@ def test_forest_plot_differences_on_linear_axis_with_null_at_zero():
     assert fig.layout.xaxis.type in (None, "linear", "-")
     assert next(s for s in fig.layout.shapes if s.name == "null_line").x0 == 0
     assert fig.layout.xaxis.title.text == "Change in anxiety score (points)"
+    printed = [a.text for a in fig.layout.annotations if a.name == "estimate_text"]
+    assert "−3.10 (−5.00 to −1.20)" in printed  # typographic minus signs
 
 
 def test_forest_plot_single_site_has_no_diamond():
@@ -434,6 +469,13 @@ def test_rate_ratio_chart_log_axis_null_line_and_reference(ethnicity_counts):
 def test_equity_charts_empty():
     assert_empty_state(charts.group_rates_chart(pd.DataFrame()))
     assert_empty_state(charts.rate_ratio_chart(pd.DataFrame()))
+
+
+def test_equity_charts_say_so_when_every_count_is_suppressed():
+    suppressed = pd.DataFrame({"group": ["White", "Black or Black British"], "value": [10, np.nan],
+                               "denominator": [1000, 1000]})
+    assert_empty_state(charts.group_rates_chart(group_rates(suppressed.assign(value=np.nan)).table))
+    assert_empty_state(charts.rate_ratio_chart(rate_ratios(suppressed, "White").table))
 
 
 # ------------------------------------------------------------------------------------------ funnel
