@@ -874,6 +874,12 @@ def group_rates_chart(rates, *, title: str = "", unit: str = "per 100,000", refe
                 "%{customdata[1]:,.1f}<br>Events: %{customdata[2]:,.0f} of %{customdata[3]:,.0f}<extra></extra>",
             )
         )
+    reference_rate = table.loc[is_reference & has_rate, "rate"]
+    if len(reference_rate):
+        fig.add_shape(
+            type="line", name="reference_line", x0=reference_rate.iloc[0], x1=reference_rate.iloc[0], y0=0, y1=1,
+            xref="x", yref="paper", line=dict(color=NHS_ORANGE, width=1.5, dash="dot"), layer="below",
+        )
     for label, note in zip(np.array(labels)[~has_rate], table.loc[~has_rate, "note"], strict=True):
         fig.add_trace(go.Scatter(x=[None], y=[label], mode="markers", showlegend=False, hoverinfo="skip"))
         fig.add_annotation(name="no_rate", x=0, xref="paper", y=label, yref="y", xanchor="left", showarrow=False,

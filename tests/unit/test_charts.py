@@ -449,6 +449,8 @@ def test_group_rates_chart_highlights_the_reference(ethnicity_counts):
     assert table.loc["Black or Black British", "ci_high"] in whiskers.x
     assert any(a.name == "no_rate" and "suppressed" in a.text for a in fig.layout.annotations)
     assert fig.layout.xaxis.title.text == "Rate (per 100,000)"
+    line = next(s for s in fig.layout.shapes if s.name == "reference_line")
+    assert line.x0 == pytest.approx(table.loc["White", "rate"])
 
 
 def test_rate_ratio_chart_log_axis_null_line_and_reference(ethnicity_counts):
