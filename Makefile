@@ -25,7 +25,7 @@ $(VENV)/.test-installed: $(VENV)/.run-installed requirements-test.txt
 ## run: serve the dashboard on http://localhost:$(PORT) with the built-in demo data
 run: $(VENV)/.run-installed
 	$(PY) -m mhin_eval seed
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address localhost
+	$(PY) -m mhin_eval.ui.serve --server.port $(PORT) --server.address localhost
 
 ## test: the full test suite (unit, reference, app, browser)
 test: $(VENV)/.test-installed

@@ -1,10 +1,11 @@
 """mhin-eval: navigation and page registry."""
 
+from pathlib import Path
+
 import streamlit as st
 
-from mhin_eval.ui.context import show_data_notices
-
-st.set_page_config(page_title="MHIN evaluation dashboard", page_icon=":material/monitoring:", layout="wide")
+FAVICON = Path(__file__).parent / "mhin_eval" / "ui" / "static" / "favicon.png"
+st.set_page_config(page_title="MHIN evaluation dashboard", page_icon=str(FAVICON), layout="wide")
 
 PAGES = {
     "Dashboard": [
@@ -21,6 +22,4 @@ PAGES = {
     ],
 }
 
-page = st.navigation(PAGES)
-show_data_notices()
-page.run()
+st.navigation(PAGES).run()

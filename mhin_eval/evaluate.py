@@ -20,17 +20,28 @@ ALL = "all"
 
 
 def default_its_options(catalogue: Catalogue, indicator: Indicator, **overrides) -> ITSOptions:
-    """ITS options for an indicator: its default family, the catalogue's seasonality and Newey–West lag."""
+    """ITS options for an indicator: its default family, the catalogue's seasonality and error model.
+
+    With ``autocorrelation = "ar1"`` in the catalogue's settings the AR(1) standard errors replace
+    Newey–West (they reach nominal coverage in short series; docs/its-coverage.md); otherwise the
+    catalogue's Newey–West lag is used. Overrides asking for Newey–West (``hac_lags``) or
+    Prais–Winsten switch the AR(1) default off unless they also set ``autocorrelation``.
+    """
+    autocorrelation = catalogue.setting("autocorrelation") or None
     options = ITSOptions(
         family=indicator.default_model,
         harmonics=int(catalogue.setting("seasonal_harmonics", 2)),
         period=int(catalogue.setting("seasonal_period", 12)),
-        hac_lags=catalogue.setting("hac_lags", 3),
+        hac_lags=None if autocorrelation else catalogue.setting("hac_lags", 3),
         small_sample=True,
+        autocorrelation=autocorrelation,
         horizon=int(catalogue.setting("horizon_months", 12)),
         min_points=int(catalogue.setting("min_points_each_side", 3)),
         low_power_points=int(catalogue.setting("low_power_points", 8)),
     )
+    competing = overrides.get("hac_lags") is not None or overrides.get("prais_winsten", False)
+    if competing and "autocorrelation" not in overrides:
+        overrides = {**overrides, "autocorrelation": None}
     return replace(options, **overrides) if overrides else options
 
 
@@ -71,9 +82,11 @@ def site_its(
     ``go_live`` overrides the catalogue's date (for sensitivity analyses in the explorer).
     """
     options = options or default_its_options(catalogue, indicator)
-    frame = series_rows(series, site.id, indicator.id, breakdown, group).assign(series=site.id)
+    names = {s.id: s.name for s in catalogue.sites}
+    frame = series_rows(series, site.id, indicator.id, breakdown, group).assign(series=site.name)
     for other in comparison_sites:
-        frame = pd.concat([frame, series_rows(series, other, indicator.id, breakdown, group).assign(series=other)])
+        part = series_rows(series, other, indicator.id, breakdown, group).assign(series=names.get(other, other))
+        frame = pd.concat([frame, part])
     frame = frame.dropna(subset=["value"])
     if frame.empty:
         raise AnalysisError(f"There is no {indicator.label} data for {site.name}.")
@@ -85,7 +98,7 @@ def site_its(
         value="value",
         offset="denominator" if use_offset else None,
         group="series" if comparison_sites else None,
-        treated=site.id if comparison_sites else None,
+        treated=site.name if comparison_sites else None,
         options=options,
     )
 
@@ -158,7 +171,7 @@ def headline_results(
         for indicator in catalogue.indicators_of(project):
             try:
                 if indicator.source == "series":
-                    result = site_its(series, catalogue, site, indicator)
+                    result = site_its(series, catalogue, site, indicator, comparison_sites=site.comparison_sites)
                     est, sentence = its_headline(result, site, indicator, horizon)
                     method = f"Interrupted time series ({result.family})"
                     n = result.n

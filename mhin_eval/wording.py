@@ -105,8 +105,8 @@ def direction(est: Estimate | None, better: str) -> str:
 
 
 DIRECTION_ICONS = {
-    "improvement": "🔵 improvement",
-    "deterioration": "🟠 deterioration",
-    "no clear change": "⚪ no clear change",
+    "improvement": "✓ improvement",
+    "deterioration": "✗ deterioration",
+    "no clear change": "○ no clear change",
     "no estimate": "– no estimate",
 }

@@ -6,6 +6,8 @@ from mhin_eval import charts
 from mhin_eval.ui import analyses, components, context, state
 from mhin_eval.wording import change_phrase
 
+context.show_data_notices()
+
 cat = context.catalogue()
 project_id = state.choose("Project", cat.project_ids, "project", format_func=lambda p: cat.project(p).short_name,
                           container=st.sidebar)

@@ -9,6 +9,8 @@ from mhin_eval.analysis.its import FAMILIES
 from mhin_eval.analysis.results import AnalysisError
 from mhin_eval.ui import analyses, components, context, state
 
+context.show_data_notices()
+
 cat = context.catalogue()
 st.title("Interrupted time series explorer")
 st.markdown("Fit a segmented regression to any stored series and see how the result depends on the model.")

@@ -5,6 +5,8 @@ import streamlit as st
 from mhin_eval import charts
 from mhin_eval.ui import context
 
+context.show_data_notices()
+
 cat = context.catalogue()
 
 st.title("MHIN evaluation dashboard")

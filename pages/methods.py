@@ -5,6 +5,8 @@ import streamlit as st
 from mhin_eval.analysis import equity, spc
 from mhin_eval.ui import analyses, context
 
+context.show_data_notices()
+
 cat = context.catalogue()
 st.title("Methods and assumptions")
 st.markdown(

@@ -6,6 +6,8 @@ import streamlit as st
 from mhin_eval.ui import analyses, context
 from mhin_eval.wording import DIRECTION_ICONS, fmt_estimate
 
+context.show_data_notices()
+
 cat = context.catalogue()
 st.title("Overview of results")
 st.markdown(

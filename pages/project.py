@@ -4,6 +4,8 @@ import streamlit as st
 
 from mhin_eval.ui import components, context, sections, state
 
+context.show_data_notices()
+
 cat = context.catalogue()
 project_id = state.choose("Project", cat.project_ids, "project",
                           format_func=lambda p: cat.project(p).short_name, container=st.sidebar)

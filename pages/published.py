@@ -7,6 +7,8 @@ from mhin_eval import charts
 from mhin_eval.loaders import published_context
 from mhin_eval.ui import analyses, context, state
 
+context.show_data_notices()
+
 cat = context.catalogue()
 sites = [s for s in cat.sites if not s.is_comparison and s.icb_code and "ethnicity" in
          {b for i in cat.indicators_of(s.project) for b in i.breakdowns}]

@@ -7,6 +7,8 @@ from mhin_eval import charts
 from mhin_eval.ui import analyses, components, context, state
 from mhin_eval.wording import DIRECTION_ICONS, fmt_estimate
 
+context.show_data_notices()
+
 cat = context.catalogue()
 sites = [s for s in cat.sites if not s.is_comparison]
 site_id = state.choose("Site", [s.id for s in sites], "site", format_func=lambda s: cat.site(s).name,

@@ -108,7 +108,7 @@ def _pool(version: int, project: str, indicator: str, method: str, which: str):
     estimates = []
     for site in cat.sites_of(project):
         if ind.source == "series":
-            result = _its(version, project, site.id, indicator, None, "all", "all", (), None)
+            result = _its(version, project, site.id, indicator, None, "all", "all", site.comparison_sites, None)
             est = None if isinstance(result, str) else getattr(result, which)
         else:
             result = _prepost(version, project, site.id, indicator)

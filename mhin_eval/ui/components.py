@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import streamlit as st
 
@@ -24,7 +22,7 @@ def show_warnings(warnings, *, prefix: str = "") -> None:
 def finding(sentence: str, est: Estimate | None, better: str) -> None:
     """The plain-language sentence of a main result with its direction icon."""
     icon = DIRECTION_ICONS[direction(est, better)] if est is not None else DIRECTION_ICONS["no estimate"]
-    st.markdown(f"**{html.escape(sentence)}**  \n{icon}")
+    st.markdown(f"**{sentence}**  \n{icon}")
 
 
 def estimates_table(rows: list[tuple[str, Estimate | None, str]]) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import streamlit as st
 
 def _initial(name: str, options: Sequence[str], default: str | None) -> str:
     from_url = st.query_params.get(name)
-    if from_url in options:
+    if from_url in options and (_url_changed(name, options) or f"chosen:{name}" not in st.session_state):
         return from_url
     remembered = st.session_state.get(f"chosen:{name}")
     if remembered in options:
@@ -24,8 +24,15 @@ def _initial(name: str, options: Sequence[str], default: str | None) -> str:
 def remember(name: str, value: str) -> None:
     """Keep a choice for other pages and write it into the query string."""
     st.session_state[f"chosen:{name}"] = value
+    st.session_state[f"url:{name}"] = value
     if st.query_params.get(name) != value:
         st.query_params[name] = value
+
+
+def _url_changed(name: str, options: Sequence[str]) -> bool:
+    """True when the query string names a choice this session did not write (a link or an edited URL)."""
+    from_url = st.query_params.get(name)
+    return from_url in options and from_url != st.session_state.get(f"url:{name}")
 
 
 def choose(
@@ -45,9 +52,7 @@ def choose(
         raise ValueError(f"no options for {label}")
     widget_key = f"w:{name}"
     initial = _initial(name, options, default)
-    if st.session_state.get(widget_key) not in options:
-        st.session_state.pop(widget_key, None)
-    elif st.query_params.get(name) in options and st.query_params.get(name) != st.session_state.get(widget_key):
+    if st.session_state.get(widget_key) not in options or _url_changed(name, options):
         st.session_state.pop(widget_key, None)
     target = container or st
     if horizontal:

@@ -30,7 +30,7 @@ def start_app(data_dir: Path, port: int | None = None, extra_env: dict | None = 
     port = port or _free_port()
     env = dict(os.environ, MHIN_DATA_DIR=str(data_dir), **(extra_env or {}))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "mhin_eval.ui.serve", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
@@ -80,29 +80,49 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     pg.errors = []
-    pg.on("console", lambda m: pg.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+
+    def on_console(message):
+        if message.type != "error":
+            return
+        url = (message.location or {}).get("url", "")
+        # Streamlit's front end probes /<page>/_stcore/health and host-config before the root ones;
+        # those 404s come from the framework's base-path discovery, not from the app.
+        if "Failed to load resource" in message.text and url.endswith(("/_stcore/health", "/_stcore/host-config")):
+            return
+        pg.errors.append(f"console {message.type}: {message.text} ({url})")
+
+    pg.on("console", on_console)
     pg.on("pageerror", lambda e: pg.errors.append(f"pageerror: {e}"))
     yield pg
     context.close()
 
 
-def wait_for_app(pg, timeout: float = 60_000) -> None:
+def wait_for_app(pg, timeout: float = 60_000, min_charts: int = 0) -> None:
     """Wait until Streamlit has finished running the script and every plotly chart is drawn."""
-    pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    pg.wait_for_function(
-        """() => {
-            const app = document.querySelector('[data-testid="stApp"]');
-            if (!app) return false;
-            const running = document.querySelector('[data-testid="stStatusWidget"]');
-            if (running && running.innerText.toLowerCase().includes('running')) return false;
-            return document.querySelector('[data-testid="stMain"]') !== null;
-        }""",
-        timeout=timeout,
-    )
+    pg.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout)
+    pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+    if min_charts:
+        pg.wait_for_function(
+            f"document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length >= {min_charts}",
+            timeout=timeout,
+        )
     charts = pg.locator('[data-testid="stPlotlyChart"]')
     for i in range(charts.count()):
-        charts.nth(i).locator(".main-svg").first.wait_for(timeout=timeout)
+        charts.nth(i).locator(".main-svg").first.wait_for(state="attached", timeout=timeout)
     pg.wait_for_timeout(300)
+
+
+def screenshot(pg, path) -> None:
+    """Whole-page screenshot: Streamlit scrolls inside its main block, so grow the viewport to fit it first."""
+    height = pg.evaluate(
+        """() => Math.max(...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stMainBlockContainer"]')]
+                 .map(e => e.scrollHeight), 800)"""
+    )
+    width = pg.viewport_size["width"] if pg.viewport_size else 1400
+    pg.set_viewport_size({"width": width, "height": min(int(height) + 80, 12000)})
+    pg.wait_for_timeout(500)
+    pg.screenshot(path=str(path), full_page=True)
+    pg.set_viewport_size({"width": width, "height": 1000})
 
 
 def assert_no_exception(pg) -> None:

@@ -2,14 +2,14 @@
 
 import pytest
 
-from tests.browser.conftest import assert_no_exception, wait_for_app
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 
 def test_home_page_lists_projects_and_demo_notice(app_url, page, artifacts_dir, catalogue):
-    page.goto(app_url + "/home")
-    wait_for_app(page)
+    page.goto(app_url)
+    wait_for_app(page, min_charts=1)
     assert_no_exception(page)
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert "Synthetic demo data" in body
@@ -18,5 +18,5 @@ def test_home_page_lists_projects_and_demo_notice(app_url, page, artifacts_dir, 
     for site in catalogue.sites_of("aaot"):
         assert site.name in body
     assert page.locator('[data-testid="stPlotlyChart"] .main-svg').count() >= 1
-    page.screenshot(path=str(artifacts_dir / "home.png"), full_page=True)
+    screenshot(page, artifacts_dir / "home.png")
     assert page.errors == []

@@ -1,0 +1,28 @@
+"""Serve the dashboard: `python -m mhin_eval.ui.serve [streamlit options]` (what `make run` calls).
+
+Same as `streamlit run app.py`, with one fix: Streamlit treats an app whose folder has a `pages/`
+directory as an old-style (v1) multipage app until `st.navigation` has run once in the process, so
+a deep link opened before anyone visited the root URL would run a page file on its own, without
+app.py's navigation. Declaring up front that the app uses `st.navigation` makes deep links work
+from the first request.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.web import cli as streamlit_cli
+
+from mhin_eval.catalogue import PROJECT_ROOT
+
+
+def main(argv: list[str] | None = None) -> int:
+    PagesManager.uses_pages_directory = False
+    args = ["streamlit", "run", str(PROJECT_ROOT / "app.py"), *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = args
+    return streamlit_cli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""AppTest of every page: runs without exception, shows the expected elements, reacts to its widgets."""
+
+import pytest
+
+from tests.app.conftest import all_text
+
+PAGES = ["overview", "project", "site", "compare", "published", "explorer", "methods"]
+
+
+def open_page(at, page: str, **query):
+    at.query_params.update(query)
+    at.run()
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_and_says_the_data_is_synthetic(app, page):
+    at = open_page(app, page)
+    assert "Synthetic demo data" in all_text(at)
+    assert at.title, "page has a title"
+
+
+@pytest.mark.parametrize("project", ["aaot", "parent-cbt", "pcref"])
+def test_project_page_for_every_catalogue_project(app, catalogue, project):
+    at = open_page(app, "project", project=project)
+    text = all_text(at)
+    assert catalogue.project(project).name in text
+    for site in catalogue.sites_of(project):
+        assert site.name in text
+    assert len(at.get("plotly_chart")) >= len(catalogue.sites_of(project))
+    assert "go-live" in text
+    if project == "pcref":
+        assert "Equity by ethnicity" in text
+    if project == "parent-cbt":
+        assert "Uptake" in text and "delivery mode" in text
+
+
+def test_overview_has_a_headline_row_per_site_and_indicator(app, catalogue):
+    at = open_page(app, "overview")
+    tables = at.dataframe
+    shown = sum(len(t.value) for t in tables[: len(catalogue.projects)])
+    expected = sum(len(catalogue.sites_of(p)) * len(catalogue.indicators_of(p)) for p in catalogue.project_ids)
+    assert shown == expected
+    assert "95% CI" in " ".join(tables[0].value["Result"])
+
+
+def test_changing_the_indicator_changes_the_result(app):
+    at = open_page(app, "project", project="aaot")
+    before = [m.value for m in at.markdown if "at Hull" in m.value]
+    at.radio(key="w:indicator").set_value("unplanned-admissions").run()
+    assert not at.exception
+    after = [m.value for m in at.markdown if "at Hull" in m.value]
+    assert before and after and before != after
+    assert any("Unplanned admissions" in m for m in after)
+    assert at.query_params["indicator"] == ["unplanned-admissions"] or at.query_params["indicator"] == "unplanned-admissions"
+
+
+def test_explorer_model_option_changes_the_estimate(app):
+    at = open_page(app, "explorer", project="aaot", site="greater-manchester", indicator="ae-attendances")
+    first = [m.value for m in at.markdown if "Greater Manchester" in m.value]
+    at.slider(key="its-harmonics").set_value(0).run()
+    at.selectbox(key="its-family").set_value("poisson").run()
+    assert not at.exception
+    second = [m.value for m in at.markdown if "Greater Manchester" in m.value]
+    assert first != second
+    assert any("Poisson generalised linear model" in m.value for m in at.markdown)
+
+
+def test_choices_survive_a_page_change(app):
+    at = open_page(app, "site", site="sheffield")
+    assert "Sheffield" in at.title[0].value
+    at.switch_page("pages/compare.py")
+    at.run()
+    assert not at.exception
+    assert "PCREF" in at.title[0].value
+
+
+def test_a_rerun_with_cached_results_fits_nothing(app, monkeypatch):
+    from mhin_eval import evaluate
+
+    calls = []
+    real_fit = evaluate.fit_its
+
+    def counting_fit(*args, **kwargs):
+        calls.append(1)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "fit_its", counting_fit)
+    at = open_page(app, "project", project="aaot")
+    fitted = len(calls)
+    assert fitted > 0
+    at.run()
+    at.switch_page("pages/project.py")
+    at.run()
+    assert len(calls) == fitted
