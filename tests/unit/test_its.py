@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 from scipy import stats
+from scipy.optimize import brentq
 from statsmodels.discrete.discrete_model import NegativeBinomial
 
 from mhin_eval.analysis.its import ITSOptions, compare_nested, fit_its
@@ -483,3 +484,178 @@ def test_rows_without_a_series_label_are_dropped_with_a_count():
     result = fit_its(data, GO_LIVE, group="site", treated="A")
     assert result.n == len(data) - 2
     assert any("2 rows with a missing time, value or group were dropped." == w for w in result.warnings)
+
+
+# --- AR(1) autocorrelation option -----------------------------------------------------------------
+
+
+def _ols_residuals(data, X):
+    y = data["value"].to_numpy(dtype=float)
+    return y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+
+
+def _ar1_by_hand(residuals, X, t, weights=None, estimate_scale=True):
+    """The AR(1) option written out with explicit matrices: moment-matched rho, sandwich, and
+    Satterthwaite df of the level change (column 2) from numerically differentiating the variance
+    as a function of the two residual quadratic forms."""
+    n, k = X.shape
+    weights = np.ones(n) if weights is None else weights
+    Xs = X * np.sqrt(weights)[:, None]
+    bread = np.linalg.inv(Xs.T @ Xs)
+    M = np.eye(n) - Xs @ bread @ Xs.T
+    distance = np.abs(t[:, None] - t[None, :])
+    A = (distance == 1) / 2.0
+
+    def rho_and_variance(q0, q1):
+        def gap(rho):
+            R = rho**distance
+            return np.trace(M @ A @ M @ R) / np.trace(M @ R) - q1 / q0
+
+        rho = brentq(gap, -0.9, 0.95, xtol=1e-12)
+        R = rho**distance
+        scale = q0 / np.trace(M @ R) if estimate_scale else 1.0
+        cov = scale * bread @ Xs.T @ R @ Xs @ bread
+        return rho, scale, cov
+
+    q0, q1 = residuals @ residuals, residuals @ A @ residuals
+    rho, scale, cov = rho_and_variance(q0, q1)
+    h0, h1 = 1e-5 * q0, 1e-5 * q0
+    g0 = (rho_and_variance(q0 + h0, q1)[2][2, 2] - rho_and_variance(q0 - h0, q1)[2][2, 2]) / (2 * h0)
+    g1 = (rho_and_variance(q0, q1 + h1)[2][2, 2] - rho_and_variance(q0, q1 - h1)[2][2, 2]) / (2 * h1)
+    S = scale * rho**distance
+    P0, P1 = M @ S, M @ A @ M @ S
+    V = 2 * np.array([[np.trace(P0 @ P0), np.trace(P0 @ P1)], [np.trace(P1 @ P0), np.trace(P1 @ P1)]])
+    gradient = np.array([g0, g1])
+    df = 2 * cov[2, 2] ** 2 / (gradient @ V @ gradient)
+    return rho, scale, cov, min(df, n - k - 1)
+
+
+def test_ar1_option_keeps_estimates_and_matches_hand_computation():
+    data = _continuous(n=60, seed=7, rho=0.5)
+    t = data["time"].to_numpy(dtype=float)
+    X = _design(t)
+    rho, scale, cov, df = _ar1_by_hand(_ols_residuals(data, X), X, t)
+    plain = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian"))
+    ar1 = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    assert ar1.coefficients == pytest.approx(plain.coefficients, rel=1e-12)
+    assert ar1.level_change.estimate == pytest.approx(plain.level_change.estimate, rel=1e-12)
+    assert ar1.diagnostics["ar1_rho"] == pytest.approx(rho, abs=1e-8)
+    assert ar1.diagnostics["ar1_scale"] == pytest.approx(scale, rel=1e-8)
+    assert ar1.level_change.se == pytest.approx(math.sqrt(cov[2, 2]), rel=1e-8)
+    assert ar1.diagnostics["df_level_change"] == pytest.approx(df, rel=1e-4)
+    half_width = stats.t.ppf(0.975, df) * math.sqrt(cov[2, 2])
+    assert ar1.level_change.ci_high - ar1.level_change.estimate == pytest.approx(half_width, rel=1e-4)
+    assert ar1.slope_change.se == pytest.approx(math.sqrt(cov[3, 3]), rel=1e-8)
+
+
+def test_ar1_rho_corrects_the_downward_bias_of_the_residual_autocorrelation():
+    rng = np.random.default_rng(11)
+    raw, corrected = [], []
+    for seed in rng.integers(0, 2**31, size=40):
+        data = _continuous(n=60, seed=int(seed), rho=0.5, sd=1.0)
+        result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+        raw.append(result.diagnostics["ar1_lag1_autocorrelation"])
+        corrected.append(result.diagnostics["ar1_rho"])
+    assert np.mean(raw) < 0.43
+    assert abs(np.mean(corrected) - 0.5) < abs(np.mean(raw) - 0.5) / 2
+
+
+def test_ar1_poisson_keeps_scale_one_and_uses_working_weights():
+    data = _counts(n=48, seed=3, noise=0.05)
+    t = data["time"].to_numpy(dtype=float)
+    X = _design(t)
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="poisson", autocorrelation="ar1"))
+    glm = sm.GLM(data["value"].to_numpy(), X, family=sm.families.Poisson()).fit(tol=1e-12)
+    mean = glm.fittedvalues
+    residuals = (data["value"].to_numpy() - mean) / np.sqrt(mean)
+    rho, scale, cov, df = _ar1_by_hand(residuals, X, t, weights=mean, estimate_scale=False)
+    assert result.diagnostics["ar1_lag1_autocorrelation"] == pytest.approx(
+        np.sum(residuals[1:] * residuals[:-1]) / np.sum(residuals**2), rel=1e-6
+    )
+    assert scale == 1.0 and result.diagnostics["ar1_scale"] == 1.0
+    assert result.level_change.se == pytest.approx(math.sqrt(cov[2, 2]), rel=1e-5)
+    assert result.diagnostics["df_level_change"] == pytest.approx(df, rel=1e-3)
+
+
+def test_ar1_correlation_decays_across_a_gap_and_pairs_only_consecutive_periods():
+    data = _continuous(n=60, seed=9, rho=0.4).drop(index=[10, 40]).reset_index(drop=True)
+    t = data["time"].to_numpy(dtype=float)
+    X = _design(t)
+    rho, _, cov, _ = _ar1_by_hand(_ols_residuals(data, X), X, t)
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    assert result.diagnostics["ar1_rho"] == pytest.approx(rho, abs=1e-8)
+    assert result.level_change.se == pytest.approx(math.sqrt(cov[2, 2]), rel=1e-8)
+
+
+def test_ar1_controlled_its_keeps_series_independent():
+    a = _counts(seed=1, noise=0.05).assign(site="A")
+    b = _counts(seed=2, noise=0.05, level=1.0, slope=1.0).assign(site="B")
+    data = pd.concat([a, b], ignore_index=True)
+    result = fit_its(
+        data,
+        GO_LIVE,
+        group="site",
+        treated="A",
+        options=ITSOptions(family="quasipoisson", autocorrelation="ar1"),
+    )
+    plain = fit_its(data, GO_LIVE, group="site", treated="A", options=ITSOptions(family="quasipoisson"))
+    fitted = plain.fitted["fitted"].to_numpy()
+    residuals = (plain.fitted["observed"].to_numpy() - fitted) / np.sqrt(fitted)
+    within = [r[1:] @ r[:-1] for r in (residuals[plain.fitted["group"] == s] for s in ("A", "B"))]
+    assert result.diagnostics["ar1_lag1_autocorrelation"] == pytest.approx(
+        sum(within) / (residuals @ residuals)
+    )
+    assert result.difference_in_level_change.estimate == pytest.approx(
+        plain.difference_in_level_change.estimate
+    )
+    assert result.difference_in_level_change.se != pytest.approx(plain.difference_in_level_change.se)
+    assert "independent between series" in result.methods
+
+
+def test_ar1_methods_text_names_the_method_and_its_references():
+    result = fit_its(_counts(noise=0.05), GO_LIVE, options=ITSOptions(autocorrelation="ar1"))
+    for phrase in (
+        "AR(1) working correlation",
+        "Liang & Zeger 1986",
+        "Satterthwaite",
+        "Marriott & Pope 1954",
+    ):
+        assert phrase in result.methods
+    assert f"{result.diagnostics['ar1_rho']:.3f}" in result.methods
+    assert "Newey-West" not in result.methods.split("References:")[0]
+
+
+def test_ar1_with_too_few_residual_degrees_of_freedom_gives_no_estimate():
+    data = pd.DataFrame({"time": range(1, 7), "value": [10.0, 12, 11, 7, 6, 8]})
+    result = fit_its(data, 4, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    assert not result.has_estimates
+    assert "AR(1)" in result.warnings[-1] and "6 points for 4 terms" in result.warnings[-1]
+
+
+def test_ar1_without_consecutive_periods_gives_no_estimate():
+    data = pd.DataFrame({"time": range(1, 40, 2), "value": np.arange(20.0) + np.tile([0.0, 1.0], 10)})
+    result = fit_its(data, 21, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    assert not result.has_estimates
+    assert "consecutive" in result.warnings[-1]
+
+
+def test_ar1_strong_trend_misfit_hits_the_rho_bound_with_a_warning():
+    t = np.arange(1, 61)
+    data = pd.DataFrame({"time": t, "value": 50 + 0.02 * (t - 30) ** 2 + 0.01 * np.sin(t)})
+    result = fit_its(data, 31, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    assert result.diagnostics["ar1_rho"] == pytest.approx(0.95)
+    assert any("edge of what the AR(1)" in w for w in result.warnings)
+    assert result.diagnostics["df_level_change"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"autocorrelation": "ar2"}, "Unknown autocorrelation model"),
+        ({"autocorrelation": "ar1", "hac_lags": 3}, "AR\\(1\\) autocorrelation model or Newey-West"),
+        ({"family": "gaussian", "autocorrelation": "ar1", "prais_winsten": True}, "or Prais-Winsten"),
+    ],
+)
+def test_ar1_conflicting_options_are_refused(options, message):
+    with pytest.raises(AnalysisError, match=message):
+        ITSOptions(**options)
