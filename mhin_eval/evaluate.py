@@ -103,6 +103,43 @@ def site_its(
     )
 
 
+EQUITY_WINDOWS = {
+    "latest-12": "the latest 12 months",
+    "pre-12": "the 12 months before go-live",
+    "post-12": "the first 12 months after go-live",
+}
+
+
+def group_window(series: pd.DataFrame, site: Site, indicator: str, window: str) -> tuple[pd.DataFrame, str]:
+    """Counts per group over a 12-month window with person-years as the denominator.
+
+    Populations are stocks, so a window's denominator is the mean monthly population times the
+    months observed / 12: rates per 100,000 are then annual, comparable with published annual rates.
+    Returns (frame with group, value, denominator, months; the window in words with its dates).
+    """
+    rows = series[(series["site"] == site.id) & (series["indicator"] == indicator) & (series["breakdown"] != ALL)]
+    rows = rows.dropna(subset=["value"])
+    if rows.empty:
+        return rows.assign(months=0)[["group", "value", "denominator", "months"]], EQUITY_WINDOWS.get(window, window)
+    go_live = pd.Timestamp(site.go_live)
+    if window == "pre-12":
+        start, end = go_live - pd.DateOffset(months=12), go_live - pd.DateOffset(months=1)
+    elif window == "post-12":
+        start, end = go_live, go_live + pd.DateOffset(months=11)
+    elif window == "latest-12":
+        end = rows["period"].max()
+        start = end - pd.DateOffset(months=11)
+    else:
+        raise AnalysisError(f"Unknown window '{window}'; choose one of {', '.join(EQUITY_WINDOWS)}.")
+    rows = rows[(rows["period"] >= start) & (rows["period"] <= end)]
+    grouped = rows.groupby("group", as_index=False).agg(
+        value=("value", "sum"), population=("denominator", "mean"), months=("period", "nunique")
+    )
+    grouped["denominator"] = grouped["population"] * grouped["months"] / 12
+    words = f"{EQUITY_WINDOWS[window]} ({start:%b %Y} to {end:%b %Y})"
+    return grouped[["group", "value", "denominator", "months"]], words
+
+
 def site_prepost(participants: pd.DataFrame, indicator: Indicator, site: Site):
     """Paired before/after result for one site and participant measure (rate ratio for per-person counts)."""
     rows = participants[(participants["site"] == site.id) & (participants["measure"] == indicator.id)]

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mhin_eval import charts
-from mhin_eval.ui import context
+from mhin_eval.ui import components, context
 
 context.show_data_notices()
 
@@ -55,4 +55,4 @@ freshness = context.freshness()
 if freshness.empty:
     st.info("Nothing has been loaded yet.")
 else:
-    st.dataframe(freshness, hide_index=True)
+    st.dataframe(components.freshness_table(freshness), hide_index=True)

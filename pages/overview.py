@@ -1,10 +1,8 @@
 """Overview: every project's headline result per site in one table, with links into each project."""
 
-import pandas as pd
 import streamlit as st
 
-from mhin_eval.ui import analyses, context
-from mhin_eval.wording import DIRECTION_ICONS, fmt_estimate
+from mhin_eval.ui import analyses, components, context
 
 context.show_data_notices()
 
@@ -18,26 +16,9 @@ st.markdown(
 
 for project in cat.projects:
     st.header(project.name)
-    rows = []
-    for h in analyses.headlines(project.id):
-        indicator = cat.indicator(project.id, h.indicator)
-        rows.append(
-            {
-                "Site": h.site_name,
-                "Indicator": h.label,
-                "Result": h.sentence,
-                "Estimate (95% CI)": fmt_estimate(h.estimate, "" if h.estimate is None or h.estimate.scale == "ratio"
-                                                  else indicator.unit),
-                "Direction": DIRECTION_ICONS[h.direction],
-                "n": h.n,
-                "Period": h.period,
-                "Method": h.method,
-                "Warnings": len(h.warnings),
-            }
-        )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={"Result": st.column_config.TextColumn(width="large")})
+    st.table(components.headline_frame(analyses.headlines(project.id)).set_index("Site"))
     st.page_link("pages/project.py", label=f"Open {project.short_name}", icon=":material/arrow_forward:",
                  query_params={"project": project.id})
 
 st.header("Data freshness")
-st.dataframe(context.freshness(), hide_index=True)
+st.dataframe(components.freshness_table(context.freshness()), hide_index=True)

@@ -41,39 +41,55 @@ source = frame["source_title"].iloc[0]
 year = frame["year"].iloc[0]
 st.caption(f"Source: NHS England, *{source}* ({year}), Open Government Licence v3.0. Crude rates per 100,000 population.")
 
-rates = frame[(frame["statistic"] == "crude_rate") & (frame["level"].isin(["England", "ICB"]))]
-groups = [g for g in rates["group"].unique() if g not in ("All", "Not known", "Not stated")]
-chart_rows = rates[rates["group"].isin(groups)].assign(
-    group=lambda d: d["group"] + " · " + d["level"].map({"England": "England", "ICB": "ICB"})
-)
-st.subheader(f"Detention rates by ethnicity: England and {site.name}'s ICB")
-table = rates.pivot_table(index="group", columns="level", values="value", aggfunc="first").reset_index()
-icb_name = frame.loc[frame["level"] == "ICB", "org_name"].dropna()
-if not icb_name.empty:
-    table = table.rename(columns={"ICB": icb_name.iloc[0].title()})
-st.dataframe(table.rename(columns={"group": "Ethnic group"}), hide_index=True)
+MAIN_GROUPS = ["Asian or Asian British", "Black or Black British", "Mixed", "White", "Other Ethnic Groups"]
+icb_rows = frame.loc[frame["level"] == "ICB", "org_name"].dropna()
+icb_name = icb_rows.iloc[0].title().replace("Nhs ", "NHS ") if not icb_rows.empty else "ICB"
+published = frame[(frame["statistic"] == "crude_rate") & frame["level"].isin(["England", "ICB"])
+                  & frame["group"].isin(MAIN_GROUPS)]
+published = published.assign(source=published["level"].map({"England": "England (published)",
+                                                             "ICB": f"{icb_name} (published)"}))
 
-fig_frame = pd.DataFrame(
-    {"group": chart_rows["group"], "rate": chart_rows["value"], "ci_low": chart_rows["value"],
-     "ci_high": chart_rows["value"], "count": float("nan"), "denominator": float("nan"), "note": ""}
+own = analyses.equity_tables(site.project, site_id, "mha-detentions", "White", "latest-12")
+own_rows = pd.DataFrame(columns=["group", "rate", "ci_low", "ci_high"])
+own_note = own if isinstance(own, str) else ""
+if not isinstance(own, str):
+    rates_table, _, words = own
+    own_rows = rates_table.table.assign(group=rates_table.table["group"].replace({"Other ethnic groups": "Other Ethnic Groups"}))
+own_label = f"{site.name} project data" + (" (synthetic demo)" if context.has_demo_data() else "")
+
+st.subheader(f"All detentions per 100,000 by ethnic group: England, {icb_name} and {site.name}")
+table = pd.DataFrame({"Ethnic group": MAIN_GROUPS})
+for label, part in published.groupby("source", sort=False):
+    table[label] = table["Ethnic group"].map(part.set_index("group")["value"])
+if not own_rows.empty:
+    table[own_label] = table["Ethnic group"].map(own_rows.set_index("group")["rate"].round(1))
+st.table(table.set_index("Ethnic group"))
+st.caption(
+    "Published rates are for 2023-24 and cover everyone detained in the area; the project column is the site's own "
+    f"{'synthetic ' if context.has_demo_data() else ''}data for {words if not own_note else 'no period'}, as an annual rate. "
+    "Published figures come without confidence intervals."
 )
+
+chart_rows = pd.concat(
+    [
+        published.assign(rate=published["value"], ci_low=float("nan"), ci_high=float("nan"))[
+            ["group", "source", "rate", "ci_low", "ci_high"]],
+        own_rows.assign(source=own_label)[["group", "source", "rate", "ci_low", "ci_high"]],
+    ],
+    ignore_index=True,
+)
+chart_rows = chart_rows.assign(
+    order=chart_rows["group"].map({g: n for n, g in enumerate(MAIN_GROUPS)}),
+).sort_values(["order", "source"])
 st.plotly_chart(
-    charts.group_rates_chart(fig_frame, title=f"All detentions per 100,000, {year} (published, no intervals given)",
-                             unit="per 100,000"),
+    charts.group_rates_chart(
+        chart_rows.assign(group=chart_rows["group"] + " · " + chart_rows["source"], count=float("nan"),
+                          denominator=float("nan"), note=""),
+        title="All detentions per 100,000 population", unit="per 100,000"),
     theme=None, key=f"published-rates-{site_id}")
 
 trust = frame[frame["level"] == "NHS Trust"]
 if not trust.empty:
-    st.subheader(f"{site.trust_name}: published counts")
-    st.dataframe(trust[["measure_id", "group", "value", "published_value"]].rename(
-        columns={"measure_id": "Measure", "group": "Group", "value": "Count", "published_value": "As published"}),
-        hide_index=True)
-
-st.subheader(f"The site's own data: {site.name}")
-own = analyses.equity_tables(site.project, site_id, "mha-detentions", "White", "after")
-if isinstance(own, str):
-    st.info(own)
-else:
-    rates_table, _ = own
-    st.caption("Project data since go-live (see the project page for the analysis). Demo data is synthetic.")
-    st.dataframe(rates_table.table, hide_index=True)
+    st.subheader(f"{site.trust_name}: published counts, {year}")
+    st.dataframe(trust[["measure_id", "published_value"]].rename(
+        columns={"measure_id": "Measure", "published_value": "Count as published"}), hide_index=True)

@@ -1,11 +1,9 @@
 """Site page: everything for one site, for a partner site checking its own indicators."""
 
-import pandas as pd
 import streamlit as st
 
 from mhin_eval import charts
 from mhin_eval.ui import analyses, components, context, state
-from mhin_eval.wording import DIRECTION_ICONS, fmt_estimate
 
 context.show_data_notices()
 
@@ -23,12 +21,8 @@ if site.fidelity_score is not None:
     st.caption(f"Assertive-outreach fidelity: {site.fidelity_score} of 6 core components.")
 
 st.header("Results at a glance")
-rows = [
-    {"Indicator": h.label, "Result": h.sentence,
-     "Estimate (95% CI)": fmt_estimate(h.estimate), "Direction": DIRECTION_ICONS[h.direction], "n": h.n}
-    for h in analyses.headlines(project.id) if h.site == site_id
-]
-st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={"Result": st.column_config.TextColumn(width="large")})
+st.table(components.headline_frame([h for h in analyses.headlines(project.id) if h.site == site_id],
+                                   include_site=False).set_index("Indicator"))
 
 series_indicators = cat.indicators_of(project.id, "series")
 if series_indicators:

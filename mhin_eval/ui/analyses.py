@@ -129,30 +129,25 @@ def pooled(project: str, indicator: str, method: str = "DL", which: str = "level
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _equity(version: int, project: str, site: str, indicator: str, reference: str, since: str | None):
-    rows = _project_series(version, project)
-    rows = rows[(rows["site"] == site) & (rows["indicator"] == indicator) & (rows["breakdown"] != "all")]
-    if since == "after":
-        go_live = pd.Timestamp(context.catalogue().site(site).go_live)
-        rows = rows[rows["period"] >= go_live]
-    elif since == "before":
-        go_live = pd.Timestamp(context.catalogue().site(site).go_live)
-        rows = rows[rows["period"] < go_live]
+def _equity(version: int, project: str, site: str, indicator: str, reference: str, window: str):
+    cat = context.catalogue()
+    ind = cat.indicator(project, indicator)
+    rows, words = evaluate.group_window(_project_series(version, project), cat.site(site), indicator, window)
     if rows.empty:
-        return "No data broken down by group for this indicator."
-    ind = context.catalogue().indicator(project, indicator)
+        return "No data broken down by group for this indicator in " + words + "."
     try:
         return (
             equity.group_rates(rows, per=ind.rate_per),
             equity.rate_ratios(rows, reference, per=ind.rate_per),
+            words,
         )
     except (AnalysisError, ValueError) as exc:
         return str(exc)
 
 
-def equity_tables(project: str, site: str, indicator: str, reference: str, period: str | None = None):
-    """(GroupRates, RateRatios) for a site's indicator by group, optionally before or after go-live only."""
-    return _equity(context.data_version(), project, site, indicator, reference, period)
+def equity_tables(project: str, site: str, indicator: str, reference: str, window: str = "latest-12"):
+    """(GroupRates, RateRatios, window in words): annual rates by group over a 12-month window, or a reason."""
+    return _equity(context.data_version(), project, site, indicator, reference, window)
 
 
 @st.cache_data(show_spinner="Fitting the rate-ratio change…", max_entries=128)

@@ -125,6 +125,39 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
             st.dataframe(rows, hide_index=True)
 
 
+def headline_frame(headlines, *, include_site: bool = True) -> pd.DataFrame:
+    """Headline results as a table people read: the sentence carries the number, unit and CI."""
+    rows = []
+    for h in headlines:
+        row = {"Site": h.site_name} if include_site else {}
+        row.update({"Indicator": h.label, "Result": h.sentence, "Direction": DIRECTION_ICONS[h.direction],
+                    "n": h.n, "Method": h.method})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def freshness_table(freshness: pd.DataFrame) -> pd.DataFrame:
+    """The store's freshness rows with site names, months and dates rather than ids and timestamps."""
+    if freshness.empty:
+        return freshness
+    cat = context.catalogue()
+    names = {s.id: s.name for s in cat.sites}
+    projects = {p.id: p.short_name for p in cat.projects}
+    frame = pd.DataFrame(
+        {
+            "Project": freshness["project"].map(projects).fillna(freshness["project"]),
+            "Site": freshness["site"].map(names).fillna(freshness["site"]),
+            "Data": freshness["kind"].map({"series": "Monthly indicators", "participants": "Participant records"})
+            .fillna(freshness["kind"]),
+            "Latest month": pd.to_datetime(freshness["latest_period"]).dt.strftime("%b %Y"),
+            "Rows": freshness["n_rows"],
+            "Last loaded": pd.to_datetime(freshness["last_ingest_time"]).dt.strftime("%d %b %Y %H:%M"),
+            "File": freshness["last_file"],
+        }
+    )
+    return frame
+
+
 def no_data(what: str) -> None:
     st.info(f"No {what} is stored yet.")
 

@@ -63,7 +63,11 @@ def _has_demo_data(version: int) -> bool:
     return get_store().has_demo_data()
 
 
+def has_demo_data() -> bool:
+    return _has_demo_data(data_version())
+
+
 def show_data_notices() -> None:
     """Banners every page shows: the synthetic-data notice while demo data is loaded."""
-    if _has_demo_data(data_version()):
+    if has_demo_data():
         st.warning(DEMO_NOTICE, icon=":material/science:")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mhin_eval import charts
+from mhin_eval import charts, evaluate
 from mhin_eval.analysis import prepost as prepost_analysis
 from mhin_eval.catalogue import Indicator, Site
 from mhin_eval.ui import analyses, components, context, state
@@ -49,20 +49,21 @@ def equity_section(project: str, sites: tuple[Site, ...], indicators: list[Indic
                                 format_func=lambda i: cat.indicator(project, i).label, horizontal=True)
     indicator = cat.indicator(project, indicator_id)
     reference = indicator.reference_group
-    period = st.radio("Period", ["after", "before"], horizontal=True, key=f"equity-period-{project}",
-                      format_func=lambda p: {"after": "Since go-live", "before": "Before go-live"}[p])
+    window = st.radio("Period", list(evaluate.EQUITY_WINDOWS), horizontal=True, key=f"equity-window-{project}",
+                      format_func=lambda w: evaluate.EQUITY_WINDOWS[w].capitalize())
     st.caption(
-        f"Crude rates per {indicator.rate_per:,.0f} population with exact Poisson 95% intervals, and rate ratios "
-        f"against the {reference} group."
+        f"Crude annual rates per {indicator.rate_per:,.0f} population with exact Poisson 95% intervals, and rate "
+        f"ratios against the {reference} group."
     )
     columns = st.columns(len(sites))
     for column, site in zip(columns, sites, strict=True):
         with column:
-            tables = analyses.equity_tables(project, site.id, indicator.id, reference, period)
+            tables = analyses.equity_tables(project, site.id, indicator.id, reference, window)
             if isinstance(tables, str):
                 st.info(tables)
                 continue
-            rates, ratios = tables
+            rates, ratios, words = tables
+            st.caption(f"{site.name}: {words}.")
             st.plotly_chart(
                 charts.group_rates_chart(rates.table, title=f"{indicator.label} rates: {site.name}",
                                          unit=f"per {indicator.rate_per:,.0f}", reference=reference),
