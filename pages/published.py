@@ -63,7 +63,7 @@ for label, part in published.groupby("source", sort=False):
     table[label] = table["Ethnic group"].map(part.set_index("group")["value"])
 if not own_rows.empty:
     table[own_label] = table["Ethnic group"].map(own_rows.set_index("group")["rate"].round(1))
-st.table(table.set_index("Ethnic group"))
+st.table(table.set_index("Ethnic group").style.format("{:.1f}", na_rep="–"))
 st.caption(
     "Published rates are for 2023-24 and cover everyone detained in the area; the project column is the site's own "
     f"{'synthetic ' if context.has_demo_data() else ''}data for {words if not own_note else 'no period'}, as an annual rate. "
