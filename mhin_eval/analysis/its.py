@@ -535,7 +535,7 @@ def _ar1_covariance(
     projected_lags = residual_maker @ lag_pairs @ residual_maker
     sum_squares = float(residuals @ residuals)
     lag_products = float(residuals @ lag_pairs @ residuals)
-    raw_rho = lag_products / sum_squares
+    raw_rho = lag_products / sum_squares if sum_squares > 0 else 0.0
 
     finite = np.isfinite(distance)
     exponents = np.where(finite, distance, 0.0)
@@ -555,7 +555,9 @@ def _ar1_covariance(
 
     low, high = AR1_RHO_BOUNDS
     at_bound = True
-    if raw_rho <= expected_ratio(low):
+    if sum_squares == 0:
+        rho, at_bound = 0.0, False
+    elif raw_rho <= expected_ratio(low):
         rho = low
     elif raw_rho >= expected_ratio(high):
         rho = high
@@ -571,13 +573,13 @@ def _ar1_covariance(
     if estimate_scale:
         d_log_trace = (trace_mr(rho + step) - trace_mr(rho - step)) / (2 * step) / trace
         d_cov_d_rho = d_cov_d_rho - d_log_trace * cov
-    if at_bound:
+    if at_bound or sum_squares == 0:
         d_rho_d_q0 = d_rho_d_q1 = 0.0
     else:
         slope = (expected_ratio(rho + step) - expected_ratio(rho - step)) / (2 * step)
         d_rho_d_q1 = 1 / (sum_squares * slope)
         d_rho_d_q0 = -raw_rho / (sum_squares * slope)
-    d_sum_squares = d_cov_d_rho * d_rho_d_q0 + (cov / sum_squares if estimate_scale else 0.0)
+    d_sum_squares = d_cov_d_rho * d_rho_d_q0 + (middle(rho) / trace if estimate_scale else 0.0)
     d_lag_products = d_cov_d_rho * d_rho_d_q1
 
     error_cov = scale * correlation(rho)
@@ -1302,7 +1304,7 @@ def _methods(
         )
         refs.append(REFERENCES["newey_west_1987"])
     elif options.autocorrelation == "ar1":
-        within = "within each series, independent between series, " if prepared.controlled else ""
+        within = " within each series and independent between series" if prepared.controlled else ""
         scale_text = (
             f"the scale re-estimated as the Pearson chi-squared over its expectation under that correlation "
             f"({fit.extra['ar1_scale']:.3g})"
@@ -1311,8 +1313,8 @@ def _methods(
         )
         parts.append(
             "Standard errors allow for first-order autocorrelation: the estimates are unchanged and their "
-            "covariance is a sandwich with an AR(1) working correlation "
-            f"{within}(Liang & Zeger 1986), its rho ({fit.extra['ar1_rho']:.3f}) estimated from the lag-1 "
+            "covariance is a sandwich with an AR(1) working correlation"
+            f"{within} (Liang & Zeger 1986), its rho ({fit.extra['ar1_rho']:.3f}) estimated from the lag-1 "
             f"autocorrelation of the {'Pearson ' if count else ''}residuals ({fit.extra['ar1_lag1_autocorrelation']:.3f}) "
             "corrected for small-sample bias by matching its expectation under the fitted design (Marriott & "
             f"Pope 1954; Turner et al. 2021 on the underestimation of autocorrelation in short series), and {scale_text}."

@@ -609,7 +609,7 @@ def test_ar1_controlled_its_keeps_series_independent():
         plain.difference_in_level_change.estimate
     )
     assert result.difference_in_level_change.se != pytest.approx(plain.difference_in_level_change.se)
-    assert "independent between series" in result.methods
+    assert "working correlation within each series and independent between series (Liang" in result.methods
 
 
 def test_ar1_methods_text_names_the_method_and_its_references():
