@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs (a real browser). Installs them when missing and we are root;
-# otherwise prints exactly what to install and fails.
+# Debian packages the test suite needs: a real browser (chromium), and LibreOffice Impress with
+# poppler-utils to turn exported slide decks into PDF and PNG pages. Installs them when missing and
+# we are root; otherwise prints exactly what to install and fails.
 set -euo pipefail
 needed=()
 [ -x /usr/bin/chromium ] || needed+=(chromium)
+[ -x /usr/bin/soffice ] || needed+=(libreoffice-impress)
+[ -x /usr/bin/pdftoppm ] || needed+=(poppler-utils)
 if [ ${#needed[@]} -eq 0 ]; then
   exit 0
 fi
@@ -12,7 +15,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null
 else
-  echo "The browser tests need Debian's Chromium. Install it with:" >&2
-  echo "    sudo apt-get install -y ${needed[*]}" >&2
+  echo "The tests need Debian's Chromium, LibreOffice Impress and poppler-utils. Install them with:" >&2
+  echo "    sudo apt-get install -y --no-install-recommends ${needed[*]}" >&2
   exit 1
 fi
