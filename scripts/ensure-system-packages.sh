@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: a real browser (chromium), and LibreOffice Impress with
-# poppler-utils to turn exported slide decks into PDF and PNG pages. Installs them when missing and
+# poppler-utils to turn exported slide decks into PDF and PNG pages, and Liberation fonts (metric-compatible
+# with Arial, the decks' and charts' font) so rendered pages match PowerPoint's line breaks. Installs them when missing and
 # we are root; otherwise prints exactly what to install and fails.
 set -euo pipefail
 needed=()
 [ -x /usr/bin/chromium ] || needed+=(chromium)
 [ -x /usr/bin/soffice ] || needed+=(libreoffice-impress)
 [ -x /usr/bin/pdftoppm ] || needed+=(poppler-utils)
+[ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || needed+=(fonts-liberation)
 if [ ${#needed[@]} -eq 0 ]; then
   exit 0
 fi
@@ -15,7 +17,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null
 else
-  echo "The tests need Debian's Chromium, LibreOffice Impress and poppler-utils. Install them with:" >&2
+  echo "The tests need Debian's Chromium, LibreOffice Impress, poppler-utils and Liberation fonts. Install them with:" >&2
   echo "    sudo apt-get install -y --no-install-recommends ${needed[*]}" >&2
   exit 1
 fi
