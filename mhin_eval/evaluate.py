@@ -6,10 +6,12 @@ so that each number is computed the same way wherever it is shown. Pure: frames 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from mhin_eval.analysis import pooling
 from mhin_eval.analysis.its import ITSOptions, ITSResult, fit_its
 from mhin_eval.analysis.prepost import count_prepost, paired_prepost
 from mhin_eval.analysis.results import AnalysisError, Estimate
@@ -148,6 +150,23 @@ def site_prepost(participants: pd.DataFrame, indicator: Indicator, site: Site):
     if indicator.default_model == "rate-ratio":
         return count_prepost(rows)
     return paired_prepost(rows, reliable_change=indicator.reliable_change, better=indicator.better)
+
+
+def pooling_estimate(result, which: str = "level_change") -> Estimate | None:
+    """The estimate of one site's result that is pooled across sites: the ITS estimate named by ``which``,
+    else the before/after rate ratio (per-person counts) or mean difference."""
+    if isinstance(result, ITSResult):
+        return getattr(result, which)
+    return getattr(result, "rate_ratio", None) or getattr(result, "mean_difference", None)
+
+
+def pool_sites(named: Iterable[tuple[str, Estimate | None]], method: str = "DL") -> pooling.PoolingResult:
+    """Pooling of the sites' estimates that carry a standard error (random effects unless ``method="FE"``).
+
+    Raises AnalysisError when too few sites have an estimate.
+    """
+    estimates = [pooling.from_estimate(name, est) for name, est in named if est is not None and est.se is not None]
+    return pooling.pool(estimates, method=method)
 
 
 @dataclass(frozen=True)
