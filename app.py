@@ -1,25 +1,43 @@
-"""mhin-eval: navigation and page registry."""
+"""mhin-eval: navigation and page registry; the menu follows the signed-in user's role."""
 
 from pathlib import Path
 
 import streamlit as st
 
+from mhin_eval.access import PolicyError, Role
+from mhin_eval.ui import auth
+
 FAVICON = Path(__file__).parent / "mhin_eval" / "ui" / "static" / "favicon.png"
 st.set_page_config(page_title="MHIN evaluation dashboard", page_icon=str(FAVICON), layout="wide")
 
-PAGES = {
-    "Dashboard": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
-        st.Page("pages/overview.py", title="Overview of results", icon=":material/table:", url_path="overview"),
-        st.Page("pages/project.py", title="Projects", icon=":material/folder_open:", url_path="project"),
-        st.Page("pages/site.py", title="Sites", icon=":material/location_on:", url_path="site"),
-        st.Page("pages/compare.py", title="Compare sites", icon=":material/compare_arrows:", url_path="compare"),
-        st.Page("pages/published.py", title="Published statistics", icon=":material/public:", url_path="published"),
-    ],
-    "Analysis": [
-        st.Page("pages/explorer.py", title="Time-series explorer", icon=":material/insights:", url_path="explorer"),
-        st.Page("pages/methods.py", title="Methods", icon=":material/menu_book:", url_path="methods"),
-    ],
-}
+EVERYONE = frozenset(Role)
+EVALUATORS_AND_LEADS = frozenset({Role.EVALUATOR, Role.LEAD})
+UPLOADERS = frozenset({Role.EVALUATOR, Role.SITE})
+EVALUATORS = frozenset({Role.EVALUATOR})
 
-st.navigation(PAGES).run()
+#: (section, page file, title, icon, url path, roles that see it)
+PAGES = [
+    ("Dashboard", "pages/home.py", "Home", ":material/home:", "home", EVERYONE),
+    ("Dashboard", "pages/overview.py", "Overview of results", ":material/table:", "overview", EVERYONE),
+    ("Dashboard", "pages/project.py", "Projects", ":material/folder_open:", "project", EVERYONE),
+    ("Dashboard", "pages/site.py", "Sites", ":material/location_on:", "site", EVERYONE),
+    ("Dashboard", "pages/compare.py", "Compare sites", ":material/compare_arrows:", "compare", EVALUATORS_AND_LEADS),
+    ("Dashboard", "pages/published.py", "Published statistics", ":material/public:", "published", EVERYONE),
+    ("Analysis", "pages/explorer.py", "Time-series explorer", ":material/insights:", "explorer", EVALUATORS),
+    ("Analysis", "pages/methods.py", "Methods", ":material/menu_book:", "methods", EVERYONE),
+    ("Data", "pages/upload.py", "Upload data", ":material/upload_file:", "upload", UPLOADERS),
+]
+
+try:
+    access = auth.signed_in_access()
+except PolicyError:  # every page shows the policy error
+    access = None
+role = access.role if access is not None else None
+menu: dict[str, list] = {}
+for section, path, title, icon, url_path, roles in PAGES:
+    if role in roles or (role is None and url_path == "home"):
+        menu.setdefault(section, []).append(
+            st.Page(path, title=title, icon=icon, url_path=url_path, default=url_path == "home")
+        )
+
+st.navigation(menu).run()

@@ -218,12 +218,16 @@ def prepost_headline(result, site: Site, indicator: Indicator) -> tuple[Estimate
 
 
 def headline_results(
-    series: pd.DataFrame, participants: pd.DataFrame, catalogue: Catalogue, project: str
+    series: pd.DataFrame, participants: pd.DataFrame, catalogue: Catalogue, project: str,
+    sites: tuple[str, ...] | None = None,
 ) -> list[Headline]:
-    """Headline result per site and indicator of a project, as the overview and decks show them."""
+    """Headline result per site and indicator of a project, as the overview and decks show them
+    (only the given ``sites`` when a scope is given)."""
     headlines = []
     horizon = int(catalogue.setting("horizon_months", 12))
     for site in catalogue.sites_of(project):
+        if sites is not None and site.id not in sites:
+            continue
         for indicator in catalogue.indicators_of(project):
             try:
                 if indicator.source == "series":

@@ -146,13 +146,48 @@ KINDS: dict[str, KindSpec] = {
             "statistic",
         ),
     ),
+    "sustainability": KindSpec(
+        "sustainability",
+        (
+            ("project", "VARCHAR"),
+            ("site", "VARCHAR"),
+            ("instrument", "VARCHAR"),
+            ("assessment_date", "DATE"),
+            ("respondent", "VARCHAR"),
+            ("item", "VARCHAR"),
+            ("score", "DOUBLE"),
+        ),
+        ("project", "site", "instrument", "assessment_date", "respondent", "item"),
+        value_label="score",
+    ),
+    "findings": KindSpec(
+        "findings",
+        (
+            ("project", "VARCHAR"),
+            ("site", "VARCHAR"),
+            ("date", "DATE"),
+            ("kind", "VARCHAR"),
+            ("domain", "VARCHAR"),
+            ("summary", "VARCHAR"),
+            ("source", "VARCHAR"),
+            ("quote", "VARCHAR"),
+        ),
+        ("project", "site", "date", "kind", "domain", "summary"),
+        value_label="summary",
+    ),
 }
 #: Columns a frame of each kind must carry; the others are optional and stored as missing.
 REQUIRED = {
     "series": ("project", "site", "indicator", "period", "value"),
     "participants": ("project", "site", "participant_id", "measure", "timepoint", "value"),
     "published": ("source", "period_start", "measure_id", "value"),
+    "sustainability": ("project", "site", "instrument", "assessment_date", "respondent", "item", "score"),
+    "findings": ("project", "site", "date", "kind", "domain", "summary", "source"),
 }
+#: Kinds whose rows belong to a site (history, freshness and site scope apply to them).
+SITE_KINDS = ("series", "participants", "sustainability", "findings")
+#: The column holding each site kind's date, for freshness.
+DATE_COLUMNS = {"series": "period", "participants": "date", "sustainability": "assessment_date", "findings": "date"}
 
 
 class StoreError(RuntimeError):
@@ -350,13 +385,13 @@ class Store:
             self._thread_lock.release()
 
     def _initialised(self) -> bool:
+        """True when every table exists (a store made by an older version gains new tables on open)."""
         if not self.path.exists():
             return False
+        wanted = {"meta", "ingests", "audit"} | {f"{k}_{t}" for k in KINDS for t in ("versions", "current")}
         with self._read() as con:
-            found = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-            ).fetchone()[0]
-            return bool(found)
+            found = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            return wanted <= found
 
     @staticmethod
     def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -386,6 +421,10 @@ class Store:
                     f"CREATE TABLE IF NOT EXISTS {table} (ingest_id INTEGER NOT NULL, "
                     f"row_key UHUGEINT NOT NULL, {columns})"
                 )
+        con.execute(
+            'CREATE TABLE IF NOT EXISTS audit (time TIMESTAMP NOT NULL, "user" VARCHAR NOT NULL, '
+            "event VARCHAR NOT NULL, detail VARCHAR NOT NULL)"
+        )
         con.execute("CREATE TABLE IF NOT EXISTS meta (name VARCHAR NOT NULL, value BIGINT NOT NULL)")
         con.execute(
             "INSERT INTO meta SELECT * FROM (VALUES ('version', 0), ('schema', ?)) v(name, value) "
@@ -663,6 +702,20 @@ class Store:
             KINDS["participants"], [("project", project), ("site", self._scope(sites)), ("measure", measure)]
         )
 
+    def sustainability(self, *, project=None, sites=None, instrument=None) -> pd.DataFrame:
+        """Current sustainability-assessment rows, optionally for one project, some sites, one instrument."""
+        return self._select(
+            KINDS["sustainability"],
+            [("project", project), ("site", self._scope(sites)), ("instrument", instrument)],
+        )
+
+    def findings(self, *, project=None, sites=None, kind=None) -> pd.DataFrame:
+        """Current implementation findings (facilitators and barriers), optionally for one project, some
+        sites, one kind."""
+        return self._select(
+            KINDS["findings"], [("project", project), ("site", self._scope(sites)), ("kind", kind)]
+        )
+
     def published(self, *, source=None, org_codes=None, measure_ids=None, breakdown=None) -> pd.DataFrame:
         """Current published-statistics rows, optionally for one source, some organisations and measures."""
         return self._select(
@@ -689,8 +742,7 @@ class Store:
                 where = f"WHERE i.ingest_id IN (SELECT ingest_id FROM touched WHERE site IN ({marks}))"
         sql = f"""
             WITH touched AS (
-                SELECT DISTINCT ingest_id, site FROM series_versions
-                UNION SELECT DISTINCT ingest_id, site FROM participants_versions
+                {" UNION ".join(f"SELECT DISTINCT ingest_id, site FROM {k}_versions" for k in SITE_KINDS)}
             ),
             sites AS (
                 SELECT ingest_id, string_agg(site, ', ' ORDER BY site) AS sites FROM touched GROUP BY ingest_id
@@ -705,6 +757,23 @@ class Store:
             out = con.execute(sql, params).df()
         for column in ("time", "rolled_back_at"):
             out[column] = pd.to_datetime(out[column]).dt.tz_localize("UTC")
+        return out
+
+    def record_event(self, event: str, user: str, detail: str = "") -> None:
+        """Append one line to the audit log (logins, uploads, refused uploads, rollbacks, downloads).
+
+        Appending does not raise the data version: nothing a page shows changes."""
+        with self._write() as con:
+            con.execute("INSERT INTO audit VALUES (?, ?, ?, ?)", [_utc_now(), user, event, detail])
+
+    def audit_log(self, *, limit: int | None = None) -> pd.DataFrame:
+        """The audit log, newest first (times in UTC)."""
+        sql = 'SELECT time, "user", event, detail FROM audit ORDER BY time DESC'
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        with self._read() as con:
+            out = con.execute(sql).df()
+        out["time"] = pd.to_datetime(out["time"]).dt.tz_localize("UTC")
         return out
 
     def version(self) -> int:
@@ -757,7 +826,13 @@ class Store:
             else:
                 marks, vals = _in_list(scope)
                 site_filter = f"WHERE site IN ({marks})"
-                params = vals + vals
+                params = vals * len(SITE_KINDS)
+        site_held = " UNION ALL ".join(
+            f"SELECT '{kind}' AS kind, project, site, NULL AS source, max({_q(DATE_COLUMNS[kind])}) AS latest_period, "
+            f"max(ingest_id) AS last_ingest_id, count(*) AS n_rows FROM {kind}_current {site_filter} "
+            "GROUP BY project, site"
+            for kind in SITE_KINDS
+        )
         published = (
             ""
             if scope is not None
@@ -769,18 +844,13 @@ class Store:
         )
         sql = f"""
             WITH held AS (
-                SELECT 'series' AS kind, project, site, NULL AS source, max(period) AS latest_period,
-                       max(ingest_id) AS last_ingest_id, count(*) AS n_rows
-                FROM series_current {site_filter} GROUP BY project, site
-                UNION ALL
-                SELECT 'participants', project, site, NULL, max(date), max(ingest_id), count(*)
-                FROM participants_current {site_filter} GROUP BY project, site
+                {site_held}
                 {published}
             )
             SELECT h.project, h.site, h.kind, h.source, h.latest_period, h.n_rows, i.time AS last_ingest_time,
                    i.file_name AS last_file, i."user" AS last_user, i.demo
             FROM held h JOIN ingests i ON i.ingest_id = h.last_ingest_id
-            ORDER BY h.kind = 'published', h.project, h.site, h.kind DESC, h.source
+            ORDER BY h.kind = 'published', h.project, h.site, list_position({list(SITE_KINDS)}, h.kind), h.source
         """
         with self._read() as con:
             out = con.execute(sql, params).df()

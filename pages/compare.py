@@ -3,13 +3,13 @@
 import streamlit as st
 
 from mhin_eval import charts
-from mhin_eval.ui import analyses, components, context, state
+from mhin_eval.ui import analyses, auth, components, context, state
 from mhin_eval.wording import change_phrase
 
-context.show_data_notices()
+access = auth.page_access()
 
 cat = context.catalogue()
-project_id = state.choose("Project", cat.project_ids, "project", format_func=lambda p: cat.project(p).short_name,
+project_id = state.choose("Project", access.project_ids(cat), "project", format_func=lambda p: cat.project(p).short_name,
                           container=st.sidebar)
 project = cat.project(project_id)
 st.title(f"Compare sites: {project.short_name}")

@@ -7,17 +7,17 @@ import streamlit as st
 from mhin_eval import evaluate
 from mhin_eval.analysis.its import FAMILIES
 from mhin_eval.analysis.results import AnalysisError
-from mhin_eval.ui import analyses, components, context, state
+from mhin_eval.ui import analyses, auth, components, context, state
 
-context.show_data_notices()
+access = auth.page_access()
 
 cat = context.catalogue()
 st.title("Interrupted time series explorer")
 st.markdown("Fit a segmented regression to any stored series and see how the result depends on the model.")
 
 with st.sidebar:
-    project_id = state.choose("Project", cat.project_ids, "project", format_func=lambda p: cat.project(p).short_name)
-    site_id = state.choose("Site", [s.id for s in cat.sites_of(project_id)], "site",
+    project_id = state.choose("Project", access.project_ids(cat), "project", format_func=lambda p: cat.project(p).short_name)
+    site_id = state.choose("Site", [s.id for s in access.sites_of(cat, project_id)], "site",
                            format_func=lambda s: cat.site(s).name)
     indicators = cat.indicators_of(project_id, "series")
     indicator_id = state.choose("Indicator", [i.id for i in indicators], "indicator",

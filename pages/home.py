@@ -3,9 +3,9 @@
 import streamlit as st
 
 from mhin_eval import charts
-from mhin_eval.ui import components, context
+from mhin_eval.ui import auth, components, context
 
-context.show_data_notices()
+access = auth.page_access()
 
 cat = context.catalogue()
 
@@ -16,21 +16,22 @@ st.markdown(
 )
 
 st.header("Projects and sites")
-columns = st.columns(len(cat.projects))
-for column, project in zip(columns, cat.projects, strict=True):
+projects = [cat.project(p) for p in access.project_ids(cat)]
+columns = st.columns(len(projects))
+for column, project in zip(columns, projects, strict=True):
     with column.container(border=True):
         st.subheader(project.short_name)
         st.caption(project.name)
         st.markdown(project.summary)
         lines = []
-        for site in cat.sites_of(project.id):
+        for site in access.sites_of(cat, project.id):
             lines.append(f"- **{site.name}**: go-live {site.go_live:%B %Y}")
         st.markdown("\n".join(lines))
         st.markdown(f"*Outcomes:* {project.outcomes}")
 
 st.header("Data coverage")
 st.caption("Each row is one site's indicator; a filled cell is a month with data, a white cell a missing month.")
-coverage = context.coverage()
+coverage = context.coverage(access.data_scope(cat))
 if coverage.empty:
     st.info("No indicator data is stored yet. Upload an extract or run `python -m mhin_eval seed`.")
 else:
@@ -40,8 +41,8 @@ else:
         site_label=coverage["site"].map(site_names).fillna(coverage["site"]),
         indicator_label=[labels.get(k, k[1]) for k in zip(coverage["project"], coverage["indicator"], strict=True)],
     )
-    tabs = st.tabs([p.short_name for p in cat.projects])
-    for tab, project in zip(tabs, cat.projects, strict=True):
+    tabs = st.tabs([p.short_name for p in projects])
+    for tab, project in zip(tabs, projects, strict=True):
         with tab:
             subset = coverage[coverage["project"] == project.id]
             st.plotly_chart(
@@ -51,7 +52,7 @@ else:
             )
 
 st.header("Data freshness")
-freshness = context.freshness()
+freshness = context.freshness(access.data_scope(cat))
 if freshness.empty:
     st.info("Nothing has been loaded yet.")
 else:

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from mhin_eval.analysis import equity, spc
-from mhin_eval.ui import analyses, context
+from mhin_eval.ui import analyses, auth, context
 
-context.show_data_notices()
+access = auth.page_access()
 
 cat = context.catalogue()
 st.title("Methods and assumptions")
@@ -24,10 +24,10 @@ st.markdown(
     f"- Counts from 1 to {cat.setting('disclosure_threshold')} are suppressed in views shared outside the evaluation team."
 )
 
-for project in cat.projects:
+for project in (cat.project(p) for p in access.project_ids(cat)):
     st.header(project.name)
     for indicator in cat.indicators_of(project.id):
-        for site in cat.sites_of(project.id):
+        for site in access.sites_of(cat, project.id):
             result = (analyses.its(project.id, site.id, indicator.id) if indicator.source == "series"
                       else analyses.prepost(project.id, site.id, indicator.id))
             if not isinstance(result, str):

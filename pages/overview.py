@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from mhin_eval.ui import analyses, components, context
+from mhin_eval.ui import analyses, auth, components, context
 
-context.show_data_notices()
+access = auth.page_access()
 
 cat = context.catalogue()
 st.title("Overview of results")
@@ -14,11 +14,11 @@ st.markdown(
     "below 1 means fewer than expected); before/after measures show the change between baseline and follow-up."
 )
 
-for project in cat.projects:
+for project in (cat.project(p) for p in access.project_ids(cat)):
     st.header(project.name)
     st.table(components.headline_frame(analyses.headlines(project.id)).set_index("Site"))
     st.page_link("pages/project.py", label=f"Open {project.short_name}", icon=":material/arrow_forward:",
                  query_params={"project": project.id})
 
 st.header("Data freshness")
-st.dataframe(components.freshness_table(context.freshness()), hide_index=True)
+st.dataframe(components.freshness_table(context.freshness(access.data_scope(cat))), hide_index=True)

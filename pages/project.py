@@ -2,17 +2,17 @@
 
 import streamlit as st
 
-from mhin_eval.ui import components, context, sections, state
+from mhin_eval.ui import auth, components, context, sections, state
 
-context.show_data_notices()
+access = auth.page_access()
 
 cat = context.catalogue()
-project_id = state.choose("Project", cat.project_ids, "project",
+project_id = state.choose("Project", access.project_ids(cat), "project",
                           format_func=lambda p: cat.project(p).short_name, container=st.sidebar)
 project = cat.project(project_id)
 st.title(project.name)
 st.markdown(project.summary)
-sites = cat.sites_of(project_id)
+sites = access.sites_of(cat, project_id)
 st.caption(" · ".join(f"**{s.name}**: go-live {s.go_live:%B %Y}" for s in sites))
 
 series_indicators = cat.indicators_of(project_id, "series")

@@ -5,12 +5,12 @@ import streamlit as st
 
 from mhin_eval import charts
 from mhin_eval.loaders import published_context
-from mhin_eval.ui import analyses, context, state
+from mhin_eval.ui import analyses, auth, context, state
 
-context.show_data_notices()
+access = auth.page_access()
 
 cat = context.catalogue()
-sites = [s for s in cat.sites if not s.is_comparison and s.icb_code and "ethnicity" in
+sites = [s for s in cat.sites if not s.is_comparison and access.allows_site(s.id) and s.icb_code and "ethnicity" in
          {b for i in cat.indicators_of(s.project) for b in i.breakdowns}]
 st.title("Published national statistics")
 st.markdown(

@@ -3,12 +3,12 @@
 import streamlit as st
 
 from mhin_eval import charts
-from mhin_eval.ui import analyses, components, context, state
+from mhin_eval.ui import analyses, auth, components, context, state
 
-context.show_data_notices()
+access = auth.page_access()
 
 cat = context.catalogue()
-sites = [s for s in cat.sites if not s.is_comparison]
+sites = [s for s in cat.sites if not s.is_comparison and access.allows_site(s.id)]
 site_id = state.choose("Site", [s.id for s in sites], "site", format_func=lambda s: cat.site(s).name,
                        container=st.sidebar)
 site = cat.site(site_id)

@@ -102,6 +102,23 @@ class Access:
         """An evaluator's switch to (or from) the suppressed view; other roles stay suppressed."""
         return replace(self, suppressed=suppressed)
 
+    def sites_of(self, catalogue: Catalogue, project: str) -> tuple:
+        """The intervention sites of a project this user may see (catalogue order)."""
+        return tuple(s for s in catalogue.sites_of(project) if self.allows_site(s.id))
+
+    def project_ids(self, catalogue: Catalogue) -> tuple[str, ...]:
+        """Projects with at least one site this user may see."""
+        return tuple(p for p in catalogue.project_ids if self.sites_of(catalogue, p))
+
+    def data_scope(self, catalogue: Catalogue) -> tuple[str, ...] | None:
+        """Sites whose stored rows this user's queries read: their sites plus those sites' comparison
+        series (controls used in their own analyses), or None for every site."""
+        if self.sites is None:
+            return None
+        known = {s.id: s for s in catalogue.sites}
+        extra = [c for s in self.sites if s in known for c in known[s].comparison_sites]
+        return tuple(dict.fromkeys([*self.sites, *extra]))
+
     @property
     def cache_key(self) -> tuple:
         """What a cached result depends on: the scope and whether it is suppressed (not the user's name)."""

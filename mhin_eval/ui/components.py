@@ -9,7 +9,7 @@ from mhin_eval import charts, evaluate
 from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.results import Estimate
 from mhin_eval.catalogue import Indicator, Site
-from mhin_eval.ui import analyses, context
+from mhin_eval.ui import analyses, auth, context
 from mhin_eval.wording import DIRECTION_ICONS, direction, fmt_p
 
 
@@ -107,21 +107,25 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
         return
     est, sentence = evaluate.prepost_headline(result, site, indicator)
     finding(sentence, est, indicator.better)
-    rows = analyses.project_participants(project)
-    rows = rows[(rows["site"] == site.id) & (rows["measure"] == indicator.id)]
-    st.plotly_chart(
-        charts.prepost_chart(rows, result, title=f"{indicator.label}: {site.name}", y_title=indicator.unit,
-                             unit=indicator.unit),
-        theme=None,
-        key=f"prepost-{key}",
-    )
+    rows = None
+    if auth.current_access().can_see_participants:
+        rows = analyses.project_participants(project)
+        rows = rows[(rows["site"] == site.id) & (rows["measure"] == indicator.id)]
+        st.plotly_chart(
+            charts.prepost_chart(rows, result, title=f"{indicator.label}: {site.name}", y_title=indicator.unit,
+                                 unit=indicator.unit),
+            theme=None,
+            key=f"prepost-{key}",
+        )
+    else:
+        st.caption("The chart of individual people's values is shown to the evaluation team only.")
     show_warnings(result.warnings)
     with st.expander("All statistics and methods"):
         from mhin_eval.analysis.prepost import tidy
 
         st.dataframe(tidy(result), hide_index=True)
         st.markdown(result.methods)
-        if show_rows:
+        if show_rows and rows is not None:
             st.dataframe(rows, hide_index=True)
 
 

@@ -35,27 +35,29 @@ def _series(version: int, project: str | None, sites: tuple[str, ...] | None, in
     return get_store().series(project=project, sites=sites, indicator=indicator)
 
 
-def series(project: str | None = None, sites: tuple[str, ...] | None = None, indicator: str | None = None) -> pd.DataFrame:
-    """Current series rows, cached per data version (an ingest or rollback invalidates)."""
+def series(project: str | None, sites: tuple[str, ...] | None, indicator: str | None = None) -> pd.DataFrame:
+    """Current series rows within a site scope (None = all), cached per data version and scope."""
     return _series(data_version(), project, sites, indicator)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _coverage(version: int, project: str | None) -> pd.DataFrame:
-    return get_store().coverage(project=project)
+def _coverage(version: int, project: str | None, sites: tuple[str, ...] | None) -> pd.DataFrame:
+    return get_store().coverage(project=project, sites=sites)
 
 
-def coverage(project: str | None = None) -> pd.DataFrame:
-    return _coverage(data_version(), project)
+def coverage(sites: tuple[str, ...] | None, project: str | None = None) -> pd.DataFrame:
+    """Months with data per site and indicator, within a site scope (None = all)."""
+    return _coverage(data_version(), project, sites)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _freshness(version: int) -> pd.DataFrame:
-    return get_store().freshness()
+def _freshness(version: int, sites: tuple[str, ...] | None) -> pd.DataFrame:
+    return get_store().freshness(sites=sites)
 
 
-def freshness() -> pd.DataFrame:
-    return _freshness(data_version())
+def freshness(sites: tuple[str, ...] | None) -> pd.DataFrame:
+    """Latest month and load time per source, within a site scope (None = all)."""
+    return _freshness(data_version(), sites)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

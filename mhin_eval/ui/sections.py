@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from mhin_eval import charts, evaluate
-from mhin_eval.analysis import prepost as prepost_analysis
 from mhin_eval.catalogue import Indicator, Site
 from mhin_eval.ui import analyses, components, context, state
 from mhin_eval.wording import change_phrase, fmt_estimate
@@ -88,16 +87,9 @@ def equity_section(project: str, sites: tuple[Site, ...], indicators: list[Indic
 
 def stratified_section(project: str, sites: tuple[Site, ...], measure: Indicator, breakdown: str) -> None:
     st.subheader(f"{measure.label} by {GROUP_LABELS.get(breakdown, breakdown)}")
-    participants = analyses.project_participants(project)
     records = []
     for site in sites:
-        rows = participants[(participants["site"] == site.id) & (participants["measure"] == measure.id)]
-        if rows.empty or breakdown not in rows or rows[breakdown].isna().all():
-            continue
-        results = prepost_analysis.stratified(
-            prepost_analysis.paired_prepost, rows, by=breakdown,
-            reliable_change=measure.reliable_change, better=measure.better,
-        )
+        results = analyses.stratified_prepost(project, site.id, measure.id, breakdown)
         for group, result in results.items():
             records.append(
                 {

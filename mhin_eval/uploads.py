@@ -1,0 +1,153 @@
+"""An upload from start to finish, without the UI: read and validate a file, check it against the
+uploader's sites, preview what it would change, ingest it, and record each step in the audit log.
+
+A refused file changes nothing stored; the store's own transaction makes an accepted one all or nothing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from mhin_eval.access import Access, Role
+from mhin_eval.catalogue import Catalogue
+from mhin_eval.loaders import Extract, load_extract
+from mhin_eval.schema import Problem, ValidationFailed
+from mhin_eval.store import IngestResult, Store, StoreError
+
+#: Default upload limit; the catalogue's ``max_upload_mb`` setting overrides it.
+DEFAULT_MAX_UPLOAD_MB = 200
+PROBLEM_COLUMNS = ["file", "row", "column", "value", "problem", "fix"]
+#: What each extract kind's rows are counted by in the change preview (besides site).
+PREVIEW_BY = {"series": ("indicator",), "participants": ("measure",)}
+
+
+@dataclass(frozen=True)
+class UploadCheck:
+    """A checked upload: the validated extract (None when refused), every problem, and the preview."""
+
+    file_name: str
+    extract: Extract | None
+    problems: tuple[Problem, ...] = ()
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    replaced: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def ok(self) -> bool:
+        return self.extract is not None and not self.problems
+
+    def problems_frame(self) -> pd.DataFrame:
+        """One row per problem (file, row, column, value, problem, fix), for the screen and as a download."""
+        return pd.DataFrame(
+            [(p.file, p.row, p.column, p.value, p.message, p.fix) for p in self.problems], columns=PROBLEM_COLUMNS
+        )
+
+
+def max_upload_bytes(catalogue: Catalogue) -> int:
+    return int(float(catalogue.setting("max_upload_mb", DEFAULT_MAX_UPLOAD_MB)) * 1024 * 1024)
+
+
+def _refused(file_name: str, message: str, fix: str, *, row=None, column=None, value=None) -> UploadCheck:
+    return UploadCheck(file_name, None, (Problem(file_name, row, column, value, message, fix),))
+
+
+def scope_problems(extract: Extract, access: Access) -> list[Problem]:
+    """Rows for sites the uploader may not upload (site users upload for their own sites only);
+    published statistics are loaded by the evaluation team only."""
+    if not access.can_upload:
+        return [Problem(extract.file_name, None, None, None, f"A {access.role} user cannot upload data",
+                        "Send the file to the MHIN evaluation team.")]
+    if extract.kind == "published" and access.role is not Role.EVALUATOR:
+        return [Problem(extract.file_name, None, None, None, "Published national statistics are loaded by the "
+                        "evaluation team only", "Send the file to the MHIN evaluation team.")]
+    if access.sites is None or "site" not in extract.frame.columns:
+        return []
+    problems = []
+    sites = extract.frame["site"].astype(str)
+    for site in sorted(set(sites) - set(access.sites)):
+        first = int(sites.index[sites == site][0])
+        count = int((sites == site).sum())
+        problems.append(Problem(
+            extract.file_name, first + 2, "site", site,
+            f"You can upload data for {', '.join(access.sites)} only; {count:,} row(s) are for another site "
+            "(first shown)",
+            f"Remove the rows of site '{site}' or ask that site to upload them.",
+        ))
+    return problems
+
+
+def preview_changes(store: Store, extract: Extract) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows added / replaced / unchanged per site and indicator or measure, with the months covered;
+    every replaced value with its old and new value)."""
+    detail = store.preview(extract)
+    by = [c for c in ("site", *PREVIEW_BY.get(extract.kind, ())) if c in detail.columns]
+    time = "period" if "period" in detail.columns else None
+    if not by:
+        by = ["change"]
+    grouped = detail.groupby(by, dropna=False)
+    summary = pd.DataFrame({
+        "added": grouped["change"].apply(lambda c: int((c == "added").sum())),
+        "replaced": grouped["change"].apply(lambda c: int((c == "replaced").sum())),
+        "unchanged": grouped["change"].apply(lambda c: int((c == "unchanged").sum())),
+    })
+    if time:
+        summary["first month"] = grouped[time].min().dt.strftime("%b %Y")
+        summary["last month"] = grouped[time].max().dt.strftime("%b %Y")
+    replaced = detail[detail["change"] == "replaced"].drop(columns="change")
+    return summary.reset_index(), replaced.reset_index(drop=True)
+
+
+def check_upload(data: bytes, file_name: str, *, access: Access, store: Store, catalogue: Catalogue,
+                 sheet: str | None = None) -> UploadCheck:
+    """Validate an uploaded file and preview it; nothing is stored. Every refusal is recorded in the audit log."""
+    limit = max_upload_bytes(catalogue)
+    if len(data) > limit:
+        check = _refused(file_name, f"The file is {len(data) / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB "
+                         "upload limit", "Split the extract by year or site, or save it as Parquet, which is smaller.")
+    else:
+        suffix = Path(file_name).suffix.lower() or ".csv"
+        with tempfile.TemporaryDirectory(prefix="mhin-upload-") as folder:
+            path = Path(folder) / f"upload{suffix}"
+            path.write_bytes(data)
+            try:
+                extract = load_extract(path, catalogue=catalogue, sheet=sheet, file_name=file_name)
+            except ValidationFailed as exc:
+                check = UploadCheck(file_name, None, tuple(exc.problems))
+            else:
+                problems = scope_problems(extract, access)
+                if problems:
+                    check = UploadCheck(file_name, None, tuple(problems))
+                else:
+                    try:
+                        changes, replaced = preview_changes(store, extract)
+                    except StoreError as exc:
+                        check = _refused(file_name, str(exc), "Correct the file and upload it again.")
+                    else:
+                        check = UploadCheck(file_name, extract, (), changes, replaced)
+    if not check.ok:
+        store.record_event("upload refused", access.user, f"{file_name}: {len(check.problems)} problem(s)")
+    return check
+
+
+def confirm_upload(check: UploadCheck, *, access: Access, store: Store) -> IngestResult:
+    """Ingest a checked upload (re-checking the uploader's sites) and record it in the audit log."""
+    if not check.ok:
+        raise ValueError("only an upload that passed its checks can be ingested")
+    problems = scope_problems(check.extract, access)
+    if problems:
+        raise PermissionError(str(problems[0]))
+    result = store.ingest(check.extract, user=access.user)
+    store.record_event("upload", access.user, result.summary())
+    return result
+
+
+def rollback_ingest(ingest_id: int, *, access: Access, store: Store):
+    """Undo an ingest (evaluation team only) and record it in the audit log."""
+    if not access.can_rollback:
+        raise PermissionError("only the evaluation team can roll back an ingest")
+    result = store.rollback(ingest_id, user=access.user)
+    store.record_event("rollback", access.user, result.summary())
+    return result

@@ -1,0 +1,133 @@
+"""AppTest per role (issue 5): who signs in decides which sites, pages and numbers they see.
+
+The app runs with an ``[auth]`` secrets section (so login is required) and a temporary access policy;
+``at.user`` plays the signed-in user.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.app.conftest import all_text
+
+POLICY = """
+[[users]]
+email = "eve.evaluator@mhin.nhs.uk"
+role = "evaluator"
+
+[[users]]
+email = "lee.lead@mhin.nhs.uk"
+role = "lead"
+
+[[users]]
+domain = "hey.nhs.uk"
+role = "site"
+sites = ["hull"]
+"""
+HULL_USER = "pat.partner@hey.nhs.uk"
+AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
+                 "client_id": "mhin", "client_secret": "x", "server_metadata_url":
+                 "http://127.0.0.1:9/.well-known/openid-configuration"}}
+SITE_USER_PAGES = ["home", "overview", "project", "site", "published", "methods", "upload"]
+OTHER_SITE_NAMES = ["Greater Manchester", "Manchester", "Sheffield", "East of England", "Northwest Coast"]
+OTHER_SITE_IDS = ["greater-manchester", "sheffield", "manchester", "east-of-england", "northwest-coast",
+                  "aaot-comparison"]
+
+
+@pytest.fixture
+def signed_in(app, tmp_path, monkeypatch):
+    """The app with login configured; call with an email to sign that user in."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(POLICY, encoding="utf-8")
+    monkeypatch.setenv("MHIN_ACCESS_POLICY", str(policy))
+    app.secrets.update(AUTH)
+
+    def sign_in(email: str | None):
+        app.user = {"is_logged_in": email is not None, **({"email": email} if email else {})}
+        return app
+
+    return sign_in
+
+
+def open_page(at, page: str, **query):
+    at.query_params.update(query)
+    at.run()
+    if page != "home":
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def everything_shown(at) -> str:
+    """Text, tables, dataframes, widget options and chart data of the current page, as one string."""
+    parts = [all_text(at)]
+    for table in list(at.table) + list(at.dataframe):
+        parts.append(table.value.to_csv())
+    for chart in at.get("plotly_chart"):
+        parts.append(chart.proto.spec)
+    for box in list(at.selectbox) + list(at.radio):
+        parts.append(json.dumps([str(o) for o in box.options]))
+    parts.append(json.dumps(dict(at.query_params)))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("page", SITE_USER_PAGES)
+def test_hull_user_sees_hull_only_whatever_the_query_string_asks(signed_in, page):
+    at = open_page(signed_in(HULL_USER), page, site="manchester", project="pcref", indicator="mha-detentions")
+    shown = everything_shown(at)
+    assert "Signed in as" in shown and HULL_USER in shown
+    leaked = [name for name in OTHER_SITE_NAMES + OTHER_SITE_IDS if name in shown]
+    assert leaked == []
+    if page in ("site", "project", "overview"):
+        assert "Hull" in shown
+
+
+def test_hull_user_site_page_offers_hull_only(signed_in):
+    at = open_page(signed_in(HULL_USER), "site", site="sheffield")
+    assert at.title[0].value == "Hull"
+    assert [str(o) for o in at.sidebar.selectbox[0].options] == ["Hull"]
+
+
+@pytest.mark.parametrize("page", ["explorer", "compare"])
+def test_pages_outside_a_site_users_menu_cannot_be_opened(signed_in, page):
+    at = signed_in(HULL_USER)
+    at.run()
+    with pytest.raises(Exception, match="(?i)page"):
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+        assert not at.exception
+        raise AssertionError(f"{page} opened for a site user: {at.title[0].value if at.title else ''}")
+
+
+def test_unknown_user_sees_only_the_message(signed_in):
+    at = open_page(signed_in("someone@example.org"), "home", site="hull")
+    text = all_text(at)
+    assert "not in the dashboard's access policy" in text
+    assert not at.get("plotly_chart") and not at.table and not at.dataframe
+    for name in ["Hull", *OTHER_SITE_NAMES]:
+        assert name not in text
+
+
+def test_visitor_not_signed_in_is_asked_to_log_in(signed_in):
+    at = open_page(signed_in(None), "home")
+    assert [b.label for b in at.button] == ["Log in"]
+    assert not at.get("plotly_chart") and not at.table
+
+
+def test_evaluator_sees_every_site_and_can_upload(signed_in):
+    at = open_page(signed_in("eve.evaluator@mhin.nhs.uk"), "overview")
+    shown = everything_shown(at)
+    for name in ["Hull", "Greater Manchester", "Sheffield", "East of England"]:
+        assert name in shown
+    at.switch_page("pages/upload.py")
+    at.run()
+    assert not at.exception
+    assert "Roll back an upload" in all_text(at)
+
+
+def test_local_mode_without_auth_is_an_evaluator_with_a_notice(app):
+    at = open_page(app, "overview")
+    assert "Local single-user mode" in "\n".join(c.value for c in at.sidebar.caption)
