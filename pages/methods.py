@@ -18,8 +18,13 @@ st.header("Settings")
 st.markdown(
     f"- Headline effects are reported {cat.setting('horizon_months')} months after go-live.\n"
     f"- Monthly seasonality: {cat.setting('seasonal_harmonics')} Fourier pairs (period {cat.setting('seasonal_period')}).\n"
-    f"- Newey–West standard errors with lag {cat.setting('hac_lags')} months and the small-sample adjustment.\n"
-    f"- No estimate with fewer than {cat.setting('min_points_each_side')} points on either side of go-live; "
+    + (
+        "- Standard errors allow for first-order autocorrelation of the residuals (AR(1) working correlation; "
+        "its interval coverage is measured in docs/its-coverage.md).\n"
+        if cat.setting("autocorrelation") == "ar1"
+        else f"- Newey–West standard errors with lag {cat.setting('hac_lags')} months and the small-sample adjustment.\n"
+    )
+    + f"- No estimate with fewer than {cat.setting('min_points_each_side')} points on either side of go-live; "
     f"a low-power warning with fewer than {cat.setting('low_power_points')}.\n"
     f"- Counts from 1 to {cat.setting('disclosure_threshold')} are suppressed in views shared outside the evaluation team."
 )
