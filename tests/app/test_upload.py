@@ -1,0 +1,62 @@
+"""Upload page (AppTest): a refused file shows every problem and stores nothing; a good file shows what
+will change, is stored on confirmation and can be rolled back exactly."""
+
+from __future__ import annotations
+
+import os
+
+from mhin_eval.store import Store
+from tests.app.conftest import all_text
+
+HEADER = "project,site,indicator,period,value,denominator,breakdown,group\n"
+GOOD = (HEADER + "aaot,hull,ae-attendances,2030-01-01,40,,all,all\n"
+        "aaot,hull,ae-attendances,2030-02-01,41,,all,all\n").encode()
+BAD = (HEADER + "aaot,hull,ae-attendances,2030-01-01,forty,,all,all\n").encode()
+
+
+def open_upload(at):
+    at.run()
+    at.switch_page("pages/upload.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def store() -> Store:
+    return Store(os.environ["MHIN_DATA_DIR"])
+
+
+def test_a_refused_file_lists_its_problems_and_stores_nothing(app):
+    at = open_upload(app)
+    before = store().checksum()
+    at.file_uploader(key="upload-file").upload("bad.csv", BAD, "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "bad.csv was refused: 1 problem(s)" in all_text(at)
+    problems = at.dataframe[0].value
+    assert problems.loc[0, "row"] == 2 and problems.loc[0, "column"] == "value" and problems.loc[0, "value"] == "forty"
+    assert store().checksum() == before
+
+
+def test_a_good_file_is_previewed_stored_and_rolled_back(app):
+    at = open_upload(app)
+    before = store().checksum()
+    at.file_uploader(key="upload-file").upload("more.csv", GOOD, "text/csv")
+    at.run()
+    assert "passed every check" in all_text(at)
+    preview = at.dataframe[0].value
+    assert preview[["Site", "Indicator", "Added", "Replaced"]].values.tolist() == [["hull", "ae-attendances", 2, 0]]
+    assert store().checksum() == before, "nothing is stored before confirmation"
+    at.button(key="upload-confirm").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "2 rows added" in all_text(at)
+    assert store().checksum() != before
+    history = store().history()
+    last = int(history["ingest_id"].max())
+    assert history.iloc[-1]["file_name"] == "more.csv"
+    at.selectbox(key="rollback-id").set_value(last).run()
+    at.button(key="rollback-confirm").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert f"Rolled back ingest #{last}" in all_text(at)
+    assert store().checksum() == before
+    assert store().audit_log()["event"].tolist()[:2] == ["rollback", "upload"]
