@@ -206,14 +206,18 @@ def its_headline(result: ITSResult, site: Site, indicator: Indicator, horizon: i
     return None, f"No estimate for {indicator.label} at {site.name}: " + " ".join(result.warnings)
 
 
-def prepost_headline(result, site: Site, indicator: Indicator) -> tuple[Estimate | None, str]:
-    """Pre/post result in one sentence: rate ratio for per-person counts, mean difference otherwise."""
+def prepost_headline(result, site: Site, indicator: Indicator, n_text: str | None = None) -> tuple[Estimate | None, str]:
+    """Pre/post result in one sentence: rate ratio for per-person counts, mean difference otherwise.
+
+    ``n_text`` stands in for the number of pairs (a suppressed view's ``*`` or rounded count).
+    """
     est = getattr(result, "rate_ratio", None) or getattr(result, "mean_difference", None)
     if est is None:
         return None, f"No estimate for {indicator.label} at {site.name}: " + " ".join(result.warnings)
+    n_text = n_text if n_text is not None else str(result.n_pairs)
     return est, finding_sentence(
         f"{indicator.label} at {site.name}", est,
-        f"between baseline and follow-up ({result.n_pairs} people with both measurements)", indicator.unit,
+        f"between baseline and follow-up ({n_text} people with both measurements)", indicator.unit,
     )
 
 
