@@ -20,6 +20,8 @@ DEFAULT_CATALOGUE = PROJECT_ROOT / "data" / "catalogue.toml"
 SERIES_KINDS = ("count", "rate", "mean", "proportion", "score")
 ITS_FAMILIES = ("gaussian", "poisson", "quasipoisson", "negbin")
 PARTICIPANT_MODELS = ("paired-mean", "rate-ratio", "mcnemar")
+DOMAIN_SCORES = ("mean",)
+TOTAL_SCORES = ("mean-of-domains", "mean-of-items")
 
 
 class CatalogueError(ValueError):
@@ -85,6 +87,81 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class InstrumentDomain:
+    """One domain (subscale) of an assessment instrument and the ids of its items."""
+
+    id: str
+    label: str
+    items: tuple[str, ...]
+    item_labels: tuple[str, ...] = ()
+    description: str = ""
+
+    def item_label(self, item: str) -> str:
+        """The item's label from the catalogue, else a neutral "<domain> item <n>" (no invented wording)."""
+        n = self.items.index(item)
+        return self.item_labels[n] if self.item_labels else f"{self.label} item {n + 1}"
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A sustainability self-assessment instrument: items on a scale, grouped into domains.
+
+    ``domain_score`` says how a respondent's domain score is formed from the items they answered
+    ("mean"); ``total_score`` how their total is formed ("mean-of-domains" or "mean-of-items").
+    """
+
+    id: str
+    name: str
+    short_name: str
+    scale_min: float
+    scale_max: float
+    domains: tuple[InstrumentDomain, ...]
+    domain_score: str = "mean"
+    total_score: str = "mean-of-domains"
+    whole_numbers: bool = True
+    citation: str = ""
+    url: str = ""
+    item_wording: str = ""
+    description: str = ""
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        return tuple(item for d in self.domains for item in d.items)
+
+    def domain_of(self, item: str) -> InstrumentDomain:
+        for d in self.domains:
+            if item in d.items:
+                return d
+        raise KeyError(f"Unknown item '{item}' of instrument '{self.id}'")
+
+    def domain(self, domain_id: str) -> InstrumentDomain:
+        for d in self.domains:
+            if d.id == domain_id:
+                return d
+        raise KeyError(f"Unknown domain '{domain_id}' of instrument '{self.id}'")
+
+    @property
+    def scale_text(self) -> str:
+        return f"{self.scale_min:g} to {self.scale_max:g}"
+
+
+@dataclass(frozen=True)
+class FindingsSpec:
+    """Allowed values of the implementation-findings register (kinds, domains, sources)."""
+
+    kinds: tuple[str, ...] = ("facilitator", "barrier")
+    domains: tuple[str, ...] = ()
+    domain_labels: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    framework: str = ""
+
+    def domain_label(self, domain: str) -> str:
+        if domain in self.domains and self.domain_labels:
+            return self.domain_labels[self.domains.index(domain)]
+        return domain.capitalize()
+
+
+@dataclass(frozen=True)
 class Catalogue:
     projects: tuple[Project, ...]
     sites: tuple[Site, ...]
@@ -93,6 +170,8 @@ class Catalogue:
     published_measures: tuple[dict, ...] = ()
     published_sources: tuple[dict, ...] = ()
     path: Path | None = None
+    instruments: tuple[Instrument, ...] = ()
+    findings: FindingsSpec = field(default_factory=FindingsSpec)
 
     def project(self, project_id: str) -> Project:
         for p in self.projects:
@@ -128,6 +207,17 @@ class Catalogue:
 
     def setting(self, name: str, default=None):
         return self.settings.get(name, default)
+
+    def instrument(self, instrument_id: str) -> Instrument:
+        for i in self.instruments:
+            if i.id == instrument_id:
+                return i
+        known = ", ".join(i.id for i in self.instruments) or "(none)"
+        raise KeyError(f"Unknown instrument '{instrument_id}'. Known: {known}")
+
+    @property
+    def instrument_ids(self) -> tuple[str, ...]:
+        return tuple(i.id for i in self.instruments)
 
 
 def _date(value, where: str) -> dt.date | None:
@@ -184,9 +274,54 @@ def parse_catalogue(data: dict, path: Path | None = None) -> Catalogue:
         published_measures=tuple(data.get("published_measures", [])),
         published_sources=tuple(data.get("published_sources", [])),
         path=path,
+        instruments=tuple(_instrument(e, n) for n, e in enumerate(data.get("instruments", []))),
+        findings=_build(FindingsSpec, dict(data.get("findings", {})), "findings", ()),
     )
     _check(cat)
+    _check_instruments(cat)
     return cat
+
+
+def _instrument(entry: dict, n: int) -> Instrument:
+    where = f"instruments[{n}] ({entry.get('id')})"
+    entry = dict(entry)
+    domains = entry.pop("domains", None)
+    if not domains:
+        raise CatalogueError(f"{where}: needs at least one [[instruments.domains]] entry")
+    entry["domains"] = tuple(
+        _build(InstrumentDomain, d, f"{where}.domains[{k}] ({d.get('id')})", ("id", "label", "items"))
+        for k, d in enumerate(domains)
+    )
+    return _build(Instrument, entry, where, ("id", "name", "short_name", "scale_min", "scale_max"))
+
+
+def _check_instruments(cat: Catalogue) -> None:
+    ids = cat.instrument_ids
+    if len(set(ids)) != len(ids):
+        raise CatalogueError("instruments: duplicate instrument id")
+    for ins in cat.instruments:
+        where = f"instrument '{ins.id}'"
+        if not ins.scale_min < ins.scale_max:
+            raise CatalogueError(f"{where}: scale_min must be below scale_max")
+        if ins.domain_score not in DOMAIN_SCORES:
+            raise CatalogueError(f"{where}: domain_score must be one of {', '.join(DOMAIN_SCORES)}")
+        if ins.total_score not in TOTAL_SCORES:
+            raise CatalogueError(f"{where}: total_score must be one of {', '.join(TOTAL_SCORES)}")
+        domain_ids = [d.id for d in ins.domains]
+        if len(set(domain_ids)) != len(domain_ids):
+            raise CatalogueError(f"{where}: duplicate domain id")
+        items = ins.items
+        if len(set(items)) != len(items):
+            dupes = sorted({i for i in items if items.count(i) > 1})
+            raise CatalogueError(f"{where}: item id(s) {', '.join(dupes)} listed more than once")
+        for d in ins.domains:
+            if not d.items:
+                raise CatalogueError(f"{where}, domain '{d.id}': needs at least one item")
+            if d.item_labels and len(d.item_labels) != len(d.items):
+                raise CatalogueError(f"{where}, domain '{d.id}': item_labels must give one label per item")
+    spec = cat.findings
+    if spec.domain_labels and len(spec.domain_labels) != len(spec.domains):
+        raise CatalogueError("findings: domain_labels must give one label per domain")
 
 
 def _check(cat: Catalogue) -> None:

@@ -1015,3 +1015,125 @@ def funnel_chart(stages: pd.DataFrame, *, title: str = "") -> go.Figure:
     layout["legend"]["traceorder"] = "reversed"
     fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05, **layout)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# sustainability: domain profiles and change between rounds
+
+
+def _round_label(value) -> str:
+    return pd.Timestamp(value).strftime("%b %Y")
+
+
+def domain_profile_chart(
+    scores, *, title: str = "", scale: tuple[float, float] = (1, 7), threshold: int | None = None,
+) -> go.Figure:
+    """One site's domain profile: mean score per domain and round with its CI across respondents
+    (dot and whisker, rounds in colour, total last). The lowest domains of the latest shown round are
+    bold. ``scores`` is a SustainabilityScores table (or its rows for one site)."""
+    table = _table(scores)
+    if table is None or table.empty:
+        return empty_figure(title, "No assessments stored for this site")
+    table = table.sort_values(["assessment_date", "order"])
+    domains = table.drop_duplicates("domain").sort_values("order")
+    order = {d: n for n, d in enumerate(domains["domain"])}
+    shown_rounds = [d for d, part in table.groupby("assessment_date") if not part["suppressed"].all()]
+    hidden_rounds = [d for d, part in table.groupby("assessment_date") if part["suppressed"].all()]
+    if not shown_rounds:
+        return empty_figure(title, f"No scores shown: every round had fewer than {threshold or 'the threshold'} "
+                                   "respondents")
+    latest = table[table["assessment_date"] == shown_rounds[-1]]
+    lowest = set(latest.loc[latest["lowest"], "domain"])
+    labels = [f"<b>{lab}</b>" if d in lowest else lab for d, lab in zip(domains["domain"], domains["label"],
+                                                                          strict=True)]
+    n_domains, n_rounds = len(domains), len(shown_rounds)
+    fig = go.Figure()
+    for k, when in enumerate(shown_rounds):
+        part = table[(table["assessment_date"] == when) & ~table["suppressed"]]
+        offset = (k - (n_rounds - 1) / 2) * min(0.22, 0.7 / max(n_rounds, 1))
+        y = np.array([n_domains - 1 - order[d] + offset for d in part["domain"]], dtype=float)
+        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+        has_ci = part["ci_low"].notna().to_numpy()
+        xs, ys = _gapped(*[([lo, hi], [yy, yy]) for lo, hi, yy in zip(part["ci_low"][has_ci], part["ci_high"][has_ci],
+                                                                      y[has_ci], strict=True)])
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=2.5), hoverinfo="skip",
+                                 showlegend=False, legendgroup=str(when), name=f"95% CI {_round_label(when)}"))
+        fig.add_trace(
+            go.Scatter(
+                x=part["mean"], y=y, mode="markers", name=f"{_round_label(when)} (n = {part['n_respondents'].max()})",
+                legendgroup=str(when),
+                marker=dict(color=colour, size=12, symbol=["diamond" if d == "total" else "circle" for d in
+                                                           part["domain"]], line=dict(color="white", width=1)),
+                customdata=np.column_stack([part["label"], part["ci_low"], part["ci_high"], part["n_respondents"]]),
+                hovertemplate="<b>%{customdata[0]}</b><br>Mean %{x:.2f}<br>95% CI %{customdata[1]:.2f} to "
+                "%{customdata[2]:.2f}<br>%{customdata[3]} respondents<extra>" + _round_label(when) + "</extra>",
+            )
+        )
+    notes = []
+    if lowest:
+        notes.append(f"Bold: lowest-scoring domains in {_round_label(shown_rounds[-1])} (where to act first)")
+    if hidden_rounds:
+        notes.append("Not shown (fewer than " + (f"{threshold} " if threshold else "the threshold of ")
+                     + "respondents): " + ", ".join(_round_label(d) for d in hidden_rounds))
+    layout = base_layout(title, height=max(340, 44 * n_domains + 200), x_title="Mean score (95% CI across respondents)",
+                         subtitle=wrap_text("; ".join(notes), 95))
+    layout["yaxis"].update(tickmode="array", tickvals=list(range(n_domains)), ticktext=labels[::-1],
+                           range=[-0.6, n_domains - 0.4], showgrid=False, automargin=True, zeroline=False)
+    low, high = scale
+    layout["xaxis"].update(range=[low - 0.1, high + 0.1], dtick=1, showgrid=True, gridcolor=NHS_PALE_GREY)
+    layout["margin"]["l"] = 20
+    fig.add_shape(type="line", name="total_divider", x0=0, x1=1, xref="paper", y0=0.5, y1=0.5, yref="y",
+                  line=dict(color=NHS_MID_GREY, width=1, dash="dot"))
+    fig.update_layout(**_legend_below(layout))
+    return fig
+
+
+def _signed(value: float) -> str:
+    """'+0.3', '−0.2' (typographic minus), '0.0' when it rounds to zero."""
+    text = f"{value:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text.replace("-", "\u2212")
+
+
+def round_change_chart(change, *, title: str = "") -> go.Figure:
+    """Change of each domain and the total between two rounds (points on the scale) with its CI; a
+    dotted line at no change. ``change`` is a RoundChange."""
+    table = _table(change)
+    if table is None or table.empty or table["suppressed"].all():
+        return empty_figure(title, "No change shown: too few respondents in one of the rounds")
+    table = table.sort_values("order")
+    labels = list(table["label"])
+    shown = table[~table["suppressed"]]
+    fig = go.Figure()
+    has_ci = shown["ci_low"].notna().to_numpy()
+    xs, ys = _gapped(*[([lo, hi], [lab, lab]) for lo, hi, lab in zip(shown["ci_low"][has_ci], shown["ci_high"][has_ci],
+                                                                      shown["label"][has_ci], strict=True)])
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="95% CI", line=dict(color=NHS_DARK_GREY, width=2.5),
+                             hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(
+            x=shown["difference"], y=shown["label"], mode="markers+text", name="Change",
+            marker=dict(color=NHS_BLUE, size=13, line=dict(color="white", width=1),
+                        symbol=["diamond" if d == "total" else "circle" for d in shown["domain"]]),
+            text=[_signed(v) for v in shown["difference"]], textposition="top center",
+            customdata=np.column_stack([shown["ci_low"], shown["ci_high"], shown["first_mean"], shown["second_mean"]]),
+            hovertemplate="<b>%{y}</b><br>Change %{x:+.2f}<br>95% CI %{customdata[0]:.2f} to %{customdata[1]:.2f}"
+            "<br>%{customdata[2]:.2f} → %{customdata[3]:.2f}<extra></extra>",
+        )
+    )
+    fig.add_shape(type="line", name="no_change", x0=0, x1=0, y0=0, y1=1, xref="x", yref="paper",
+                  line=dict(color=NHS_TEXT, width=1.5, dash="dot"), layer="below")
+    method = getattr(change, "method", "")
+    first, second = getattr(change, "first", None), getattr(change, "second", None)
+    subtitle = (f"{_round_label(first)} to {_round_label(second)}; " if first is not None else "") + (
+        "paired: respondents who answered both rounds" if method == "paired" else
+        "unpaired: different respondents in the two rounds" if method else "")
+    reach = np.nanmax(np.abs(shown[["ci_low", "ci_high", "difference"]].to_numpy(dtype=float)))
+    reach = max(1.0, float(reach) * 1.15) if np.isfinite(reach) else 1.0
+    layout = base_layout(title, height=max(320, 40 * len(labels) + 190), x_title="Change in mean score (points)",
+                         subtitle=wrap_text(subtitle, 95))
+    layout["yaxis"].update(type="category", categoryorder="array", categoryarray=labels[::-1], automargin=True,
+                           showgrid=False)
+    layout["xaxis"].update(range=[-reach, reach], showgrid=True, gridcolor=NHS_PALE_GREY, zeroline=False)
+    layout["margin"]["l"] = 20
+    fig.update_layout(**_legend_below(layout))
+    return fig

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mhin_eval import demo_implementation as implementation
 from mhin_eval.catalogue import PROJECT_ROOT, Catalogue, Indicator, Site, load_catalogue
 
 DEFAULT_SEED = 20240401
@@ -94,6 +95,10 @@ be explored and the analyses checked against known answers.
   denominator, breakdown, group`).
 - `participants.csv` — pseudonymised before/after records (`project, site, participant_id, measure,
   timepoint, value, date, delivery_mode, ethnicity, age_band, sex`).
+- `sustainability.csv` — sustainability self-assessments (`project, site, instrument, assessment_date,
+  respondent, item, score`): every catalogue instrument (PSAT, CSAT) in yearly rounds per site.
+- `findings.csv` — implementation findings (`project, site, date, kind, domain, summary, source,
+  quote`): invented facilitators and barriers, each summary and quote marked "(Synthetic)".
 - `truth/true_effects.csv` — the effects built in on purpose (true level and slope changes, mean
   differences, rate ratios); `docs/demo-data.md` lists them in one table.
 
@@ -921,6 +926,8 @@ class DemoData:
     participants: pd.DataFrame
     true_effects: pd.DataFrame
     value_decimals: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    sustainability: pd.DataFrame | None = None
+    findings: pd.DataFrame | None = None
 
     def files(self) -> dict[str, bytes]:
         """Relative path -> bytes of every file ``write_demo`` writes (UTF-8, LF, fixed decimals, sorted)."""
@@ -929,7 +936,16 @@ class DemoData:
             PARTICIPANTS_FILE: _csv_bytes(self._participants_text()),
             TRUE_EFFECTS_FILE: _csv_bytes(self._true_effects_text()),
             README_FILE: README_TEXT.encode("utf-8"),
+            **self._implementation_files(),
         }
+
+    def _implementation_files(self) -> dict[str, bytes]:
+        files = {}
+        if self.sustainability is not None:
+            files[implementation.SUSTAINABILITY_FILE] = implementation.csv_bytes(self.sustainability)
+        if self.findings is not None:
+            files[implementation.FINDINGS_FILE] = implementation.csv_bytes(self.findings)
+        return files
 
     def _decimals(self, frame: pd.DataFrame, measure_column: str) -> list[int]:
         return [
@@ -985,6 +1001,8 @@ def build_demo(catalogue: Catalogue | None = None, *, seed: int = DEFAULT_SEED) 
         participants=_build_participants(catalogue, seed),
         true_effects=true_effects(catalogue),
         value_decimals=_value_decimals(catalogue),
+        sustainability=implementation.build_sustainability(catalogue, seed, participant_prefixes(catalogue)),
+        findings=implementation.build_findings(catalogue, seed),
     )
 
 

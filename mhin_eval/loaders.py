@@ -44,8 +44,10 @@ from mhin_eval.schema import (
     normalise_column_name,
     parse_dates,
     parse_numbers,
+    prepare_findings,
     prepare_participants,
     prepare_series,
+    prepare_sustainability,
     validate_published,
 )
 
@@ -72,7 +74,14 @@ MHA_STATISTICS = {
 MHA_ORGANISATION_BREAKDOWNS = ("All submissions", "ICB", "Sub ICB", "NHS Trust", "Independent Health Provider")
 ENGLAND_BREAKDOWNS = ("England", "All submissions")
 
-KINDS = ("series", "participants", "published")
+KINDS = ("series", "participants", "published", "sustainability", "findings")
+#: Extract kinds validated by a ``schema.prepare_*`` function (the others are published layouts).
+PREPARERS = {
+    "series": prepare_series,
+    "participants": prepare_participants,
+    "sustainability": prepare_sustainability,
+    "findings": prepare_findings,
+}
 
 
 @dataclass(frozen=True)
@@ -264,7 +273,8 @@ def _read_file(path, *, sheet=None, file_name=None) -> _Raw:
 
 
 def detect_kind(columns) -> str | None:
-    """'series', 'participants', 'nhs-long', 'mha-annual', 'published' or None from column names."""
+    """'series', 'participants', 'sustainability', 'findings', 'nhs-long', 'mha-annual', 'published' or None
+    from column names."""
     names = {normalise_column_name(c) for c in columns}
     if {"measure_id", "measure_value", "reporting_period_start"} <= names:
         return "nhs-long"
@@ -272,6 +282,10 @@ def detect_kind(columns) -> str | None:
         return "mha-annual"
     if {"period_start", "period_end", "measure_id", "statistic", "published_value"} <= names:
         return "published"
+    if {"instrument", "item"} <= names or {"respondent", "item"} <= names:
+        return "sustainability"
+    if {"summary", "kind"} <= names or {"summary", "domain"} <= names:
+        return "findings"
     if names & {"participant_id", "timepoint", "measure"}:
         return "participants"
     if names & {"indicator", "period"}:
@@ -283,9 +297,12 @@ def _unknown_kind(raw: _Raw) -> ValidationFailed:
     shown = ", ".join(repr(str(c)) for c in list(raw.frame.columns)[:12])
     return ValidationFailed(
         [Problem(raw.file_name, 1, None, shown or None,
-                 "The columns do not match a series file, a participant file or an NHS published statistics file",
+                 "The columns do not match a series, participant, sustainability-assessment or findings file, or an "
+                 "NHS published statistics file",
                  "A series file has columns project, site, indicator, period, value (and optionally denominator, "
-                 "breakdown, group); a participant file has project, site, participant_id, measure, timepoint, value. "
+                 "breakdown, group); a participant file has project, site, participant_id, measure, timepoint, value; "
+                 "a sustainability assessment has project, site, instrument, assessment_date, respondent, item, score; "
+                 "a findings register has project, site, date, kind, domain, summary, source (and optionally quote). "
                  "Check that the first row holds the column names.")],
         raw.file_name,
     )
@@ -307,7 +324,7 @@ def load_extract(path, *, catalogue: Catalogue | None = None, kind: str | None =
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     if kind == "published" and detected not in ("nhs-long", "mha-annual", "published"):
         raise _unknown_kind(raw)
-    if kind in ("series", "participants"):
+    if kind in PREPARERS:
         detected = kind
     if detected == "nhs-long":
         return _nhs_long_extract(raw, catalogue=catalogue)
@@ -317,8 +334,7 @@ def load_extract(path, *, catalogue: Catalogue | None = None, kind: str | None =
         return _published_extract(raw)
     if detected is None:
         raise _unknown_kind(raw)
-    prepare = prepare_series if detected == "series" else prepare_participants
-    prepared = prepare(raw.frame, catalogue, raw.file_name)
+    prepared = PREPARERS[detected](raw.frame, catalogue, raw.file_name)
     if prepared.problems:
         raise ValidationFailed(prepared.problems, raw.file_name)
     return Extract(detected, prepared.frame, raw.file_name, raw.sha256, raw.source_format,

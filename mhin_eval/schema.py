@@ -684,3 +684,227 @@ def validate_published(frame: pd.DataFrame, file_name: str) -> list[Problem]:
     _duplicates(frame, PUBLISHED_KEY, col,
                 lambda k: f"measure '{k['measure_id']}' for '{k['org_code']}' ({k['statistic']}) appears twice")
     return col.problems
+
+
+# --------------------------------------------------------------------------- sustainability assessments
+
+SUSTAINABILITY_COLUMNS = ("project", "site", "instrument", "assessment_date", "respondent", "item", "score")
+SUSTAINABILITY_KEY = ("project", "site", "instrument", "assessment_date", "respondent", "item")
+EMAIL_PATTERN = r"[\w.+-]+@[\w-]+\.[\w.-]+"
+PHONE_PATTERN = r"(?:\+44\s?|\b0)\d{3,4}\s?\d{3}\s?\d{3,4}\b"
+
+
+def _identifying(text: pd.Series) -> pd.Series:
+    """Cells holding an email address or a UK phone number: not pseudonymised."""
+    return text.str.contains(EMAIL_PATTERN, regex=True) | text.str.contains(PHONE_PATTERN, regex=True)
+
+
+def prepare_sustainability(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> Prepared:
+    """Canonical SUSTAINABILITY frame (one row per respondent, round and item) with every problem found.
+
+    A round is one ``assessment_date`` of one instrument at one site. An empty score is kept as
+    missing (the respondent did not answer that item) and left out of the domain mean.
+    """
+    col = _Collector(file_name)
+    notes: list[str] = []
+    raw = raw.rename(columns=normalise_column_name)
+    if _empty_problems(raw, col) or not _check_columns(
+        raw, col, SUSTAINABILITY_COLUMNS, SUSTAINABILITY_COLUMNS, "sustainability assessment"
+    ):
+        return Prepared(empty_sustainability(), col.sorted(), notes)
+    raw = _drop_blank_rows(raw)
+    texts = {c: as_text(raw[c]) for c in ("project", "site", "instrument", "respondent", "item")}
+    project, site, instrument, respondent = texts["project"], texts["site"], texts["instrument"], texts["respondent"]
+    instrument = instrument.str.lower()
+    item = texts["item"].str.lower()
+    _required_blanks(texts, ("project", "site", "instrument", "respondent", "item"), col,
+                     {"respondent": "The respondent is missing"})
+    _site_checks(project, site, catalogue, col)
+
+    known = {i.id: i for i in catalogue.instruments}
+    unknown = (instrument != "") & ~instrument.isin(set(known))
+    col.by_value(unknown, texts["instrument"], "instrument",
+                 lambda v, rows: f"Unknown instrument '{v}'{_also(rows)}",
+                 f"Use one of the instruments in the catalogue: {_listing(known)}; a new instrument is added "
+                 "to the catalogue first.")
+    scale_min = instrument.map({k: i.scale_min for k, i in known.items()}).astype("float64")
+    scale_max = instrument.map({k: i.scale_max for k, i in known.items()}).astype("float64")
+    whole = instrument.map({k: i.whole_numbers for k, i in known.items()}).fillna(False).astype(bool)
+    item_ok = pd.Series([i in known[s].items if s in known else True for s, i in zip(instrument, item, strict=True)],
+                        index=item.index)
+    bad_item = (item != "") & ~item_ok
+    if bad_item.any():
+        pairs = pd.DataFrame({"instrument": instrument[bad_item], "item": item[bad_item]})
+        for (ins, value), idx in pairs.groupby(["instrument", "item"], sort=True).groups.items():
+            rows = file_rows(idx)
+            items = known[ins].items
+            shown = ", ".join(items[:10]) + (f" … ({len(items)} items)" if len(items) > 10 else "")
+            col.add(f"Unknown item '{value}' of instrument '{ins}'{_also(rows)}",
+                    f"Use the item ids of {known[ins].short_name} as listed in the catalogue: {shown}.",
+                    row=rows[0], column="item", value=texts["item"].loc[idx[0]])
+
+    col.cells(_identifying(respondent), respondent, "respondent",
+              "The respondent looks like an email address or phone number, not a pseudonymised id",
+              "Replace it with the respondent's pseudonymised code (e.g. R07), the same in every round.")
+
+    date_text = as_text(raw["assessment_date"])
+    date, date_missing, date_bad = parse_dates(raw["assessment_date"])
+    col.cells(date_missing, date_text, "assessment_date", "The assessment_date cell is empty",
+              "Fill in the date of the assessment round, the same on every row of that round.")
+    col.cells(date_bad, date_text, "assessment_date", "This is not a date that can be read", DATE_FIX)
+
+    score_text = as_text(raw["score"])
+    score, score_missing, score_bad = parse_numbers(raw["score"])
+    col.cells(score_bad, score_text, "score", "This is text where a score is expected",
+              "Write the score as a number on the instrument's scale, or leave the cell empty when the "
+              "respondent did not answer.")
+    outside = scale_min.notna() & score.notna() & ((score < scale_min) | (score > scale_max))
+    if outside.any():
+        for ins, idx in score[outside].groupby(instrument[outside]).groups.items():
+            sub = pd.Series(True, index=idx).reindex(score.index, fill_value=False)
+            spec = known[ins]
+            col.cells(sub, score_text, "score", f"A score outside the {spec.short_name} scale of {spec.scale_text}",
+                      f"Enter a score from {spec.scale_text}, or leave the cell empty when the respondent did not "
+                      "answer.")
+    fractional = whole & score.notna() & (score != np.floor(score)) & ~outside
+    col.cells(fractional, score_text, "score", "The score is not a whole number",
+              "Enter the whole-number rating the respondent chose; do not enter averages.")
+    if score_missing.any():
+        notes.append(f"{int(score_missing.sum()):,} item(s) have no score and are kept as not answered "
+                     f"(first at row {file_rows(score_missing.index[score_missing.to_numpy()])[0]}).")
+
+    frame = pd.DataFrame(
+        {"project": project, "site": site, "instrument": instrument, "assessment_date": date,
+         "respondent": respondent, "item": item, "score": score},
+        index=raw.index,
+    )
+    complete = (frame[["project", "site", "instrument", "respondent", "item"]] != "").all(axis=1) & date.notna()
+    _duplicates(
+        frame[complete], SUSTAINABILITY_KEY, col,
+        lambda k: f"respondent '{k['respondent']}' scored item '{k['item']}' of '{k['instrument']}' more than once "
+        f"in the round of {k['assessment_date']:%Y-%m-%d} at site '{k['site']}'",
+        column="item",
+    )
+    return Prepared(canonical_sustainability(frame), col.sorted(), notes)
+
+
+def empty_sustainability() -> pd.DataFrame:
+    return canonical_sustainability(pd.DataFrame({c: [] for c in SUSTAINABILITY_COLUMNS}))
+
+
+def canonical_sustainability(frame: pd.DataFrame) -> pd.DataFrame:
+    """SUSTAINABILITY columns in contract order and dtypes, index reset."""
+    out = pd.DataFrame(
+        {
+            "project": frame["project"].astype("str"),
+            "site": frame["site"].astype("str"),
+            "instrument": frame["instrument"].astype("str"),
+            "assessment_date": pd.to_datetime(frame["assessment_date"]).astype(DATETIME_DTYPE),
+            "respondent": frame["respondent"].astype("str"),
+            "item": frame["item"].astype("str"),
+            "score": frame["score"].astype("float64"),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def validate_sustainability(frame: pd.DataFrame, catalogue: Catalogue, file_name: str) -> list[Problem]:
+    """Every problem of a sustainability-assessment frame; empty list when it is acceptable."""
+    return prepare_sustainability(frame, catalogue, file_name).problems
+
+
+# --------------------------------------------------------------------------- implementation findings
+
+FINDINGS_COLUMNS = ("project", "site", "date", "kind", "domain", "summary", "source", "quote")
+FINDINGS_REQUIRED = ("project", "site", "date", "kind", "domain", "summary", "source")
+FINDINGS_KEY = ("project", "site", "date", "kind", "domain", "summary")
+
+
+def prepare_findings(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> Prepared:
+    """Canonical FINDINGS frame (facilitators and barriers with their domain and source) with every problem.
+
+    ``kind``, ``domain`` and ``source`` are compared in lower case against the catalogue's [findings]
+    lists; an empty quote is kept as missing.
+    """
+    col = _Collector(file_name)
+    notes: list[str] = []
+    raw = raw.rename(columns=normalise_column_name)
+    if _empty_problems(raw, col) or not _check_columns(
+        raw, col, FINDINGS_REQUIRED, FINDINGS_COLUMNS, "implementation findings"
+    ):
+        return Prepared(empty_findings(), col.sorted(), notes)
+    raw = _drop_blank_rows(raw)
+    texts = {c: as_text(raw[c]) for c in ("project", "site", "kind", "domain", "summary", "source")}
+    project, site, summary = texts["project"], texts["site"], texts["summary"]
+    _required_blanks(texts, ("project", "site", "kind", "domain", "summary", "source"), col, {})
+    _site_checks(project, site, catalogue, col)
+    spec = catalogue.findings
+    lowered = {}
+    for column, allowed, what in (
+        ("kind", spec.kinds, "kind"),
+        ("domain", spec.domains, "domain"),
+        ("source", spec.sources, "source"),
+    ):
+        value = texts[column].str.lower().str.replace(r"\s+", " ", regex=True)
+        lowered[column] = value
+        if not allowed:
+            continue
+        bad = (value != "") & ~value.isin(set(allowed))
+        col.by_value(bad, texts[column], column,
+                     lambda v, rows, what=what: f"'{v}' is not a known {what}{_also(rows)}",
+                     f"Use one of: {', '.join(allowed)}" + (" (the catalogue's [findings] lists them)." if what != "kind"
+                                                            else "."))
+    date_text = as_text(raw["date"])
+    date, date_missing, date_bad = parse_dates(raw["date"])
+    col.cells(date_missing, date_text, "date", "The date cell is empty",
+              "Fill in the date of the interview, survey or workshop the finding comes from.")
+    col.cells(date_bad, date_text, "date", "This is not a date that can be read", DATE_FIX)
+    if "quote" in raw:
+        quote = as_text(raw["quote"])
+        col.cells(_identifying(quote), quote, "quote",
+                  "The quote contains an email address or phone number",
+                  "Pseudonymise the quote: remove names, addresses and numbers that identify anyone.")
+        quote = quote.where(quote != "", None)
+    else:
+        quote = pd.Series(None, index=raw.index, dtype=object)
+    col.cells(_identifying(summary), summary, "summary", "The summary contains an email address or phone number",
+              "Remove details that identify anyone from the summary.")
+    frame = pd.DataFrame(
+        {"project": project, "site": site, "date": date, "kind": lowered["kind"], "domain": lowered["domain"],
+         "summary": summary, "source": lowered["source"], "quote": quote},
+        index=raw.index,
+    )
+    complete = (frame[["project", "site", "kind", "domain", "summary"]] != "").all(axis=1) & date.notna()
+    _duplicates(
+        frame[complete], FINDINGS_KEY, col,
+        lambda k: f"the {k['kind']} '{k['summary'][:60]}' at site '{k['site']}' on {k['date']:%Y-%m-%d} "
+        "appears more than once",
+        column="summary",
+    )
+    return Prepared(canonical_findings(frame), col.sorted(), notes)
+
+
+def empty_findings() -> pd.DataFrame:
+    return canonical_findings(pd.DataFrame({c: [] for c in FINDINGS_COLUMNS}))
+
+
+def canonical_findings(frame: pd.DataFrame) -> pd.DataFrame:
+    """FINDINGS columns in contract order and dtypes (quote missing when not given), index reset."""
+    out = pd.DataFrame(
+        {
+            "project": frame["project"].astype("str"),
+            "site": frame["site"].astype("str"),
+            "date": pd.to_datetime(frame["date"]).astype(DATETIME_DTYPE),
+            "kind": frame["kind"].astype("str"),
+            "domain": frame["domain"].astype("str"),
+            "summary": frame["summary"].astype("str"),
+            "source": frame["source"].astype("str"),
+            "quote": frame["quote"].astype(object).where(frame["quote"].notna(), None),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def validate_findings(frame: pd.DataFrame, catalogue: Catalogue, file_name: str) -> list[Problem]:
+    """Every problem of an implementation-findings frame; empty list when it is acceptable."""
+    return prepare_findings(frame, catalogue, file_name).problems

@@ -1,4 +1,5 @@
-"""Page sections chosen by indicator metadata: uptake funnel, equity by group, results by attribute."""
+"""Page sections chosen by indicator metadata: uptake funnel, equity by group, results by attribute;
+and the site's facilitators and barriers beside its outcomes."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from mhin_eval import charts, evaluate
+from mhin_eval.analysis.findings import findings_frame
 from mhin_eval.catalogue import Indicator, Site
 from mhin_eval.ui import analyses, components, context, state
+from mhin_eval.ui import sustainability as implementation
 from mhin_eval.wording import change_phrase, fmt_estimate
 
 GROUP_LABELS = {"delivery_mode": "delivery mode", "ethnicity": "ethnic group"}
@@ -105,3 +108,47 @@ def stratified_section(project: str, sites: tuple[Site, ...], measure: Indicator
         st.dataframe(pd.DataFrame(records), hide_index=True)
     else:
         st.info(f"No {measure.label} records carry a {GROUP_LABELS.get(breakdown, breakdown)}.")
+
+
+def _finding_line(row, spec) -> str:
+    line = f"- **{spec.domain_label(row.domain)}**: {row.summary} ({row.source}, {pd.Timestamp(row.date):%b %Y})"
+    if isinstance(row.quote, str) and row.quote:
+        line += f"\n  > *“{row.quote}”*"
+    return line
+
+
+def findings_section(project: str, sites: tuple[Site, ...]) -> None:
+    """Facilitators and barriers from the implementation-findings register, per site, beside the outcomes."""
+    cat = context.catalogue()
+    spec = cat.findings
+    st.header("Facilitators and barriers")
+    if not sites:
+        st.info("No site to show.")
+        return
+    rows = implementation.findings(project, tuple(s.id for s in sites))
+    if rows.empty:
+        st.info("No implementation findings (facilitators and barriers from interviews, surveys or workshops) "
+                "are stored for " + ("this site" if len(sites) == 1 else "these sites") + " yet.")
+        return
+    st.caption(f"From the implementation-findings register, by {spec.framework or 'domain'}; newest first.")
+    columns = st.columns(len(sites))
+    for column, site in zip(columns, sites, strict=True):
+        with column:
+            own = rows[rows["site"] == site.id]
+            if len(sites) > 1:
+                st.subheader(site.name)
+            if own.empty:
+                st.info(f"No findings stored for {site.name}.")
+                continue
+            order = {d: n for n, d in enumerate(spec.domains)}
+            own = own.assign(_o=own["domain"].map(order)).sort_values(["_o", "date"], ascending=[True, False],
+                                                                      kind="stable")
+            for kind in spec.kinds:
+                part = own[own["kind"] == kind]
+                heading = f"{kind.capitalize()}s ({len(part)})"
+                if part.empty:
+                    st.markdown(f"**{heading}**  \nNone recorded.")
+                    continue
+                st.markdown(f"**{heading}**\n\n" + "\n".join(_finding_line(r, spec) for r in part.itertuples()))
+    with st.expander("All findings as a table"):
+        st.dataframe(findings_frame(rows, spec, site_names={s.id: s.name for s in sites}), hide_index=True)

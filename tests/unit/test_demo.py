@@ -63,7 +63,8 @@ def test_writing_to_two_folders_gives_identical_files(tmp_path, catalogue):
     first = demo.write_demo(tmp_path / "a", catalogue)
     second = demo.write_demo(tmp_path / "b", catalogue)
     assert [p.relative_to(tmp_path / "a") for p in first] == [p.relative_to(tmp_path / "b") for p in second]
-    assert {demo.SERIES_FILE, demo.PARTICIPANTS_FILE, demo.TRUE_EFFECTS_FILE, demo.README_FILE} == {
+    assert {demo.SERIES_FILE, demo.PARTICIPANTS_FILE, demo.TRUE_EFFECTS_FILE, demo.README_FILE,
+            demo.implementation.SUSTAINABILITY_FILE, demo.implementation.FINDINGS_FILE} == {
         p.relative_to(tmp_path / "a").as_posix() for p in first
     }
     for a, b in zip(first, second, strict=True):
@@ -94,6 +95,8 @@ def test_files_are_plain_utf8_csv_with_exact_headers(data):
         demo.SERIES_FILE: demo.SERIES_COLUMNS,
         demo.PARTICIPANTS_FILE: demo.PARTICIPANT_COLUMNS,
         demo.TRUE_EFFECTS_FILE: demo.TRUE_EFFECT_COLUMNS,
+        demo.implementation.SUSTAINABILITY_FILE: demo.implementation.SUSTAINABILITY_COLUMNS,
+        demo.implementation.FINDINGS_FILE: demo.implementation.FINDINGS_COLUMNS,
     }
     for name, columns in expected.items():
         text = files[name].decode("utf-8")

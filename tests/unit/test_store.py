@@ -244,7 +244,7 @@ def test_duplicate_keys_refused_and_nothing_stored(store):
     [
         ("series", series_frame().iloc[:0], "no rows"),
         ("series", series_frame().drop(columns=["value"]), "lacks column"),
-        ("sustainability", series_frame(), "Unknown extract kind"),
+        ("fidelity", series_frame(), "Unknown extract kind"),
     ],
 )
 def test_unusable_extracts_refused(store, kind, frame, message):
@@ -511,8 +511,9 @@ def test_seed_ingests_demo_and_published_once(store, demo_files):
     published_dir = PROJECT_ROOT / "data" / "published"
     results = seed(store, demo_dir=demo_files, published_dir=published_dir)
     shipped = sorted(p.name for p in published_dir.glob("*.csv"))
-    assert [r.file_name for r in results] == ["participants.csv", "series.csv", *shipped]
-    assert [r.demo for r in results] == [True, True] + [False] * len(shipped)
+    demo_names = ["findings.csv", "participants.csv", "series.csv", "sustainability.csv"]
+    assert [r.file_name for r in results] == [*demo_names, *shipped]
+    assert [r.demo for r in results] == [True] * len(demo_names) + [False] * len(shipped)
     assert set(store.history()["user"]) == ({"demo", "seed"} if shipped else {"demo"})
     assert store.has_demo_data()
     assert not store.published().empty or not shipped
@@ -524,7 +525,7 @@ def test_seed_ingests_demo_and_published_once(store, demo_files):
 def test_seed_resumes_an_interrupted_seed(store, demo_files, tmp_path):
     store.ingest_file(demo_files / "participants.csv", user="demo", demo=True)
     results = seed(store, demo_dir=demo_files, published_dir=tmp_path / "none")
-    assert [r.file_name for r in results] == ["series.csv"]
+    assert [r.file_name for r in results] == ["findings.csv", "series.csv", "sustainability.csv"]
 
 
 def test_seed_leaves_a_store_in_real_use_alone(store, demo_files, tmp_path):
@@ -537,7 +538,7 @@ def test_seed_writes_demo_files_when_the_folder_is_empty(store, tmp_path):
     demo_dir = tmp_path / "fresh-demo"
     results = seed(store, demo_dir=demo_dir, published_dir=tmp_path / "none")
     assert (demo_dir / "series.csv").exists()
-    assert {r.kind for r in results} == {"series", "participants"}
+    assert {r.kind for r in results} == {"series", "participants", "sustainability", "findings"}
 
 
 def test_real_mhsds_files_reconcile_in_the_store(store, real_data_dir):
