@@ -730,27 +730,29 @@ class Store:
 
     def history(self, *, sites=None) -> pd.DataFrame:
         """Every ingest, oldest first, with its counts, the sites its rows touched and any rollback
-        (times in UTC). With ``sites``, only ingests that wrote rows for those sites."""
+        (times in UTC). With ``sites``, only ingests that wrote rows for those sites, and ``sites`` and
+        ``rows_in_scope`` (row versions written for those sites) name nothing outside the scope."""
         scope = self._scope(sites)
         scope = [scope] if isinstance(scope, str) else scope
-        where, params = "", []
+        in_scope, params = "TRUE", []
         if scope is not None:
             if not scope:
-                where = "WHERE FALSE"
+                in_scope = "FALSE"
             else:
                 marks, params = _in_list(scope)
-                where = f"WHERE i.ingest_id IN (SELECT ingest_id FROM touched WHERE site IN ({marks}))"
+                in_scope = f"site IN ({marks})"
+        versions = " UNION ALL ".join(f"SELECT ingest_id, site FROM {k}_versions" for k in SITE_KINDS)
         sql = f"""
-            WITH touched AS (
-                {" UNION ".join(f"SELECT DISTINCT ingest_id, site FROM {k}_versions" for k in SITE_KINDS)}
-            ),
+            WITH written AS (SELECT ingest_id, site FROM ({versions}) v WHERE {in_scope}),
             sites AS (
-                SELECT ingest_id, string_agg(site, ', ' ORDER BY site) AS sites FROM touched GROUP BY ingest_id
+                SELECT ingest_id, string_agg(DISTINCT site, ', ' ORDER BY site) AS sites, count(*) AS rows_in_scope
+                FROM written GROUP BY ingest_id
             )
             SELECT i.ingest_id, i.time, i."user", i.file_name, i.sha256, i.kind, i.rows_added, i.rows_replaced,
-                   i.rows_unchanged, i.demo, i.no_op, i.rolled_back_at, i.rolled_back_by, s.sites
+                   i.rows_unchanged, i.demo, i.no_op, i.rolled_back_at, i.rolled_back_by, s.sites,
+                   coalesce(s.rows_in_scope, 0) AS rows_in_scope
             FROM ingests i LEFT JOIN sites s USING (ingest_id)
-            {where}
+            {"" if scope is None else "WHERE s.ingest_id IS NOT NULL"}
             ORDER BY i.ingest_id
         """
         with self._read() as con:

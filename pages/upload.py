@@ -87,7 +87,10 @@ else:
     shown = history.assign(
         time=history["time"].dt.strftime("%d %b %Y %H:%M UTC"),
         status=history["rolled_back_at"].map(lambda t: "rolled back" if t == t and t is not None else "live"),
-    )[["ingest_id", "time", "user", "file_name", "kind", "sites", "rows_added", "rows_replaced", "status"]]
+    )
+    columns = ["ingest_id", "time", "user", "file_name", "kind", "sites"]
+    columns += ["rows_added", "rows_replaced"] if access.sites is None else ["rows_in_scope"]
+    shown = shown[columns + ["status"]].rename(columns={"rows_in_scope": "rows for your sites"})
     st.dataframe(shown.rename(columns=lambda c: c.replace("_", " ").capitalize()), hide_index=True)
 
 if access.can_rollback:
