@@ -221,6 +221,48 @@ def prepost_headline(result, site: Site, indicator: Indicator, n_text: str | Non
     )
 
 
+def site_result(series: pd.DataFrame, participants: pd.DataFrame, catalogue: Catalogue, site: Site,
+                indicator: Indicator):
+    """A site's main analysis of an indicator: ITS (controlled when the site has comparison series) for
+    series, before/after for participant measures. Raises AnalysisError when there is none."""
+    if indicator.source == "series":
+        return site_its(series, catalogue, site, indicator, comparison_sites=site.comparison_sites)
+    return site_prepost(participants, indicator, site)
+
+
+def headline_of(result, site: Site, indicator: Indicator, horizon: int) -> Headline:
+    """The headline row of a site's result, or of the AnalysisError that stopped it."""
+    if isinstance(result, AnalysisError):
+        est, sentence, method, n, period, warnings = None, str(result), "", 0, "", (str(result),)
+    elif indicator.source == "series":
+        est, sentence = its_headline(result, site, indicator, horizon)
+        method = f"Interrupted time series ({result.family})"
+        n = result.n
+        periods = result.fitted["period"] if "period" in result.fitted else pd.Series(dtype="datetime64[ns]")
+        period = f"{periods.min():%b %Y} – {periods.max():%b %Y}" if len(periods) else ""
+        warnings = tuple(result.warnings)
+    else:
+        est, sentence = prepost_headline(result, site, indicator)
+        method = "Rate ratio, before vs after" if indicator.default_model == "rate-ratio" else "Paired mean difference"
+        n = result.n_pairs
+        period = "6 months before vs after" if indicator.default_model == "rate-ratio" else "baseline vs follow-up"
+        warnings = tuple(result.warnings)
+    return Headline(
+        project=indicator.project,
+        site=site.id,
+        site_name=site.name,
+        indicator=indicator.id,
+        label=indicator.label,
+        method=method,
+        estimate=est,
+        sentence=sentence,
+        direction=direction(est, indicator.better),
+        n=n,
+        period=period,
+        warnings=warnings,
+    )
+
+
 def headline_results(
     series: pd.DataFrame, participants: pd.DataFrame, catalogue: Catalogue, project: str,
     sites: tuple[str, ...] | None = None,
@@ -234,36 +276,8 @@ def headline_results(
             continue
         for indicator in catalogue.indicators_of(project):
             try:
-                if indicator.source == "series":
-                    result = site_its(series, catalogue, site, indicator, comparison_sites=site.comparison_sites)
-                    est, sentence = its_headline(result, site, indicator, horizon)
-                    method = f"Interrupted time series ({result.family})"
-                    n = result.n
-                    periods = result.fitted["period"] if "period" in result.fitted else pd.Series(dtype="datetime64[ns]")
-                    period = f"{periods.min():%b %Y} – {periods.max():%b %Y}" if len(periods) else ""
-                else:
-                    result = site_prepost(participants, indicator, site)
-                    est, sentence = prepost_headline(result, site, indicator)
-                    method = "Rate ratio, before vs after" if indicator.default_model == "rate-ratio" else "Paired mean difference"
-                    n = result.n_pairs
-                    period = "6 months before vs after" if indicator.default_model == "rate-ratio" else "baseline vs follow-up"
-                warnings = tuple(result.warnings)
+                result = site_result(series, participants, catalogue, site, indicator)
             except AnalysisError as exc:
-                est, sentence, method, n, period, warnings = None, str(exc), "", 0, "", (str(exc),)
-            headlines.append(
-                Headline(
-                    project=project,
-                    site=site.id,
-                    site_name=site.name,
-                    indicator=indicator.id,
-                    label=indicator.label,
-                    method=method,
-                    estimate=est,
-                    sentence=sentence,
-                    direction=direction(est, indicator.better),
-                    n=n,
-                    period=period,
-                    warnings=warnings,
-                )
-            )
+                result = exc
+            headlines.append(headline_of(result, site, indicator, horizon))
     return headlines
