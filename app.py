@@ -23,6 +23,7 @@ PAGES = [
     ("Dashboard", "pages/site.py", "Sites", ":material/location_on:", "site", EVERYONE),
     ("Dashboard", "pages/compare.py", "Compare sites", ":material/compare_arrows:", "compare", EVALUATORS_AND_LEADS),
     ("Dashboard", "pages/published.py", "Published statistics", ":material/public:", "published", EVERYONE),
+    ("Dashboard", "pages/sustainability.py", "Sustainability", ":material/eco:", "sustainability", EVERYONE),
     ("Analysis", "pages/explorer.py", "Time-series explorer", ":material/insights:", "explorer", EVALUATORS),
     ("Analysis", "pages/methods.py", "Methods", ":material/menu_book:", "methods", EVERYONE),
     ("Data", "pages/upload.py", "Upload data", ":material/upload_file:", "upload", UPLOADERS),

@@ -48,3 +48,5 @@ if participant_indicators:
             components.prepost_block(project_id, site, measure, key=f"{project_id}-{site.id}-{measure.id}")
     for breakdown in measure.breakdowns:
         sections.stratified_section(project_id, sites, measure, breakdown)
+
+sections.findings_section(project_id, sites)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mhin_eval import charts
-from mhin_eval.ui import analyses, auth, components, context, state
+from mhin_eval.ui import analyses, auth, components, context, sections, state
 
 access = auth.page_access()
 
@@ -51,3 +51,5 @@ if participant_indicators:
     measure_id = state.choose("Measure", [i.id for i in participant_indicators], "measure",
                               format_func=lambda i: cat.indicator(project.id, i).label)
     components.prepost_block(project.id, site, cat.indicator(project.id, measure_id), key=f"site-{site_id}-{measure_id}")
+
+sections.findings_section(project.id, (site,))

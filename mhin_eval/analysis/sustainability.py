@@ -67,6 +67,11 @@ class SustainabilityScores:
     def rounds(self, site: str) -> list[pd.Timestamp]:
         return sorted(self.respondents.loc[self.respondents["site"] == site, "assessment_date"].unique())
 
+    @property
+    def suppressed_rounds(self) -> pd.DataFrame:
+        """Rounds answered by fewer respondents than the threshold (site, assessment_date, n_respondents)."""
+        return self.respondents[self.respondents["n_respondents"] < self.threshold].reset_index(drop=True)
+
     def lowest(self, site: str, assessment_date) -> list[str]:
         """Labels of the domains flagged as lowest in that round (where to act first)."""
         rows = self.round(site, assessment_date)

@@ -1,0 +1,120 @@
+"""Sustainability: each site's self-assessment profile by domain, change between rounds, the
+instrument's items, and the site's facilitators and barriers. Instruments come from the catalogue."""
+
+import pandas as pd
+import streamlit as st
+
+from mhin_eval import charts
+from mhin_eval.analysis.sustainability import TOTAL
+from mhin_eval.ui import auth, components, context, sections, state
+from mhin_eval.ui import sustainability as implementation
+from mhin_eval.wording import difference_phrase, fmt_number
+
+access = auth.page_access()
+
+cat = context.catalogue()
+st.title("Sustainability of interventions")
+st.markdown(
+    "How well placed each site is to keep its intervention going, from self-assessments by its staff and "
+    "partners, beside what interviews and workshops found helps or hinders."
+)
+sites = [s for s in cat.sites if not s.is_comparison and access.allows_site(s.id)]
+if not cat.instruments or not sites:
+    st.info("No sustainability instrument is defined in the catalogue yet." if not cat.instruments
+            else "You have no site to show.")
+    st.stop()
+
+instrument_id = state.choose("Instrument", cat.instrument_ids, "instrument", container=st.sidebar,
+                             format_func=lambda i: f"{cat.instrument(i).short_name}: {cat.instrument(i).name}")
+instrument = cat.instrument(instrument_id)
+limit = implementation.threshold()
+names = {s.id: s.name for s in sites}
+summary = implementation.summary(instrument.id, access.scope)
+scored = {s.site: s for s in summary.sites if s.site in names}
+st.caption(f"{instrument.description} Source: {instrument.citation}.")
+
+with st.expander(f"The {instrument.short_name}'s domains and items"):
+    st.markdown(instrument.item_wording or "Item labels as in the catalogue.")
+    st.dataframe(
+        pd.DataFrame(
+            [{"Domain": d.label, "Item": item, "Label": d.item_label(item)} for d in instrument.domains for item in d.items]
+        ),
+        hide_index=True,
+    )
+    st.caption(f"Scale {instrument.scale_text}. {summary.methods}")
+
+st.header("Latest round at each site")
+if not scored:
+    st.info(f"No {instrument.short_name} assessments are stored for "
+            + ("your site" if len(sites) == 1 else "these sites") + " yet.")
+else:
+    st.markdown("\n".join(f"- {s.sentence}" for s in scored.values()))
+    table = summary.table()
+    table = table[table["site"].isin(names)]
+    table["site"] = table["site"].map(names)
+    table["round"] = pd.to_datetime(table["round"]).dt.strftime("%b %Y")
+    st.dataframe(table.rename(columns={"site": "Site", "round": "Round", "respondents": "Respondents"}),
+                 hide_index=True)
+    st.caption(f"Mean scores ({instrument.scale_text}); empty where fewer than {limit} respondents answered.")
+
+st.header("Domain profile")
+site_id = state.choose("Site", list(names), "site", format_func=names.get, default=next(iter(scored), None))
+site = cat.site(site_id)
+if site_id not in scored:
+    st.info(f"No {instrument.short_name} assessments are stored for {site.name} yet.")
+else:
+    own = scored[site_id]
+    site_rows = summary.scores.table[summary.scores.table["site"] == site_id]
+    st.plotly_chart(
+        charts.domain_profile_chart(site_rows, title=f"{instrument.short_name} domain profile: {site.name}",
+                                    scale=(instrument.scale_min, instrument.scale_max), threshold=limit),
+        theme=None, key=f"profile-{instrument.id}-{site_id}",
+    )
+    respondents = summary.scores.respondents[summary.scores.respondents["site"] == site_id]
+    st.caption("Respondents per round: " + ", ".join(
+        f"{pd.Timestamp(r.assessment_date):%b %Y}: {r.n_respondents}" for r in respondents.itertuples()) + ".")
+    hidden = summary.scores.suppressed_rounds
+    for r in hidden[hidden["site"] == site_id].itertuples():
+        st.info(f"{pd.Timestamp(r.assessment_date):%b %Y}: {r.n_respondents} respondents answered, fewer than "
+                f"{limit}, so this round's scores are not shown.", icon=":material/visibility_off:")
+    if own.lowest:
+        low = own.scores[own.scores["lowest"]]
+        st.markdown(f"**Where to act first ({own.latest:%b %Y}):** "
+                    + ", ".join(f"{r.label} ({fmt_number(r.mean)})" for r in low.itertuples()) + ".")
+    with st.expander("Scores by round"):
+        shown = site_rows.assign(
+            Round=pd.to_datetime(site_rows["assessment_date"]).dt.strftime("%b %Y"),
+            CI=["" if pd.isna(lo) else f"{lo:.2f} to {hi:.2f}"
+                for lo, hi in zip(site_rows["ci_low"], site_rows["ci_high"], strict=True)],
+        )
+        st.dataframe(shown[["Round", "label", "n_respondents", "mean", "CI", "suppressed", "lowest"]].rename(
+            columns={"label": "Domain", "n_respondents": "Respondents", "mean": "Mean", "CI": "95% CI",
+                     "suppressed": f"Not shown (fewer than {limit})", "lowest": "Lowest"}), hide_index=True)
+
+    st.header("Change between rounds")
+    rounds = [pd.Timestamp(r) for r in summary.scores.rounds(site_id)]
+    if len(rounds) < 2:
+        st.info(f"{site.name} has one {instrument.short_name} round so far; a change needs two.")
+    else:
+        labels = {r.date().isoformat(): f"{r:%b %Y}" for r in rounds}
+        keys = list(labels)
+        left, right = st.columns(2)
+        first = left.selectbox("From round", keys[:-1], index=len(keys) - 2, format_func=labels.get,
+                               key=f"change-first-{instrument.id}-{site_id}")
+        later = [k for k in keys if k > first]
+        second = right.selectbox("To round", later, index=len(later) - 1, format_func=labels.get,
+                                 key=f"change-second-{instrument.id}-{site_id}")
+        change = implementation.change(instrument.id, site_id, first, second)
+        if isinstance(change, str):
+            st.info(change)
+        else:
+            est = change.estimate(TOTAL)
+            if est is not None:
+                st.markdown(f"**From {labels[first]} to {labels[second]}, the {instrument.short_name} total at "
+                            f"{site.name} {difference_phrase(est, 'points')}.**")
+            st.plotly_chart(charts.round_change_chart(change, title=f"Change by domain: {site.name}"), theme=None,
+                            key=f"change-{instrument.id}-{site_id}")
+            components.show_warnings(change.warnings)
+            st.caption(change.methods)
+
+sections.findings_section(site.project, (site,))
