@@ -822,6 +822,47 @@ def prepost_chart(
     return fig
 
 
+def prepost_means_chart(
+    mean_before: float | None,
+    mean_after: float | None,
+    *,
+    title: str = "",
+    y_title: str = "",
+    unit: str = "",
+    before: str = "baseline",
+    after: str = "follow-up",
+    n_text: str = "",
+) -> go.Figure:
+    """Before/after means only (no participant's own values), for views shared outside the evaluation team.
+
+    Drawn like the means of ``prepost_chart``; ``n_text`` (already suppressed where needed) names the people
+    counted. A missing mean (hidden by small-number suppression) gives a figure that says so.
+    """
+    if mean_before is None or mean_after is None or not (math.isfinite(mean_before) and math.isfinite(mean_after)):
+        return empty_figure(title, "Means not shown: too few people (small-number suppression)")
+    labels = [before.capitalize(), after.capitalize()]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=labels, y=[mean_before, mean_after], mode="lines+markers", name="Mean",
+            line=dict(color=NHS_BLUE, width=4), marker=dict(color=NHS_BLUE, size=16, symbol="diamond",
+                                                            line=dict(color="white", width=1.5)),
+            hovertemplate=f"Mean at %{{x}}: %{{y:,.2f}} {unit}<extra></extra>",
+        )
+    )
+    for position, mean, side in ((-0.05, mean_before, "right"), (1.05, mean_after, "left")):
+        fig.add_annotation(
+            name="mean_label", x=position, y=mean, xref="x", yref="y", text=f"<b>mean {mean:,.1f}</b>",
+            showarrow=False, xanchor=side, font=dict(size=14, color=NHS_BLUE), bgcolor="rgba(255,255,255,0.9)",
+        )
+    subtitle = "; ".join(p for p in (n_text, "individual values are not shown in shared views") if p)
+    layout = base_layout(title, height=440, y_title=axis_title(y_title, unit), subtitle=wrap_text(subtitle, 90))
+    layout["xaxis"].update(type="category", categoryorder="array", categoryarray=labels, range=[-0.6, 1.6])
+    layout["yaxis"].update(rangemode="tozero")
+    fig.update_layout(**_legend_below(layout))
+    return fig
+
+
 # ---------------------------------------------------------------------------------------------
 # equity: rates and rate ratios by group
 
