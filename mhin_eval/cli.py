@@ -230,9 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--published-dir", help="folder of published statistics files (default: data/published)"
     )
 
-    from mhin_eval import cli_analyse
+    from mhin_eval import cli_analyse, cli_export
 
     cli_analyse.register(commands)
+    cli_export.register(commands)
     return parser
 
 

@@ -1,0 +1,978 @@
+"""Slide decks, chart images, a self-contained HTML report and results tables of a project or site view.
+
+What programme leads take to network events. Every number is computed by the functions the pages use
+(evaluate.py for results, wording.py for sentences, charts.py for figures), for the sites in the user's
+``Access`` scope only; when ``access.suppressed`` small counts are suppressed with
+``mhin_eval.access.suppression`` before anything is drawn or written. Pure apart from the image renderer
+(one headless Chromium kept for many images) and the optional progress callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import datetime as dt
+import html
+import io
+import os
+import re
+import textwrap
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from mhin_eval import charts, evaluate
+from mhin_eval.access import Access
+from mhin_eval.access.suppression import SuppressionRule, suppress_series
+from mhin_eval.analysis.its import ITSResult
+from mhin_eval.analysis.pooling import METHOD_NAMES, PoolingResult
+from mhin_eval.analysis.results import AnalysisError, Estimate
+from mhin_eval.catalogue import Catalogue, Indicator, Project, Site
+from mhin_eval.wording import DIRECTION_ICONS, change_phrase, direction, finding_sentence
+
+Progress = Callable[[float, str], None]
+
+CHROMIUM = os.environ.get("MHIN_CHROMIUM", "/usr/bin/chromium")
+SYNTHETIC_MARKER = "Synthetic demo data: invented numbers built to test the dashboard, not findings"
+ITS_FAMILY_NAMES = {
+    "gaussian": "linear regression",
+    "poisson": "Poisson regression",
+    "quasipoisson": "quasi-Poisson regression",
+    "negbin": "negative binomial regression",
+}
+
+
+# ------------------------------------------------------------------------------------------------ images
+
+
+class ChartRenderer:
+    """PNG or SVG of plotly figures through kaleido, with one headless Chromium kept open for many images.
+
+    The browser runs on its own event-loop thread, so callers from any thread (Streamlit sessions, the
+    CLI) share it; a batch is rendered concurrently over ``tabs`` browser tabs. MathJax is off so that
+    rendering makes no network request.
+    """
+
+    def __init__(self, tabs: int = 2, chromium: str | None = None):
+        self.tabs = tabs
+        self.chromium = chromium or (CHROMIUM if Path(CHROMIUM).exists() else None)
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._kaleido = None
+
+    def _start(self):
+        import kaleido
+
+        with self._lock:
+            if self._kaleido is not None:
+                return self._loop, self._kaleido
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="chart-renderer", daemon=True).start()
+            options = {"path": self.chromium} if self.chromium else {}
+            renderer = kaleido.Kaleido(n=self.tabs, mathjax=False, **options)
+            asyncio.run_coroutine_threadsafe(renderer.open(), loop).result(timeout=120)
+            self._loop, self._kaleido = loop, renderer
+            return loop, renderer
+
+    @property
+    def running(self) -> bool:
+        return self._kaleido is not None
+
+    def render_many(self, jobs: list[tuple[go.Figure, dict]]) -> list[bytes]:
+        """Images of (figure, options) pairs; options are kaleido's: format, width, height, scale."""
+        if not jobs:
+            return []
+        loop, renderer = self._start()
+        futures = [
+            asyncio.run_coroutine_threadsafe(renderer.calc_fig(fig, opts=dict(opts)), loop) for fig, opts in jobs
+        ]
+        return [future.result(timeout=120) for future in futures]
+
+    def render(self, fig: go.Figure, fmt: str = "png", width: int = 1200, height: int = 675, scale: float = 1) -> bytes:
+        """One image of ``width`` x ``height`` CSS pixels (PNG pixels = size x ``scale``)."""
+        if fmt not in ("png", "svg"):
+            raise ValueError(f"image format must be png or svg, not {fmt!r}")
+        return self.render_many([(fig, {"format": fmt, "width": width, "height": height, "scale": scale})])[0]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._kaleido is None:
+                return
+            loop, renderer = self._loop, self._kaleido
+            self._loop = self._kaleido = None
+        try:
+            asyncio.run_coroutine_threadsafe(renderer.close(), loop).result(timeout=30)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+
+
+_renderer: ChartRenderer | None = None
+_renderer_lock = threading.Lock()
+
+
+def renderer() -> ChartRenderer:
+    """The process's shared renderer (its browser starts on first use and closes at exit)."""
+    global _renderer
+    with _renderer_lock:
+        if _renderer is None:
+            _renderer = ChartRenderer()
+            atexit.register(_renderer.close)
+        return _renderer
+
+
+def chart_image(fig: go.Figure, fmt: str = "png", width: int = 1200, height: int = 675, scale: float = 1) -> bytes:
+    """PNG or SVG of any chart, styled exactly as on screen (the same figure, rendered by Chromium)."""
+    return renderer().render(fig, fmt, width, height, scale)
+
+
+# ------------------------------------------------------------------------------------------------ suppression
+
+
+COUNT_KINDS = ("count", "rate", "proportion")  # indicator kinds whose stored values are counts
+_PEOPLE_COUNT = re.compile(
+    r"\b\d[\d,]*(?=\s+(?:of\b|rows?\b|row\(s\)|participants?\b|participant\(s\)|people\b|persons?\b"
+    r"|complete pairs?\b|famil(?:y|ies)\b))|(?<=\bof )\d[\d,]*\b"
+)
+_SHARE = re.compile(r"\s*\(\d+(?:\.\d+)?%\)")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How observed counts appear in one export: as they are, or suppressed (mhin_eval.access.suppression)."""
+
+    suppressed: bool
+    rule: SuppressionRule
+
+    @classmethod
+    def for_access(cls, access: Access, catalogue: Catalogue) -> Counts:
+        return cls(bool(access.suppressed), SuppressionRule.from_catalogue(catalogue))
+
+    @property
+    def threshold(self) -> int:
+        return self.rule.threshold
+
+    def n(self, value) -> str:
+        """A count of people for text: ``*``, rounded, or as it is in the evaluation team's view."""
+        if value is None:
+            return ""
+        return self.rule.show(value) if self.suppressed else f"{int(value):,}"
+
+    def text(self, text: str) -> str:
+        """Analysis text (warnings) with its counts of people suppressed and shares of them dropped.
+
+        A share such as "(31%)" is worked out from unrounded counts, so it would give a rounded count back.
+        """
+        if not self.suppressed:
+            return text
+        text = _SHARE.sub("", text)
+        return _PEOPLE_COUNT.sub(lambda m: self.rule.show(float(m.group(0).replace(",", ""))), text)
+
+    def per_person(self, total: float | None, people: int | None) -> float | None:
+        """A mean count per person as a suppressed view shows it: rounded total over rounded people."""
+        if total is None or not people:
+            return None
+        if not self.suppressed:
+            return total / people
+        if self.rule.hides(total) or self.rule.hides(people):
+            return None
+        return self.rule.round(total) / self.rule.round(people) if self.rule.round(people) else None
+
+    def shown_series(self, series: pd.DataFrame, indicators: tuple[Indicator, ...]) -> pd.DataFrame | None:
+        """The count indicators' rows as a suppressed view shows them (secondary suppression included)."""
+        if not self.suppressed:
+            return None
+        kinds = [i.id for i in indicators if i.kind in COUNT_KINDS]
+        rows = series[series["indicator"].isin(kinds)].drop(columns=["rate"], errors="ignore")
+        return suppress_series(rows, self.rule).assign(_raw=rows["value"]) if len(rows) else rows.assign(_raw=[])
+
+    def its_result(self, result: ITSResult, indicator: Indicator, shown: pd.DataFrame | None,
+                   series_sites: dict[str, str]) -> ITSResult:
+        """The result as drawn: every observed count as the suppressed series shows it (model lines stay:
+        they are estimates). ``series_sites`` maps the fitted frame's series labels to site ids."""
+        if not self.suppressed or indicator.kind not in COUNT_KINDS or "observed" not in result.fitted:
+            return result
+        fitted = result.fitted.copy()
+        labels = fitted["group"] if "group" in fitted else pd.Series(next(iter(series_sites)), index=fitted.index)
+        observed = pd.Series(float("nan"), index=fitted.index)
+        for label, site_id in series_sites.items():
+            mask = labels.astype(str) == str(label)
+            observed[mask] = fitted.loc[mask, "period"].map(self._observed(shown, site_id, indicator.id)).astype(float)
+        fitted["observed"] = observed
+        return replace(result, fitted=fitted, warnings=tuple(self.text(w) for w in result.warnings))
+
+    def _observed(self, shown: pd.DataFrame, site_id: str, indicator_id: str) -> pd.Series:
+        """Suppressed monthly totals of one series by period: the stored "all" row as suppressed, else the
+        hidden or rounded sum of the groups (shown as the "all" series)."""
+        rows = shown[(shown["site"] == site_id) & (shown["indicator"] == indicator_id)]
+        totals = rows[(rows["breakdown"] == evaluate.ALL) & (rows["group"] == evaluate.ALL)]
+        if len(totals):
+            return totals.set_index("period")["value"]
+        raw = evaluate.series_rows(shown.assign(value=shown["_raw"]), site_id, indicator_id)
+        return raw.set_index("period")["value"].map(
+            lambda v: float("nan") if pd.isna(v) or self.rule.hides(v) else self.rule.round(v))
+
+
+# ------------------------------------------------------------------------------------------------ content
+
+
+@dataclass(frozen=True)
+class ChartItem:
+    """One chart with what a slide or report section says about it: the finding, its n and the method."""
+
+    key: str
+    kind: str  # "its", "prepost" or "forest"
+    section: str
+    title: str
+    figure: go.Figure
+    finding: str
+    direction: str
+    n_text: str
+    method: str
+    warnings: tuple[str, ...] = ()
+    n_short: str = ""
+    site: str | None = None
+    indicator: str = ""
+    estimate: Estimate | None = None
+
+
+@dataclass(frozen=True)
+class ExportView:
+    """Everything an export of one project (all sites in scope) or one site shows, computed once.
+
+    Text is as the view shows it (suppressed where needed); ``Headline.n`` stays the analysis's number, so
+    show it through ``counts.n`` (or an item's ``n_text``).
+    """
+
+    project: Project
+    site: Site | None
+    sites: tuple[Site, ...]
+    data_date: str
+    exported: str
+    synthetic: bool
+    counts: Counts
+    indicators: tuple[Indicator, ...]
+    headlines: tuple[evaluate.Headline, ...]
+    items: tuple[ChartItem, ...]
+    pooled: tuple[tuple[Indicator, PoolingResult], ...] = ()
+    methods: tuple[str, ...] = ()
+    caveats: tuple[str, ...] = ()
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def suppressed(self) -> bool:
+        return self.counts.suppressed
+
+    @property
+    def threshold(self) -> int:
+        return self.counts.threshold
+
+    def unit(self, indicator: str) -> str:
+        return next((i.unit for i in self.indicators if i.id == indicator), "")
+
+    @property
+    def title(self) -> str:
+        return f"{self.project.name}: {self.site.name}" if self.site else self.project.name
+
+    @property
+    def scope_text(self) -> str:
+        if self.site is not None:
+            return f"{self.site.name} · go-live {self.site.go_live:%B %Y}"
+        return " · ".join(f"{s.name} (go-live {s.go_live:%b %Y})" for s in self.sites)
+
+    @property
+    def suppression_text(self) -> str:
+        return (f"Small numbers suppressed: counts from 1 to {self.threshold} are shown as *, other counts are "
+                "rounded to the nearest 5.") if self.suppressed else ""
+
+    @property
+    def file_stem(self) -> str:
+        return f"mhin-{self.project.id}" + (f"-{self.site.id}" if self.site else "")
+
+
+def _notify(progress: Progress | None, fraction: float, message: str) -> None:
+    if progress is not None:
+        progress(min(max(fraction, 0.0), 1.0), message)
+
+
+def its_method_line(result: ITSResult) -> str:
+    """The ITS model in one line: family, standard errors, seasonality and what the effect compares."""
+    options = result.options
+    parts = [f"Interrupted time series, segmented {ITS_FAMILY_NAMES.get(result.family, result.family)}"]
+    if options.autocorrelation == "ar1":
+        parts.append("AR(1)-corrected standard errors")
+    elif options.prais_winsten:
+        parts.append("Prais–Winsten (AR(1)) errors")
+    elif options.hac_lags is not None:
+        parts.append(f"Newey–West standard errors (lag {options.hac_lags})")
+    if options.harmonics:
+        parts.append(f"seasonality by {options.harmonics} Fourier pair{'s' if options.harmonics != 1 else ''}")
+    if result.difference_in_level_change is not None:
+        parts.append("against a comparison series")
+    effect = (f"effect {options.horizon} months after go-live against the expected trend"
+              if result.scale == "ratio" else "level change at go-live against the expected trend")
+    return ", ".join(parts) + f"; {effect}; {options.conf_level:.0%} CI."
+
+
+def prepost_method_line(result) -> str:
+    """The before/after analysis in one line."""
+    if getattr(result, "rate_ratio", None) is not None:
+        return ("Before and after: events per person in the 6 months before and after, rate ratio of the totals "
+                "with a 95% CI; people with both periods only.")
+    return ("Before and after: paired mean difference (follow-up minus baseline) with a t-based 95% CI; "
+            "people with both measurements only.")
+
+
+def pooling_method_line(result: PoolingResult) -> str:
+    return (f"Sites pooled by {METHOD_NAMES.get(result.method, result.method)} on the "
+            f"{'log ratio' if result.scale == 'ratio' else 'difference'} scale; squares sized by weight; "
+            f"dotted line: {result.conf_level:.0%} prediction interval.")
+
+
+def _data_date(store, project: str, site_ids: list[str]) -> tuple[str, bool]:
+    """('Data to December 2024', any demo rows) from the store's freshness rows of the sites exported."""
+    fresh = store.freshness(sites=site_ids)
+    fresh = fresh[(fresh["project"] == project) & fresh["site"].isin(site_ids)]
+    series = fresh[fresh["kind"] == "series"]["latest_period"].dropna()
+    latest = pd.to_datetime(series if len(series) else fresh["latest_period"].dropna()).max()
+    words = f"Data to {latest:%B %Y}" if pd.notna(latest) else "No data stored"
+    return words, bool(fresh["demo"].fillna(False).astype(bool).any())
+
+
+def _its_item(result: ITSResult, headline, site: Site, indicator: Indicator, counts: Counts,
+              shown: pd.DataFrame | None, names: dict[str, str]) -> ChartItem:
+    series_sites = {site.name: site.id, **{names.get(c, c): c for c in site.comparison_sites}}
+    drawn = counts.its_result(result, indicator, shown, series_sites)
+    figure = charts.its_chart(
+        drawn, title="", y_title=indicator.unit.capitalize(), unit=indicator.unit, go_live=pd.Timestamp(site.go_live),
+    )
+    months = result.n_pre + result.n_post
+    return ChartItem(
+        key=f"its-{site.id}-{indicator.id}", kind="its", section="Outcomes over time",
+        title=f"{indicator.label}: {site.name}", figure=figure, finding=headline.sentence,
+        direction=headline.direction, n_text=f"n = {months} months ({result.n_pre} before and {result.n_post} after go-live)",
+        n_short=f"{months} months", method=its_method_line(result), warnings=drawn.warnings, site=site.id,
+        indicator=indicator.id, estimate=headline.estimate,
+    )
+
+
+def _prepost_item(result, rows: pd.DataFrame, site: Site, indicator: Indicator, counts: Counts,
+                  show_people: bool) -> ChartItem:
+    people = counts.n(result.n_pairs)
+    n_text = f"n = {people} people with both measurements"
+    if result.n_missing_followup:
+        n_text += f"; {counts.n(result.n_missing_followup)} without follow-up"
+    shown = replace(result, warnings=tuple(counts.text(w) for w in result.warnings))
+    estimate, finding = evaluate.prepost_headline(shown, site, indicator, n_text=people)
+    if show_people:
+        figure = charts.prepost_chart(rows, result, title="", y_title=indicator.unit, unit=indicator.unit)
+    else:
+        if getattr(result, "rate_ratio", None) is not None or hasattr(result, "total_before"):
+            means = (counts.per_person(result.total_before, result.n_pairs),
+                     counts.per_person(result.total_after, result.n_pairs))
+        else:
+            means = (result.mean_before, result.mean_after)
+        figure = charts.prepost_means_chart(*means, title="", y_title=indicator.unit, unit=indicator.unit,
+                                            before=result.before, after=result.after,
+                                            n_text=n_text.removeprefix("n = "))
+    return ChartItem(
+        key=f"prepost-{site.id}-{indicator.id}", kind="prepost", section="Before and after",
+        title=f"{indicator.label}: {site.name}", figure=figure, finding=finding,
+        direction=direction(estimate, indicator.better), n_text=n_text, n_short=f"{people} people",
+        method=prepost_method_line(result), warnings=shown.warnings, site=site.id, indicator=indicator.id,
+        estimate=estimate,
+    )
+
+
+def _forest_item(pooled: PoolingResult, indicator: Indicator, counts: Counts) -> ChartItem:
+    series = indicator.source == "series"
+    what = "level change at go-live" if series else "change from baseline to follow-up"
+    x_title = "Rate ratio" if pooled.scale == "ratio" else f"Difference ({indicator.unit})"
+    figure = charts.forest_plot(pooled, title="", x_title=x_title)
+    if pooled.pooled is not None:
+        finding = finding_sentence(f"Pooled across {pooled.k} sites, {indicator.label}", pooled.pooled,
+                                   "at go-live" if series else "between baseline and follow-up", indicator.unit)
+    else:
+        finding = f"No pooled estimate for {indicator.label}: " + " ".join(pooled.warnings)
+    return ChartItem(
+        key=f"forest-{indicator.id}", kind="forest", section="Across sites",
+        title=f"{indicator.label}: {what}, sites and pooled", figure=figure, finding=counts.text(finding),
+        direction=direction(pooled.pooled, indicator.better), n_text=f"{pooled.k} sites",
+        method=pooling_method_line(pooled), warnings=tuple(counts.text(w) for w in pooled.warnings),
+        indicator=indicator.id, estimate=pooled.pooled,
+    )
+
+
+def collect(
+    store,
+    catalogue: Catalogue,
+    project: str,
+    *,
+    access: Access,
+    site: str | None = None,
+    progress: Progress | None = None,
+    pool_method: str = "DL",
+) -> ExportView:
+    """The content of a project export (every site in the user's scope) or a site export.
+
+    Raises PermissionError when the site (or every site of the project) is outside the user's scope.
+    """
+    proj = catalogue.project(project)
+    chosen = catalogue.site(site) if site is not None else None
+    if chosen is not None and chosen.project != project:
+        raise ValueError(f"Site '{site}' belongs to project '{chosen.project}', not '{project}'.")
+    sites = tuple(s for s in catalogue.sites_of(project)
+                  if access.allows_site(s.id) and (chosen is None or s.id == chosen.id))
+    if not sites:
+        raise PermissionError(f"{chosen.name if chosen else proj.name} is outside the sites you may see.")
+    counts = Counts.for_access(access, catalogue)
+    _notify(progress, 0.02, "Reading the data")
+    data_sites = list(access.data_scope(catalogue) or [s.id for s in catalogue.sites_of(project, True)])
+    series = store.series(project=project, sites=data_sites)
+    participants = store.participants(project=project, sites=data_sites)
+    site_ids = [s.id for s in sites]
+    data_date, synthetic = _data_date(store, project, site_ids)
+    horizon = int(catalogue.setting("horizon_months", 12))
+    items: list[ChartItem] = []
+    headlines: list[evaluate.Headline] = []
+    pooled: list[tuple[Indicator, PoolingResult]] = []
+    indicators = catalogue.indicators_of(project)
+    shown = counts.shown_series(series, indicators)
+    names = {s.id: s.name for s in catalogue.sites}
+    for number, indicator in enumerate(indicators):
+        _notify(progress, 0.05 + 0.25 * number / max(len(indicators), 1), f"Analysing {indicator.label}")
+        named = []
+        for s in sites:
+            try:
+                result = evaluate.site_result(series, participants, catalogue, s, indicator)
+            except AnalysisError as exc:
+                headlines.append(evaluate.headline_of(AnalysisError(counts.text(str(exc))), s, indicator, horizon))
+                named.append((s.name, None))
+                continue
+            headline = evaluate.headline_of(result, s, indicator, horizon)
+            if isinstance(result, ITSResult):
+                item = _its_item(result, headline, s, indicator, counts, shown, names)
+            else:
+                rows = participants[(participants["site"] == s.id) & (participants["measure"] == indicator.id)]
+                item = _prepost_item(result, rows, s, indicator, counts, access.can_see_participants)
+            items.append(item)
+            headlines.append(replace(headline, sentence=item.finding, warnings=item.warnings))
+            named.append((s.name, evaluate.pooling_estimate(result)))
+        if len(sites) >= 2:
+            try:
+                result = evaluate.pool_sites(named, method=pool_method)
+            except AnalysisError:
+                continue
+            pooled.append((indicator, result))
+            items.append(_forest_item(result, indicator, counts))
+
+    order = {s.id: n for n, s in enumerate(sites)}
+    shown_headlines = tuple(sorted(headlines, key=lambda h: order[h.site]))
+    view = ExportView(
+        project=proj, site=chosen, sites=sites, data_date=data_date, exported=f"{dt.date.today():%-d %B %Y}",
+        synthetic=synthetic, counts=counts, indicators=indicators, headlines=shown_headlines, items=tuple(items),
+        pooled=tuple(pooled),
+    )
+    view = replace(view, methods=_methods(view), caveats=_caveats(view), tables=results_tables(view))
+    _notify(progress, 0.3, "Results ready")
+    return view
+
+
+def _methods(view: ExportView) -> tuple[str, ...]:
+    """One line per method used, in the order the slides use them."""
+    lines = list(dict.fromkeys(item.method for item in view.items))
+    lines.append("Each finding gives its 95% confidence interval; where the interval includes no change the "
+                 "finding says it is consistent with no change.")
+    return tuple(lines)
+
+
+def _caveats(view: ExportView) -> tuple[str, ...]:
+    """Every warning of the analyses shown, once, named by site and indicator."""
+    notes = []
+    if view.synthetic:
+        notes.append(SYNTHETIC_MARKER + ".")
+    if view.suppressed:
+        notes.append(view.suppression_text)
+    for item in view.items:
+        where = "Across sites" if item.kind == "forest" else item.title
+        notes.extend(f"{where}: {w}" for w in item.warnings)
+    return tuple(dict.fromkeys(notes))
+
+
+def results_tables(view: ExportView) -> dict[str, pd.DataFrame]:
+    """The results behind the slides as tables: one row per site and indicator, and the pooled estimates."""
+    counts = view.counts
+    sources = {i.id: i.source for i in view.indicators}
+    rows = []
+    for h in view.headlines:
+        est = h.estimate
+        rows.append({
+            "Project": view.project.short_name,
+            "Site": h.site_name,
+            "Indicator": h.label,
+            "Method": h.method,
+            "Estimate": None if est is None else round(est.estimate, 4),
+            "CI low": None if est is None else round(est.ci_low, 4),
+            "CI high": None if est is None else round(est.ci_high, 4),
+            "p-value": None if est is None or est.p_value is None else round(est.p_value, 4),
+            "Scale": "" if est is None else ("ratio (1 = no change)" if est.scale == "ratio" else "difference"),
+            "n": h.n if not counts.suppressed or sources.get(h.indicator) == "series" else counts.n(h.n),
+            "Direction": h.direction,
+            "Finding": h.sentence,
+            "Period": h.period,
+            "Warnings": " ".join(h.warnings),
+        })
+    pooled_rows = []
+    for indicator, result in view.pooled:
+        for site in result.sites.itertuples(index=False):
+            pooled_rows.append({"Indicator": indicator.label, "Estimate of": site.label, "Estimate": site.estimate,
+                                "CI low": site.ci_low, "CI high": site.ci_high,
+                                "Weight (%)": site.weight_percent})
+        if result.pooled is not None:
+            pooled_rows.append({
+                "Indicator": indicator.label, "Estimate of": f"Pooled ({METHOD_NAMES.get(result.method, result.method)})",
+                "Estimate": result.pooled.estimate, "CI low": result.pooled.ci_low, "CI high": result.pooled.ci_high,
+                "Weight (%)": 100.0, "I² (%)": result.i2, "τ²": result.tau2,
+                "Prediction low": result.prediction_low, "Prediction high": result.prediction_high,
+            })
+    tables = {"results": pd.DataFrame(rows)}
+    if pooled_rows:
+        tables["pooled"] = pd.DataFrame(pooled_rows).round(4)
+    return tables
+
+
+# ------------------------------------------------------------------------------------------------ deck
+
+SLIDE_WIDTH, SLIDE_HEIGHT = 13.333, 7.5  # inches, 16:9
+FONT = "Arial"
+IMAGE_SCALE = 3  # PNG pixels per CSS pixel: ~280 dpi on the slide
+SIDE_CHART = (780, 520)  # CSS pixels of a chart beside its finding (8.4 x 5.6 in on the slide)
+WIDE_CHART = (1120, 430)  # a forest plot across the slide
+DIRECTION_FILLS = {
+    "improvement": charts.NHS_BLUE,
+    "deterioration": charts.NHS_ORANGE,
+    "no clear change": charts.NHS_DARK_GREY,
+    "no estimate": charts.NHS_MID_GREY,
+}
+
+
+def _text_height(text: str, width: float, size: int) -> float:
+    """Inches that ``text`` takes at ``size`` pt wrapped to ``width`` inches, estimated with Arial's mean
+    character width (about half an em; bold a little wider)."""
+    per_line = max(8, int(width * 72 / (size * 0.55)))
+    lines = sum(len(textwrap.wrap(part, per_line)) or 1 for part in text.split("\n"))
+    return lines * size * 1.2 / 72
+
+
+def _fit_size(text: str, width: float, height: float, sizes=(20, 18, 16, 14, 13, 12, 11, 10)) -> int:
+    """The largest font size (pt) at which ``text`` fits a box of ``width`` x ``height`` inches, so that no
+    slide relies on PowerPoint's shrink-on-overflow, which other viewers ignore."""
+    return next((size for size in sizes if _text_height(text, width, size) <= height), sizes[-1])
+
+
+class _Deck:
+    """python-pptx with the NHS-style template: white slides, NHS blue bar and title, grey footer."""
+
+    def __init__(self, view: ExportView):
+        from pptx import Presentation
+        from pptx.util import Inches
+
+        self.view = view
+        self.prs = Presentation()
+        self.prs.slide_width, self.prs.slide_height = Inches(SLIDE_WIDTH), Inches(SLIDE_HEIGHT)
+        self.prs.core_properties.title = view.title
+        self.prs.core_properties.subject = "MHIN evaluation results" + (" (synthetic demo data)" if view.synthetic else "")
+        self.prs.core_properties.author = "MHIN evaluation dashboard"
+
+    # -- primitives
+
+    @staticmethod
+    def _rgb(colour: str):
+        from pptx.dml.color import RGBColor
+
+        return RGBColor.from_string(colour.lstrip("#").upper())
+
+    def text(self, slide, box: tuple[float, float, float, float], paragraphs, *, size: int = 14,
+             colour: str = charts.NHS_TEXT, bold: bool = False, italic: bool = False, align: str = "left",
+             anchor: str = "top", name: str | None = None):
+        """A text box; ``paragraphs`` are strings or (text, overrides) pairs."""
+        from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+        from pptx.util import Inches, Pt
+
+        shape = slide.shapes.add_textbox(*(Inches(v) for v in box))
+        if name:
+            shape.name = name
+        frame = shape.text_frame
+        frame.word_wrap = True
+        frame.margin_left = frame.margin_right = Inches(0.05)
+        frame.margin_top = frame.margin_bottom = Inches(0.03)
+        frame.vertical_anchor = {"top": MSO_ANCHOR.TOP, "middle": MSO_ANCHOR.MIDDLE, "bottom": MSO_ANCHOR.BOTTOM}[anchor]
+        for i, paragraph in enumerate([paragraphs] if isinstance(paragraphs, (str, tuple)) else paragraphs):
+            text, style = (paragraph, {}) if isinstance(paragraph, str) else paragraph
+            p = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
+            p.alignment = {"left": PP_ALIGN.LEFT, "center": PP_ALIGN.CENTER, "right": PP_ALIGN.RIGHT}[align]
+            if style.get("space_before"):
+                p.space_before = Pt(style["space_before"])
+            run = p.add_run()
+            run.text = text
+            font = run.font
+            font.name = FONT
+            font.size = Pt(style.get("size", size))
+            font.bold = style.get("bold", bold)
+            font.italic = style.get("italic", italic)
+            font.color.rgb = self._rgb(style.get("colour", colour))
+        return shape
+
+    def box(self, slide, box, fill: str, *, text: str = "", size: int = 12, colour: str = "#FFFFFF",
+            bold: bool = True, rounded: bool = False, name: str | None = None):
+        from pptx.enum.shapes import MSO_SHAPE
+        from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+        from pptx.util import Inches, Pt
+
+        kind = MSO_SHAPE.ROUNDED_RECTANGLE if rounded else MSO_SHAPE.RECTANGLE
+        shape = slide.shapes.add_shape(kind, *(Inches(v) for v in box))
+        if name:
+            shape.name = name
+        shape.fill.solid()
+        shape.fill.fore_color.rgb = self._rgb(fill)
+        shape.line.fill.background()
+        shape.shadow.inherit = False
+        if text:
+            frame = shape.text_frame
+            frame.word_wrap = True
+            frame.margin_left = frame.margin_right = Inches(0.08)
+            frame.vertical_anchor = MSO_ANCHOR.MIDDLE
+            p = frame.paragraphs[0]
+            p.alignment = PP_ALIGN.CENTER
+            run = p.add_run()
+            run.text = text
+            run.font.name, run.font.size, run.font.bold = FONT, Pt(size), bold
+            run.font.color.rgb = self._rgb(colour)
+        return shape
+
+    def slide(self, title: str):
+        """A content slide: NHS blue bar, title (a real title placeholder, so outlines and tools see it), footer."""
+        from pptx.util import Inches, Pt
+
+        slide = self.prs.slides.add_slide(self.prs.slide_layouts[5])
+        self.box(slide, (0, 0, SLIDE_WIDTH, 0.12), charts.NHS_BLUE, name="top bar")
+        self.box(slide, (SLIDE_WIDTH - 2.05, 0.3, 1.65, 0.42), charts.NHS_BLUE, text="MHIN evaluation", size=12,
+                 name="brand")
+        holder = slide.shapes.title
+        holder.left, holder.top, holder.width, holder.height = Inches(0.45), Inches(0.22), Inches(10.7), Inches(1.0)
+        frame = holder.text_frame
+        frame.word_wrap = True
+        frame.margin_left = Inches(0.05)
+        from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+
+        frame.vertical_anchor = MSO_ANCHOR.MIDDLE
+        holder.text = title
+        p = frame.paragraphs[0]
+        p.alignment = PP_ALIGN.LEFT
+        for run in p.runs:
+            run.font.name = FONT
+            run.font.bold = True
+            run.font.size = Pt(_fit_size(title, 10.6, 0.95, sizes=(28, 26, 24, 22, 20, 18)))
+            run.font.color.rgb = self._rgb(charts.NHS_DARK_BLUE)
+        self.footer(slide)
+        return slide
+
+    def footer(self, slide, *, dark: bool = False):
+        view = self.view
+        colour = "#FFFFFF" if dark else charts.NHS_DARK_GREY
+        left = f"MHIN evaluation · {view.project.short_name} · {view.site.name if view.site else 'all sites'} · {view.data_date}"
+        self.text(slide, (0.45, 7.08, 7.2, 0.32), left, size=10, colour=colour, anchor="middle", name="footer")
+        x = 12.2
+        if view.suppressed:
+            x -= 2.45
+            self.box(slide, (x, 7.1, 2.35, 0.28), charts.NHS_PALE_GREY, text=f"Counts 1–{view.threshold} suppressed",
+                     size=9, colour=charts.NHS_TEXT, rounded=True, name="suppression marker")
+        if view.synthetic:
+            x -= 2.65
+            self.box(slide, (x, 7.1, 2.55, 0.28), charts.NHS_WARM_YELLOW, text="SYNTHETIC DEMO DATA", size=10,
+                     colour=charts.NHS_TEXT, rounded=True, name="synthetic marker")
+
+    def picture(self, slide, png: bytes, left: float, top: float, width: float):
+        from pptx.util import Inches
+
+        return slide.shapes.add_picture(io.BytesIO(png), Inches(left), Inches(top), width=Inches(width))
+
+    def number_slides(self):
+        total = len(self.prs.slides)
+        for number, slide in enumerate(self.prs.slides, start=1):
+            if number == 1:
+                continue
+            self.text(slide, (12.25, 7.08, 0.75, 0.32), f"{number}/{total}", size=10, colour=charts.NHS_DARK_GREY,
+                      align="right", anchor="middle", name="slide number")
+
+    def save(self) -> bytes:
+        out = io.BytesIO()
+        self.prs.save(out)
+        return out.getvalue()
+
+    # -- slides
+
+    def title_slide(self):
+        view = self.view
+        slide = self.prs.slides.add_slide(self.prs.slide_layouts[5])
+        slide.background.fill.solid()
+        slide.background.fill.fore_color.rgb = self._rgb(charts.NHS_BLUE)
+        from pptx.enum.text import PP_ALIGN
+        from pptx.util import Inches, Pt
+
+        holder = slide.shapes.title
+        holder.left, holder.top, holder.width, holder.height = Inches(0.8), Inches(1.4), Inches(11.7), Inches(1.9)
+        holder.text = view.title
+        holder.text_frame.word_wrap = True
+        for run in holder.text_frame.paragraphs[0].runs:
+            run.font.name, run.font.bold = FONT, True
+            run.font.size = Pt(_fit_size(view.title, 11.6, 1.8, sizes=(40, 36, 32, 28)))
+            run.font.color.rgb = self._rgb("#FFFFFF")
+        holder.text_frame.paragraphs[0].alignment = PP_ALIGN.LEFT
+        lines = [(view.scope_text, {"size": _fit_size(view.scope_text, 11.6, 0.9, (22, 20, 18, 16))}),
+                 (f"{view.data_date} · exported {view.exported}", {"size": 18, "space_before": 10})]
+        if view.suppressed:
+            lines.append((view.suppression_text, {"size": 14, "space_before": 10}))
+        self.text(slide, (0.8, 3.4, 11.7, 1.9), lines, colour="#FFFFFF", name="subtitle")
+        if view.synthetic:
+            self.box(slide, (0.8, 5.5, 11.7, 0.7), charts.NHS_WARM_YELLOW, text=SYNTHETIC_MARKER, size=18,
+                     colour=charts.NHS_TEXT, rounded=True, name="synthetic marker")
+        self.text(slide, (0.8, 6.6, 11.7, 0.4), "Mental Health Implementation Network · evaluation dashboard",
+                  size=12, colour="#FFFFFF", name="footer")
+        return slide
+
+    def glance_slide(self, site: Site, headlines: list[evaluate.Headline]):
+        """Results at a glance: one row per indicator with its change in words, direction and n."""
+        from pptx.util import Inches, Pt
+
+        slide = self.slide(f"Results at a glance: {site.name}")
+        widths = (3.4, 6.25, 1.75, 1.0)
+        rows = len(headlines) + 1
+        height = min(5.5, 0.45 + 0.62 * len(headlines))
+        shape = slide.shapes.add_table(rows, 4, Inches(0.45), Inches(1.35), Inches(sum(widths)), Inches(height))
+        shape.name = "results table"
+        table = shape.table
+        for column, width in enumerate(widths):
+            table.columns[column].width = Inches(width)
+        n_of = {(i.site, i.indicator): i.n_short for i in self.view.items}
+        cells = [("Indicator", "Change (95% CI)", "Direction", "n")]
+        for h in headlines:
+            change = change_phrase(h.estimate, self.view.unit(h.indicator)) if h.estimate is not None else "no estimate"
+            cells.append((h.label, change, DIRECTION_ICONS[h.direction], n_of.get((h.site, h.indicator), "")))
+        size = 14 if len(headlines) <= 7 else 12
+        for r, values in enumerate(cells):
+            for c, value in enumerate(values):
+                cell = table.cell(r, c)
+                cell.text = str(value)
+                cell.margin_left = cell.margin_right = Inches(0.08)
+                for p in cell.text_frame.paragraphs:
+                    for run in p.runs:
+                        run.font.name, run.font.size = FONT, Pt(size)
+                        run.font.bold = r == 0
+                        run.font.color.rgb = self._rgb("#FFFFFF" if r == 0 else charts.NHS_TEXT)
+                cell.fill.solid()
+                cell.fill.fore_color.rgb = self._rgb(charts.NHS_BLUE if r == 0 else
+                                                     ("#FFFFFF" if r % 2 else "#F0F4F5"))
+        note = "Change over time: effect 12 months after go-live against the expected trend (counts) or level change."
+        self.text(slide, (0.45, 6.62, 12.3, 0.4), note, size=11, colour=charts.NHS_DARK_GREY, name="note")
+        return slide
+
+    def chart_slide(self, item: ChartItem, png: bytes):
+        """A chart beside its finding, CI, n, caveats and method."""
+        slide = self.slide(item.title)
+        self.picture(slide, png, 0.35, 1.32, 8.45).name = "chart"
+        x, width = 9.05, 3.85
+        self.box(slide, (x, 1.4, width, 0.46), DIRECTION_FILLS.get(item.direction, charts.NHS_MID_GREY),
+                 text=DIRECTION_ICONS.get(item.direction, item.direction), size=14, rounded=True, name="direction")
+        size = _fit_size(item.finding, width - 0.1, 2.5)
+        self.text(slide, (x, 2.0, width, 2.55), item.finding, size=size, bold=True, name="finding")
+        top = 2.0 + _text_height(item.finding, width - 0.1, size) + 0.2
+        n_size = _fit_size(item.n_text, width - 0.1, 0.5, (14, 12, 11))
+        self.text(slide, (x, top, width, 0.55), item.n_text, size=n_size, colour=charts.NHS_DARK_GREY, name="n")
+        top += _text_height(item.n_text, width - 0.1, n_size) + 0.2
+        caveats = " ".join(item.warnings[:2])
+        if caveats:
+            room = 6.0 - top
+            self.text(slide, (x, top, width, room), caveats, italic=True, colour=charts.NHS_DARK_GREY,
+                      size=_fit_size(caveats, width - 0.1, room, (12, 11, 10, 9)), name="caveats")
+        self.text(slide, (x, 6.1, width, 0.85), item.method, size=_fit_size(item.method, width - 0.1, 0.8, (11, 10, 9)),
+                  colour=charts.NHS_DARK_GREY, name="method")
+        return slide
+
+    def forest_slide(self, item: ChartItem, png: bytes):
+        slide = self.slide(item.title)
+        self.text(slide, (0.45, 1.3, 12.4, 0.8), item.finding, size=_fit_size(item.finding, 12.3, 0.75, (18, 16, 14)),
+                  bold=True, name="finding")
+        self.picture(slide, png, 0.85, 2.12, 11.6).name = "chart"
+        line = item.method + (" " + " ".join(item.warnings[:1]) if item.warnings else "")
+        self.text(slide, (0.45, 6.6, 12.4, 0.45), line, size=_fit_size(line, 12.3, 0.42, (11, 10, 9)),
+                  colour=charts.NHS_DARK_GREY, name="method")
+        return slide
+
+    def methods_slide(self):
+        view = self.view
+        slide = self.slide("Methods and caveats")
+        size = _fit_size("\n".join(view.methods), 5.9, 5.0, (16, 14, 13, 12, 11, 10))
+        self.text(slide, (0.45, 1.35, 6.0, 0.4), "Methods", size=18, bold=True, colour=charts.NHS_DARK_BLUE)
+        self.text(slide, (0.45, 1.8, 6.0, 5.1), [(t, {"space_before": 6}) for t in view.methods], size=size,
+                  name="methods")
+        caveats = list(view.caveats)
+        shown = caveats
+        while shown:
+            text = "\n".join(shown)
+            if _fit_size(text, 6.0, 5.0, (14, 12, 11, 10, 9)) > 9 or len(shown) == 1:
+                break
+            shown = shown[:-1]
+        if len(shown) < len(caveats):
+            shown = shown[:-1] + [f"… and {len(caveats) - len(shown) + 1} more in the HTML report."]
+        self.text(slide, (6.85, 1.35, 6.0, 0.4), "Caveats", size=18, bold=True, colour=charts.NHS_DARK_BLUE)
+        self.text(slide, (6.85, 1.8, 6.05, 5.1), [(t, {"space_before": 4}) for t in shown],
+                  size=_fit_size("\n".join(shown), 6.0, 5.0, (14, 12, 11, 10, 9)), name="caveats")
+        return slide
+
+
+def image_jobs(view: ExportView) -> list[tuple[go.Figure, dict]]:
+    """The slide images of a view: side charts and wide forest plots at IMAGE_SCALE."""
+    jobs = []
+    for item in view.items:
+        width, height = WIDE_CHART if item.kind == "forest" else SIDE_CHART
+        jobs.append((item.figure, {"format": "png", "width": width, "height": height, "scale": IMAGE_SCALE}))
+    return jobs
+
+
+def deck_from_view(view: ExportView, *, progress: Progress | None = None, images: ChartRenderer | None = None) -> bytes:
+    """The PowerPoint deck of a view: title, results at a glance, a slide per chart, methods and caveats."""
+    images = images or renderer()
+    jobs = image_jobs(view)
+    pngs: list[bytes] = []
+    chunk = 4
+    for start in range(0, len(jobs), chunk):
+        _notify(progress, 0.3 + 0.6 * start / max(len(jobs), 1),
+                f"Drawing charts {start + 1}–{min(start + chunk, len(jobs))} of {len(jobs)}")
+        pngs.extend(images.render_many(jobs[start:start + chunk]))
+    _notify(progress, 0.92, "Laying out the slides")
+    deck = _Deck(view)
+    deck.title_slide()
+    for site in view.sites:
+        deck.glance_slide(site, [h for h in view.headlines if h.site == site.id])
+    for item, png in zip(view.items, pngs, strict=True):
+        (deck.forest_slide if item.kind == "forest" else deck.chart_slide)(item, png)
+    deck.methods_slide()
+    deck.number_slides()
+    _notify(progress, 1.0, "Deck ready")
+    return deck.save()
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+REPORT_CSS = f"""
+body {{ font-family: Arial, Helvetica, sans-serif; color: {charts.NHS_TEXT}; margin: 0; background: #F0F4F5; }}
+header {{ background: {charts.NHS_BLUE}; color: white; padding: 24px 40px; }}
+header h1 {{ margin: 0 0 8px; font-size: 32px; }}
+header p {{ margin: 4px 0; font-size: 17px; }}
+main {{ max-width: 1180px; margin: 0 auto; padding: 16px 40px 40px; }}
+section.item, section.block {{ background: white; margin: 20px 0; padding: 20px 24px; border-top: 4px solid {charts.NHS_BLUE}; }}
+h2 {{ color: {charts.NHS_DARK_BLUE}; margin: 32px 0 8px; }}
+h3 {{ color: {charts.NHS_DARK_BLUE}; margin: 0 0 8px; font-size: 22px; }}
+.finding {{ font-size: 19px; font-weight: bold; margin: 8px 0; }}
+.meta {{ color: {charts.NHS_DARK_GREY}; margin: 4px 0; }}
+.direction {{ display: inline-block; padding: 2px 10px; border-radius: 4px; color: white; font-weight: bold; }}
+.synthetic {{ background: {charts.NHS_WARM_YELLOW}; color: {charts.NHS_TEXT}; padding: 12px 16px; font-weight: bold;
+             margin: 16px 0; border-radius: 4px; }}
+.suppressed {{ background: {charts.NHS_PALE_GREY}; padding: 10px 16px; margin: 16px 0; border-radius: 4px; }}
+.caveats li {{ margin: 4px 0; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 15px; }}
+th {{ background: {charts.NHS_BLUE}; color: white; text-align: left; padding: 6px 8px; }}
+td {{ border-bottom: 1px solid {charts.NHS_PALE_GREY}; padding: 6px 8px; vertical-align: top; }}
+.chart {{ min-height: 300px; }}
+footer {{ color: {charts.NHS_DARK_GREY}; font-size: 13px; padding: 0 40px 30px; max-width: 1180px; margin: 0 auto; }}
+"""
+
+
+def _esc(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def report_html(view: ExportView) -> str:
+    """A self-contained HTML report of a view: plotly.js inline, so it opens and draws every chart offline."""
+    from plotly.offline import get_plotlyjs
+
+    parts = [
+        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_esc(view.title)}</title><style>{REPORT_CSS}</style>",
+        f"<script>{get_plotlyjs()}</script></head><body>",
+        f"<header><h1>{_esc(view.title)}</h1><p>{_esc(view.scope_text)}</p>"
+        f"<p>{_esc(view.data_date)} · exported {_esc(view.exported)}</p></header><main>",
+    ]
+    if view.synthetic:
+        parts.append(f'<div class="synthetic" id="synthetic-marker">{_esc(SYNTHETIC_MARKER)}.</div>')
+    if view.suppressed:
+        parts.append(f'<div class="suppressed">{_esc(view.suppression_text)}</div>')
+    parts.append("<h2>Results at a glance</h2>")
+    n_of = {(i.site, i.indicator): i.n_short for i in view.items}
+    for site in view.sites:
+        rows = "".join(
+            f"<tr><td>{_esc(h.label)}</td><td>{_esc(change_phrase(h.estimate, view.unit(h.indicator)) if h.estimate else 'no estimate')}"
+            f"</td><td>{_esc(DIRECTION_ICONS[h.direction])}</td><td>{_esc(n_of.get((h.site, h.indicator), ''))}</td></tr>"
+            for h in view.headlines if h.site == site.id
+        )
+        parts.append(f'<section class="block"><h3>{_esc(site.name)}</h3><table><thead><tr><th>Indicator</th>'
+                     f"<th>Change (95% CI)</th><th>Direction</th><th>n</th></tr></thead><tbody>{rows}</tbody></table>"
+                     "</section>")
+    section = None
+    for item in view.items:
+        if item.section != section:
+            section = item.section
+            parts.append(f"<h2>{_esc(section)}</h2>")
+        chart = item.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{item.key}",
+                                    config={"displaylogo": False, "responsive": True})
+        warnings = "".join(f"<li>{_esc(w)}</li>" for w in item.warnings)
+        colour = DIRECTION_FILLS.get(item.direction, charts.NHS_MID_GREY)
+        parts.append(
+            f'<section class="item" id="{_esc(item.key)}"><h3>{_esc(item.title)}</h3>'
+            f'<span class="direction" style="background:{colour}">{_esc(DIRECTION_ICONS.get(item.direction, ""))}</span>'
+            f'<p class="finding">{_esc(item.finding)}</p><p class="meta">{_esc(item.n_text)}</p>'
+            f'<div class="chart">{chart}</div><p class="meta">{_esc(item.method)}</p>'
+            + (f'<ul class="caveats meta">{warnings}</ul>' if warnings else "") + "</section>"
+        )
+    parts.append('<h2>Methods and caveats</h2><section class="block"><h3>Methods</h3><ul>'
+                 + "".join(f"<li>{_esc(m)}</li>" for m in view.methods) + "</ul><h3>Caveats</h3><ul class=\"caveats\">"
+                 + "".join(f"<li>{_esc(c)}</li>" for c in view.caveats) + "</ul></section>")
+    for name, table in view.tables.items():
+        parts.append(f'<h2>Table: {_esc(name)}</h2><section class="block">'
+                     + table.to_html(index=False, na_rep="", escape=True, border=0) + "</section>")
+    parts.append("</main><footer>MHIN evaluation dashboard. Figures computed by the same functions as the "
+                 "dashboard's pages; see the Methods page for the full methods text.</footer></body></html>")
+    return "\n".join(parts)
+
+
+def table_bytes(view: ExportView, name: str = "results", fmt: str = "csv") -> bytes:
+    """A results table as CSV or Excel, with spreadsheet formulas made inert (access.downloads)."""
+    from mhin_eval.access.downloads import to_csv_bytes, to_excel_bytes
+
+    if name not in view.tables:
+        raise KeyError(f"No table '{name}'; this export has {', '.join(view.tables)}.")
+    if fmt == "csv":
+        return to_csv_bytes(view.tables[name])
+    if fmt == "xlsx":
+        return to_excel_bytes(view.tables[name], sheet_name=name)
+    raise ValueError(f"table format must be csv or xlsx, not {fmt!r}")
+
+
+# ------------------------------------------------------------------------------------------------ one call
+
+
+def build_deck(store, catalogue: Catalogue, project: str, *, access: Access, site: str | None = None,
+               progress: Progress | None = None) -> bytes:
+    """One click: the PowerPoint deck of a project (every site in scope) or of one site."""
+    return deck_from_view(collect(store, catalogue, project, access=access, site=site, progress=progress),
+                          progress=progress)
+
+
+def build_report(store, catalogue: Catalogue, project: str, *, access: Access, site: str | None = None) -> str:
+    """The self-contained HTML report of a project or site."""
+    return report_html(collect(store, catalogue, project, access=access, site=site))
