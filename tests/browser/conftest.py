@@ -2,51 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from mhin_eval.catalogue import PROJECT_ROOT
+from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app, wait_for_app
 
-CHROMIUM = os.environ.get("MHIN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-                 "--no-first-run", "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(data_dir: Path, port: int | None = None, extra_env: dict | None = None):
-    """Start `streamlit run app.py` as the README's run command does; return (process, base URL)."""
-    port = port or _free_port()
-    env = dict(os.environ, MHIN_DATA_DIR=str(data_dir), **(extra_env or {}))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mhin_eval.ui.serve", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("streamlit exited early:\n" + proc.stdout.read().decode(errors="replace"))
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("streamlit did not become healthy within 60 s")
+__all__ = ["assert_no_exception", "screenshot", "start_app", "wait_for_app"]
 
 
 @pytest.fixture(scope="session")
@@ -55,11 +17,7 @@ def app_url(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("browser-store")
     proc, url = start_app(data_dir)
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_app(proc)
 
 
 @pytest.fixture(scope="session")
@@ -95,21 +53,6 @@ def page(browser):
     pg.on("pageerror", lambda e: pg.errors.append(f"pageerror: {e}"))
     yield pg
     context.close()
-
-
-def wait_for_app(pg, timeout: float = 60_000, min_charts: int = 0) -> None:
-    """Wait until Streamlit has finished running the script and every plotly chart is drawn."""
-    pg.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout)
-    pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
-    if min_charts:
-        pg.wait_for_function(
-            f"document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length >= {min_charts}",
-            timeout=timeout,
-        )
-    charts = pg.locator('[data-testid="stPlotlyChart"]')
-    for i in range(charts.count()):
-        charts.nth(i).locator(".main-svg").first.wait_for(state="attached", timeout=timeout)
-    pg.wait_for_timeout(300)
 
 
 def screenshot(pg, path) -> None:

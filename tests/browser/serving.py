@@ -1,0 +1,84 @@
+"""Serving the app and waiting for it in Chromium: the one place shared by the browser tests and bench/pages.py.
+
+Plain functions without pytest, so that benchmarks can import them; tests/browser/conftest.py wraps them
+in fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from mhin_eval.catalogue import PROJECT_ROOT
+
+CHROMIUM = os.environ.get("MHIN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+                 "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(data_dir: Path, port: int | None = None, extra_env: dict | None = None):
+    """Start `streamlit run app.py` as the README's run command does; return (process, base URL)."""
+    port = port or free_port()
+    env = dict(os.environ, MHIN_DATA_DIR=str(data_dir), **(extra_env or {}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mhin_eval.ui.serve", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("streamlit exited early:\n" + proc.stdout.read().decode(errors="replace"))
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("streamlit did not become healthy within 60 s")
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    """Stop a server started by :func:`start_app` (terminate, then kill after 10 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def wait_until_drawn(pg, timeout: float = 60_000, min_charts: int = 0) -> None:
+    """Return as soon as Streamlit has finished running the script and every plotly chart has its svg.
+
+    A page that shows an exception box instead of its title returns too, for the caller to report.
+    """
+    pg.wait_for_selector('[data-testid="stMain"] h1, [data-testid="stException"]', timeout=timeout)
+    pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+    if min_charts:
+        pg.wait_for_function(
+            f"document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length >= {min_charts}",
+            timeout=timeout,
+        )
+    charts = pg.locator('[data-testid="stPlotlyChart"]')
+    for i in range(charts.count()):
+        charts.nth(i).locator(".main-svg").first.wait_for(state="attached", timeout=timeout)
+
+
+def wait_for_app(pg, timeout: float = 60_000, min_charts: int = 0) -> None:
+    """Wait until Streamlit has finished running the script and every plotly chart is drawn, then settle."""
+    wait_until_drawn(pg, timeout=timeout, min_charts=min_charts)
+    pg.wait_for_timeout(300)
