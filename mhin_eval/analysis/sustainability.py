@@ -6,6 +6,9 @@ Scoring follows the instrument's catalogue entry. A respondent's domain score is
 domain's items they answered (Luke et al. 2014, Prev Chronic Dis 11:130184; Malone et al. 2021,
 Implement Sci Commun 2:77); their total is the mean of their domain scores ("mean-of-domains") or
 of all the items they answered ("mean-of-items"). Unanswered items are left out, never counted as 0.
+So changing one item by d moves that respondent's domain score by d/k (k = items they answered in the
+domain) and, with "mean-of-domains", their total by d/(k*D) (D = domains they have a score for); a
+site's domain mean and total move by those amounts divided by its number of respondents.
 
 A site's score in a round (one ``assessment_date``) is the mean of its respondents' scores with a
 t-interval across respondents: the respondent is the unit, so the interval reflects how far the
