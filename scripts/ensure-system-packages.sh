@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: a real browser (chromium), and LibreOffice Impress with
 # poppler-utils to turn exported slide decks into PDF and PNG pages, and Liberation fonts (metric-compatible
-# with Arial, the decks' and charts' font) so rendered pages match PowerPoint's line breaks. Installs them when missing and
+# with Arial, the decks' and charts' font) so rendered pages match PowerPoint's line breaks, and Node.js with
+# npm for the local OpenID Connect provider of the login tests. Installs them when missing and
 # we are root; otherwise prints exactly what to install and fails.
 set -euo pipefail
 needed=()
@@ -9,6 +10,8 @@ needed=()
 [ -x /usr/bin/soffice ] || needed+=(libreoffice-impress)
 [ -x /usr/bin/pdftoppm ] || needed+=(poppler-utils)
 [ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || needed+=(fonts-liberation)
+command -v node >/dev/null 2>&1 || needed+=(nodejs)
+command -v npm >/dev/null 2>&1 || needed+=(npm)
 if [ ${#needed[@]} -eq 0 ]; then
   exit 0
 fi
@@ -17,7 +20,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null
 else
-  echo "The tests need Debian's Chromium, LibreOffice Impress, poppler-utils and Liberation fonts. Install them with:" >&2
+  echo "The tests need Debian's Chromium, LibreOffice Impress, poppler-utils, Liberation fonts, Node.js and npm. Install them with:" >&2
   echo "    sudo apt-get install -y --no-install-recommends ${needed[*]}" >&2
   exit 1
 fi
