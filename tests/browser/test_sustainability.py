@@ -1,0 +1,58 @@
+"""The sustainability page and the facilitators-and-barriers sections in a real headless Chromium:
+charts drawn, suppression message, findings beside the outcomes, no errors; screenshots in test-artifacts/."""
+
+import pytest
+
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def chart_titles(page) -> list[str]:
+    return page.locator('[data-testid="stPlotlyChart"] .gtitle').evaluate_all("els => els.map(e => e.textContent)")
+
+
+def test_sustainability_page_draws_profile_and_change(app_url, page, artifacts_dir):
+    page.goto(f"{app_url}/sustainability?instrument=psat&site=hull")
+    wait_for_app(page, min_charts=2)
+    assert_no_exception(page)
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "Synthetic demo data" in body
+    assert "Where to act first" in body and "Facilitators and barriers" in body and "(Synthetic)" in body
+    titles = chart_titles(page)
+    assert "PSAT domain profile: Hull" in titles and "Change by domain: Hull" in titles
+    ticks = page.locator('[data-testid="stPlotlyChart"] .ytick text').evaluate_all("els => els.map(e => e.textContent)")
+    assert "Funding Stability" in ticks and "Total score" in ticks
+    page.get_by_text("The PSAT's domains and items").click()
+    page.locator('[data-testid="stExpander"] [data-testid="stDataFrame"]').first.wait_for(timeout=20_000)
+    # the grid draws on a canvas; its accessible cells carry the text
+    page.get_by_text("Environmental Support item 1").first.wait_for(state="attached", timeout=20_000)
+    screenshot(page, artifacts_dir / "page-sustainability.png")
+    assert page.errors == []
+
+
+def test_small_round_shows_the_suppression_message(app_url, page, artifacts_dir):
+    page.goto(f"{app_url}/sustainability?instrument=psat&site=east-of-england")
+    wait_for_app(page, min_charts=2)
+    assert_no_exception(page)
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "Mar 2023: 5 respondents answered, fewer than 7, so this round's scores are not shown." in body
+    legend = page.locator('[data-testid="stPlotlyChart"] .legendtext').evaluate_all("els => els.map(e => e.textContent)")
+    assert not any("Mar 2023" in text for text in legend)
+    screenshot(page, artifacts_dir / "page-sustainability-suppressed.png")
+    assert page.errors == []
+
+
+@pytest.mark.parametrize(("path", "name"), [("site?site=sheffield", "site"), ("project?project=parent-cbt", "project")])
+def test_findings_section_beside_outcomes(app_url, page, artifacts_dir, path, name):
+    page.goto(f"{app_url}/{path}")
+    wait_for_app(page, min_charts=1)
+    assert_no_exception(page)
+    heading = page.get_by_role("heading", name="Facilitators and barriers")
+    heading.scroll_into_view_if_needed()
+    assert heading.is_visible()
+    section = page.locator('[data-testid="stMain"]').inner_text()
+    assert section.index("Facilitators and barriers") > section.index("go-live")
+    assert "Barriers (" in section and "Facilitators (" in section
+    screenshot(page, artifacts_dir / f"findings-{name}.png")
+    assert page.errors == []
