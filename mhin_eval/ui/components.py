@@ -151,7 +151,9 @@ def freshness_table(freshness: pd.DataFrame) -> pd.DataFrame:
         {
             "Project": freshness["project"].map(projects).fillna(freshness["project"]),
             "Site": freshness["site"].map(names).fillna(freshness["site"]),
-            "Data": freshness["kind"].map({"series": "Monthly indicators", "participants": "Participant records"})
+            "Data": freshness["kind"].map({"series": "Monthly indicators", "participants": "Participant records",
+                                           "sustainability": "Sustainability assessments",
+                                           "findings": "Implementation findings"})
             .fillna(freshness["kind"]),
             "Latest month": pd.to_datetime(freshness["latest_period"]).dt.strftime("%b %Y"),
             "Rows": freshness["n_rows"],
