@@ -60,6 +60,12 @@ def relative_change_phrase(ratio: Estimate, note_null: bool = True) -> str:
     )
 
 
+def _signed(value: float, digits: int) -> str:
+    """A signed number that never reads "-0.0" or "+0.0" (a value that rounds to zero is shown as 0.0)."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
 def difference_phrase(diff: Estimate, unit: str, digits: int = 1, note_null: bool = True) -> str:
     """A difference estimate in words: 'fell by 4.2 points (95% CI 2.1 to 6.3)'."""
     level = f"{diff.conf_level * 100:.0f}%"
@@ -74,8 +80,8 @@ def difference_phrase(diff: Estimate, unit: str, digits: int = 1, note_null: boo
             f"to {fmt_number(diff.ci_high, digits)})"
         )
     return (
-        f"changed by {diff.estimate:+.{digits}f} {unit} ({level} CI {diff.ci_low:+.{digits}f} to "
-        f"{diff.ci_high:+.{digits}f})" + (", consistent with no change" if note_null else "")
+        f"changed by {_signed(diff.estimate, digits)} {unit} ({level} CI {_signed(diff.ci_low, digits)} to "
+        f"{_signed(diff.ci_high, digits)})" + (", consistent with no change" if note_null else "")
     )
 
 

@@ -12,8 +12,9 @@ from mhin_eval.ui import context
 
 
 def threshold() -> int:
-    """Respondent groups smaller than this get no score (the catalogue's disclosure threshold)."""
-    return int(context.catalogue().setting("disclosure_threshold", 7))
+    """Respondent groups smaller than this get no score: groups of 1 to the catalogue's disclosure
+    threshold are hidden, as counts of 1 to the threshold are."""
+    return int(context.catalogue().setting("disclosure_threshold", 7)) + 1
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

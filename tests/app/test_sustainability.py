@@ -64,7 +64,7 @@ def test_switching_instrument_and_rounds_changes_the_view(app):
 def test_small_round_is_suppressed_with_a_plain_message(app):
     at = open_page(app, "sustainability", instrument="psat", site="east-of-england")
     text = all_text(at)
-    assert "Mar 2023: 5 respondents answered, fewer than 7, so this round's scores are not shown." in text
+    assert "Mar 2023: 5 respondents answered, fewer than 8, so this round's scores are not shown." in text
     table = next(d.value for d in at.dataframe if "Not shown (fewer than 7)" in d.value.columns)
     hidden = table[table["Round"] == "Mar 2023"]
     assert len(hidden) == 9 and hidden["Not shown (fewer than 7)"].all() and hidden["Mean"].isna().all()

@@ -36,7 +36,7 @@ def test_small_round_shows_the_suppression_message(app_url, page, artifacts_dir)
     wait_for_app(page, min_charts=2)
     assert_no_exception(page)
     body = page.locator('[data-testid="stMain"]').inner_text()
-    assert "Mar 2023: 5 respondents answered, fewer than 7, so this round's scores are not shown." in body
+    assert "Mar 2023: 5 respondents answered, fewer than 8, so this round's scores are not shown." in body
     legend = page.locator('[data-testid="stPlotlyChart"] .legendtext').evaluate_all("els => els.map(e => e.textContent)")
     assert not any("Mar 2023" in text for text in legend)
     screenshot(page, artifacts_dir / "page-sustainability-suppressed.png")
