@@ -65,9 +65,9 @@ def test_small_round_is_suppressed_with_a_plain_message(app):
     at = open_page(app, "sustainability", instrument="psat", site="east-of-england")
     text = all_text(at)
     assert "Mar 2023: 5 respondents answered, fewer than 8, so this round's scores are not shown." in text
-    table = next(d.value for d in at.dataframe if "Not shown (fewer than 7)" in d.value.columns)
+    table = next(d.value for d in at.dataframe if "Not shown (fewer than 8)" in d.value.columns)
     hidden = table[table["Round"] == "Mar 2023"]
-    assert len(hidden) == 9 and hidden["Not shown (fewer than 7)"].all() and hidden["Mean"].isna().all()
+    assert len(hidden) == 9 and hidden["Not shown (fewer than 8)"].all() and hidden["Mean"].isna().all()
     assert table.loc[table["Round"] != "Mar 2023", "Mean"].notna().all()
 
 
