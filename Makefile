@@ -41,6 +41,7 @@ demo: $(VENV)/.run-installed
 bench: $(VENV)/.test-installed
 	$(PY) bench/fits.py
 	$(PY) bench/pages.py
+	$(PY) bench/deck.py
 
 clean:
 	rm -rf $(VENV) data/store test-artifacts .pytest_cache

@@ -24,6 +24,7 @@ PAGES = [
     ("Dashboard", "pages/compare.py", "Compare sites", ":material/compare_arrows:", "compare", EVALUATORS_AND_LEADS),
     ("Dashboard", "pages/published.py", "Published statistics", ":material/public:", "published", EVERYONE),
     ("Dashboard", "pages/sustainability.py", "Sustainability", ":material/eco:", "sustainability", EVERYONE),
+    ("Dashboard", "pages/present.py", "Present", ":material/slideshow:", "present", EVERYONE),
     ("Analysis", "pages/explorer.py", "Time-series explorer", ":material/insights:", "explorer", EVALUATORS),
     ("Analysis", "pages/methods.py", "Methods", ":material/menu_book:", "methods", EVERYONE),
     ("Data", "pages/upload.py", "Upload data", ":material/upload_file:", "upload", UPLOADERS),

@@ -346,8 +346,15 @@ def _its_item(result: ITSResult, headline, site: Site, indicator: Indicator, cou
               shown: pd.DataFrame | None, names: dict[str, str]) -> ChartItem:
     series_sites = {site.name: site.id, **{names.get(c, c): c for c in site.comparison_sites}}
     drawn = counts.its_result(result, indicator, shown, series_sites)
+    note = None
+    if drawn is not result:
+        hidden = int((drawn.fitted["observed"].isna() & result.fitted["observed"].notna()).sum())
+        note = (f"Small-number suppression: {hidden} monthly count{'s' if hidden != 1 else ''} of 1 to "
+                f"{counts.threshold} not drawn; other counts rounded to the nearest {counts.rule.round_to}"
+                if hidden else f"Counts rounded to the nearest {counts.rule.round_to}")
     figure = charts.its_chart(
         drawn, title="", y_title=indicator.unit.capitalize(), unit=indicator.unit, go_live=pd.Timestamp(site.go_live),
+        annotation=note,
     )
     months = result.n_pre + result.n_post
     return ChartItem(
@@ -749,7 +756,7 @@ class _Deck:
         from pptx.util import Inches, Pt
 
         slide = self.slide(f"Results at a glance: {site.name}")
-        widths = (3.4, 6.25, 1.75, 1.0)
+        widths = (3.3, 5.9, 1.75, 1.45)
         rows = len(headlines) + 1
         height = min(5.5, 0.45 + 0.62 * len(headlines))
         shape = slide.shapes.add_table(rows, 4, Inches(0.45), Inches(1.35), Inches(sum(widths)), Inches(height))
@@ -976,3 +983,36 @@ def build_deck(store, catalogue: Catalogue, project: str, *, access: Access, sit
 def build_report(store, catalogue: Catalogue, project: str, *, access: Access, site: str | None = None) -> str:
     """The self-contained HTML report of a project or site."""
     return report_html(collect(store, catalogue, project, access=access, site=site))
+
+
+def projector_figure(fig: go.Figure, scale: float = 1.4, height: int = 640) -> go.Figure:
+    """The same chart in large type for a projector: every font size times ``scale`` (markers and lines
+    unchanged), margins grown to fit, and a taller plot."""
+
+    def grow(node, in_font: bool = False):
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if in_font and name == "size" and isinstance(value, (int, float)):
+                    node[name] = round(value * scale, 1)
+                else:
+                    grow(value, name in ("font", "textfont", "tickfont", "insidetextfont", "outsidetextfont"))
+        elif isinstance(node, list):
+            for value in node:
+                grow(value)
+
+    big = go.Figure(fig)
+    layout = big.layout.to_plotly_json()
+    layout.setdefault("font", {}).setdefault("size", 14)
+    layout.pop("template", None)
+    grow(layout)
+    margin = layout.setdefault("margin", {})
+    for side in ("l", "r", "t", "b"):
+        if isinstance(margin.get(side), (int, float)):
+            margin[side] = round(margin[side] * scale)
+    layout["height"] = height
+    big.update_layout(**layout)
+    for trace in big.data:
+        size = getattr(getattr(trace, "textfont", None), "size", None)
+        if isinstance(size, (int, float)):
+            trace.textfont.size = round(size * scale, 1)
+    return big

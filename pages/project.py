@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from mhin_eval.ui import auth, components, context, sections, state
+from mhin_eval.ui import auth, components, context, exports, sections, state
 
 access = auth.page_access()
 
@@ -14,6 +14,7 @@ st.title(project.name)
 st.markdown(project.summary)
 sites = access.sites_of(cat, project_id)
 st.caption(" · ".join(f"**{s.name}**: go-live {s.go_live:%B %Y}" for s in sites))
+exports.export_buttons(project_id)
 
 series_indicators = cat.indicators_of(project_id, "series")
 participant_indicators = cat.indicators_of(project_id, "participant")

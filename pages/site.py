@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mhin_eval import charts
-from mhin_eval.ui import analyses, auth, components, context, sections, state
+from mhin_eval.ui import analyses, auth, components, context, exports, sections, state
 
 access = auth.page_access()
 
@@ -19,6 +19,7 @@ st.title(site.name)
 st.markdown(f"**{project.name}** · go-live {site.go_live:%B %Y}" + (f" · {site.delivery}" if site.delivery else ""))
 if site.fidelity_score is not None:
     st.caption(f"Assertive-outreach fidelity: {site.fidelity_score} of 6 core components.")
+exports.export_buttons(project.id, site_id)
 
 st.header("Results at a glance")
 st.table(components.headline_frame([h for h in analyses.headlines(project.id) if h.site == site_id],

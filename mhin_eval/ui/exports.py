@@ -1,0 +1,100 @@
+"""Export buttons for the project and site pages (deck with progress, HTML report, CSV, Excel) and the
+content of the presentation page. Everything is built by mhin_eval.export for the current user's access.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from threading import Lock
+
+import streamlit as st
+
+from mhin_eval import export
+from mhin_eval.access import Access
+from mhin_eval.ui import auth, context
+
+PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_VIEWS: OrderedDict[tuple, export.ExportView] = OrderedDict()
+_VIEWS_LOCK = Lock()
+
+
+def current_access() -> Access:
+    return auth.current_access()
+
+
+def view(project: str, site: str | None = None, access: Access | None = None) -> export.ExportView:
+    """The export content of a project or site for the current user (the presentation page's slides)."""
+    return _view(context.get_store(), context.catalogue(), project, site, access or current_access(),
+                 context.data_version())
+
+
+def _view(store, catalogue, project: str, site: str | None, access: Access, version: int) -> export.ExportView:
+    """Export content kept per data version and access (8 most recent), in a plain process-wide cache
+    rather than st.cache_data: deferred downloads call it off the script thread with what it read."""
+    key = (version, access.cache_key, project, site)
+    with _VIEWS_LOCK:
+        if key in _VIEWS:
+            _VIEWS.move_to_end(key)
+            return _VIEWS[key]
+    built = export.collect(store, catalogue, project, access=access, site=site)
+    with _VIEWS_LOCK:
+        _VIEWS[key] = built
+        while len(_VIEWS) > 8:
+            _VIEWS.popitem(last=False)
+    return built
+
+
+def export_buttons(project: str, site: str | None = None) -> None:
+    """Slide deck (built on request, with progress), HTML report, and the results as CSV and Excel."""
+    access = current_access()
+    store, catalogue, version = context.get_store(), context.catalogue(), context.data_version()
+
+    def content() -> export.ExportView:
+        return _view(store, catalogue, project, site, access, version)
+
+    key = f"export-{project}-{site or 'all'}"
+    stem = f"mhin-{project}" + (f"-{site}" if site else "")
+    with st.expander("Slides, report and tables for presenting", icon=":material/download:"):
+        st.caption(
+            "A PowerPoint deck (a slide per chart with its finding, interval, n and method), a report that opens "
+            "offline, and the results tables."
+            + (" Small numbers are suppressed, as on this page." if access.suppressed else "")
+        )
+        deck_col, report_col, csv_col, xlsx_col = st.columns(4)
+        with deck_col:
+            _deck_button(content, (version, access.cache_key), key, stem)
+        report_col.download_button(
+            "HTML report", data=lambda: export.report_html(content()).encode("utf-8"),
+            file_name=f"{stem}.html", mime="text/html", on_click="ignore", icon=":material/article:",
+            key=f"{key}-report",
+        )
+        csv_col.download_button(
+            "Results (CSV)", data=lambda: export.table_bytes(content(), "results", "csv"),
+            file_name=f"{stem}-results.csv", mime="text/csv", on_click="ignore", icon=":material/table:",
+            key=f"{key}-csv",
+        )
+        xlsx_col.download_button(
+            "Results (Excel)", data=lambda: export.table_bytes(content(), "results", "xlsx"),
+            file_name=f"{stem}-results.xlsx", mime=XLSX_MIME, on_click="ignore", icon=":material/table_view:",
+            key=f"{key}-xlsx",
+        )
+
+
+def _deck_button(content, wanted: tuple, key: str, stem: str) -> None:
+    """'Build slide deck' with a progress bar, then the download button for the built deck."""
+    state_key = f"{key}-deck-bytes"
+    built = st.session_state.get(state_key)
+    if built is None or built[0] != wanted:
+        if not st.button("Build slide deck", icon=":material/slideshow:", key=f"{key}-build"):
+            return
+        with st.status("Building the slide deck…", expanded=True) as status:
+            bar = st.progress(0.0, text="Starting")
+            bar.progress(0.02, text="Analysing every indicator")
+            shown = content()
+            data = export.deck_from_view(shown, progress=lambda fraction, message: bar.progress(fraction, text=message))
+            status.update(label=f"Slide deck ready: {len(shown.items) + len(shown.sites) + 2} slides",
+                          state="complete", expanded=False)
+        st.session_state[state_key] = built = (wanted, data)
+    st.download_button("Download slide deck", data=built[1], file_name=f"{stem}.pptx", mime=PPTX_MIME,
+                       on_click="ignore", icon=":material/download:", type="primary", key=f"{key}-deck")

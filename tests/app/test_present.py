@@ -1,0 +1,81 @@
+"""AppTest of the presentation page: one chart at a time, next and previous move through the export's charts."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from mhin_eval import export
+from mhin_eval.access import Access
+from mhin_eval.store import Store
+from tests.app.conftest import all_text
+
+
+def open_present(at, **query):
+    at.query_params.update(query)
+    at.run()
+    at.switch_page("pages/present.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def text(at) -> str:
+    """The page's text as a reader sees it (the slide's title and finding are escaped HTML)."""
+    return html.unescape(all_text(at))
+
+
+def chart(at) -> dict:
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1, "one chart at a time"
+    return json.loads(charts[0].proto.spec)
+
+
+def test_next_and_previous_change_the_chart(app, seeded_dir, catalogue):
+    # The slides are the export's charts, in the deck's order (computed here from the same seeded store).
+    expected = export.collect(Store(seeded_dir, catalogue=catalogue), catalogue, "aaot",
+                              access=Access.local_evaluator()).items
+    at = open_present(app, project="aaot")
+    first = chart(at)
+    assert expected[0].title in text(at)
+    assert expected[0].finding in text(at)
+    assert f"chart 1 of {len(expected)}" in text(at)
+    assert at.button(key="present-previous").disabled
+
+    at.button(key="present-next").click().run()
+    assert not at.exception
+    second = chart(at)
+    assert second["data"] != first["data"], "Next shows another chart"
+    assert expected[1].title in text(at) and f"chart 2 of {len(expected)}" in text(at)
+
+    at.button(key="present-previous").click().run()
+    assert chart(at)["data"] == first["data"], "Previous goes back to the first chart"
+    assert expected[0].title in text(at)
+
+
+def test_large_type_for_the_projector(app):
+    at = open_present(app, project="parent-cbt")
+    spec = chart(at)
+    # base_layout sets 14 px text; the projector figure multiplies every font by 1.4 (14 * 1.4 = 19.6).
+    assert spec["layout"]["font"]["size"] == 19.6
+    assert spec["layout"]["height"] == 640
+    assert "Synthetic demo data" in text(at)
+
+
+def test_site_page_builds_a_deck_with_progress(app, catalogue):
+    at = app
+    at.query_params.update({"site": "hull"})
+    at.run()
+    at.switch_page("pages/site.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("download_button")) == 3, "report, CSV and Excel are offered before any deck is built"
+    at.button(key="export-aaot-hull-build").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    # title + results at a glance + one slide per indicator at one site + methods and caveats
+    slides = 1 + 1 + len(catalogue.indicators_of("aaot")) + 1
+    statuses = [e for e in at.get("status") if "Slide deck ready" in str(e.proto.label)]
+    assert statuses and f"{slides} slides" in statuses[0].proto.label
+    assert any("Deck ready" in str(p.proto.text) for p in at.get("progress"))
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download slide deck" in labels
