@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from mhin_eval.analysis import pooling
+from mhin_eval.access.suppression import SuppressionRule, suppress_table
+from mhin_eval.analysis import equity, pooling
 from mhin_eval.analysis.its import ITSOptions, ITSResult, fit_its
 from mhin_eval.analysis.prepost import count_prepost, paired_prepost
 from mhin_eval.analysis.results import AnalysisError, Estimate
@@ -140,6 +141,40 @@ def group_window(series: pd.DataFrame, site: Site, indicator: str, window: str) 
     grouped["denominator"] = grouped["population"] * grouped["months"] / 12
     words = f"{EQUITY_WINDOWS[window]} ({start:%b %Y} to {end:%b %Y})"
     return grouped[["group", "value", "denominator", "months"]], words
+
+
+def equity_tables(series: pd.DataFrame, site: Site, indicator: Indicator, reference: str, window: str = "latest-12",
+                  rule: SuppressionRule | None = None) -> tuple[equity.GroupRates, equity.RateRatios, str]:
+    """Annual rates by group (exact Poisson intervals) and rate ratios against ``reference`` over a 12-month
+    window (``group_window``), and the window in words.
+
+    With a suppression ``rule`` the window's counts are suppressed first, so rates come from the rounded
+    counts and a hidden count gives no rate (mhin_eval.access.suppression). Raises AnalysisError when the
+    indicator has no rows broken down by group in the window.
+    """
+    rows, words = group_window(series, site, indicator.id, window)
+    if rows.empty:
+        raise AnalysisError("No data broken down by group for this indicator in " + words + ".")
+    if rule is not None:
+        rows = suppress_table(rows, ["value"], rule=rule)
+    return (equity.group_rates(rows, per=indicator.rate_per),
+            equity.rate_ratios(rows, reference, per=indicator.rate_per), words)
+
+
+def funnel_stages(series: pd.DataFrame, indicators, site: Site) -> pd.DataFrame:
+    """Counts since go-live per funnel stage, for all families and per group of the stage's breakdown."""
+    rows = []
+    since = pd.Timestamp(site.go_live)
+    for ind in sorted(indicators, key=lambda i: i.funnel_stage):
+        data = series[(series["site"] == site.id) & (series["indicator"] == ind.id) & (series["period"] >= since)]
+        if data.empty:
+            continue
+        rows.append({"stage": ind.label, "order": ind.funnel_stage, "group": "All", "count": data["value"].sum()
+                     if (data["breakdown"] == "all").all() else data.loc[data["breakdown"] != "all", "value"].sum()})
+        for group, part in data[data["breakdown"] != "all"].groupby("group"):
+            rows.append({"stage": ind.label, "order": ind.funnel_stage, "group": str(group).capitalize(),
+                         "count": part["value"].sum()})
+    return pd.DataFrame(rows, columns=["stage", "order", "group", "count"])
 
 
 def site_prepost(participants: pd.DataFrame, indicator: Indicator, site: Site):
