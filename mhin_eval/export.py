@@ -27,12 +27,12 @@ import plotly.graph_objects as go
 
 from mhin_eval import charts, evaluate
 from mhin_eval.access import Access
-from mhin_eval.access.suppression import SuppressionRule, suppress_series
+from mhin_eval.access.suppression import HIDDEN, SuppressionRule, suppress_series, suppress_table
 from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.pooling import METHOD_NAMES, PoolingResult
 from mhin_eval.analysis.results import AnalysisError, Estimate
 from mhin_eval.catalogue import Catalogue, Indicator, Project, Site
-from mhin_eval.wording import DIRECTION_ICONS, change_phrase, direction, finding_sentence
+from mhin_eval.wording import DIRECTION_ICONS, change_phrase, direction, finding_sentence, fmt_estimate
 
 Progress = Callable[[float, str], None]
 
@@ -220,6 +220,16 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class NativeChart:
+    """A simple bar chart the deck draws as an editable PowerPoint chart: categories and one value list
+    per series (None where a count is hidden)."""
+
+    categories: tuple[str, ...]
+    series: tuple[tuple[str, tuple[float | None, ...]], ...]
+    value_title: str = ""
+
+
+@dataclass(frozen=True)
 class ChartItem:
     """One chart with what a slide or report section says about it: the finding, its n and the method."""
 
@@ -234,6 +244,7 @@ class ChartItem:
     method: str
     warnings: tuple[str, ...] = ()
     n_short: str = ""
+    native: NativeChart | None = None
     site: str | None = None
     indicator: str = ""
     estimate: Estimate | None = None
@@ -394,6 +405,70 @@ def _prepost_item(result, rows: pd.DataFrame, site: Site, indicator: Indicator, 
     )
 
 
+def _funnel_item(series: pd.DataFrame, indicators, site: Site, counts: Counts) -> ChartItem | None:
+    """Uptake since go-live (referred, started, completed) in total and by group, as the project page shows it."""
+    stages = evaluate.funnel_stages(series, indicators, site)
+    if stages.empty:
+        return None
+    if counts.suppressed:
+        stages = suppress_table(stages, ["count"], rule=counts.rule, total_row=("group", "All"), by=["stage"])
+    figure = charts.funnel_chart(stages, title="")
+    order = list(dict.fromkeys(stages.sort_values("order", kind="stable")["stage"]))
+    groups = list(dict.fromkeys(stages["group"]))
+    table = stages.set_index(["stage", "group"])["count"]
+    native = NativeChart(
+        categories=tuple(order),
+        series=tuple((g, tuple(None if pd.isna(table.get((st, g))) else float(table.get((st, g))) for st in order))
+                     for g in groups),
+        value_title="People since go-live",
+    )
+    first = stages[(stages["stage"] == order[0]) & (stages["group"] == "All")]["count"]
+    last = stages[(stages["stage"] == order[-1]) & (stages["group"] == "All")]["count"]
+    shown = [HIDDEN if v is None or pd.isna(v) else f"{v:,.0f}"
+             for v in (first.iloc[0] if len(first) else None, last.iloc[0] if len(last) else None)]
+    finding = (f"Since go-live in {site.go_live:%B %Y}: {order[0].lower()} {shown[0]}, "
+               f"{order[-1].lower()} {shown[1]}.")
+    return ChartItem(
+        key=f"funnel-{site.id}", kind="funnel", section="Uptake", title=f"Uptake since go-live: {site.name}",
+        figure=figure, finding=finding, direction="",
+        n_text="People since go-live, in total" + (" and by group (" + ", ".join(g for g in groups if g != "All")
+                                                   + ")" if len(groups) > 1 else ""),
+        method="Sums of the monthly counts from go-live to the latest month; each bar's share is of the first step.",
+        site=site.id, indicator="uptake", native=native,
+    )
+
+
+def _equity_item(series: pd.DataFrame, site: Site, indicator: Indicator, counts: Counts) -> ChartItem | None:
+    """Rates by ethnic group over the latest 12 months with the rate ratio of the group of most concern."""
+    reference = indicator.reference_group
+    try:
+        rates, ratios, words = evaluate.equity_tables(series, site, indicator, reference, "latest-12",
+                                                      rule=counts.rule if counts.suppressed else None)
+    except (AnalysisError, ValueError):
+        return None
+    figure = charts.group_rates_chart(rates.table, title="", unit=f"per {indicator.rate_per:,.0f}",
+                                      reference=reference)
+    table = ratios.table[~ratios.table["is_reference"] & ratios.table["rate_ratio"].notna()]
+    finding = f"No group has a rate ratio against the {reference} group in {words}."
+    estimate = None
+    if len(table):
+        focus = table[table["group"] == "Black or Black British"]
+        row = (focus if len(focus) else table).iloc[0]
+        estimate = Estimate(float(row["rate_ratio"]), float(row["ci_low"]), float(row["ci_high"]),
+                            None if pd.isna(row["p_value"]) else float(row["p_value"]), "ratio")
+        finding = (f"{indicator.label} at {site.name}, {words}: the rate for {row['group']} people was "
+                   f"{fmt_estimate(estimate)} times the rate for {reference} people.")
+    return ChartItem(
+        key=f"equity-{site.id}-{indicator.id}", kind="equity", section="Equity by ethnicity",
+        title=f"{indicator.label} by ethnic group: {site.name}", figure=figure, finding=finding,
+        direction="", n_text=f"Annual rates per {indicator.rate_per:,.0f} population, {words}",
+        method=("Crude annual rates with exact Poisson (Garwood) 95% CIs; rate ratios against the "
+                f"{reference} group with log-scale Wald 95% CIs."),
+        warnings=tuple(counts.text(w) for w in rates.warnings + ratios.warnings), site=site.id,
+        indicator=indicator.id, estimate=estimate,
+    )
+
+
 def _forest_item(pooled: PoolingResult, indicator: Indicator, counts: Counts) -> ChartItem:
     series = indicator.source == "series"
     what = "level change at go-live" if series else "change from baseline to follow-up"
@@ -443,7 +518,8 @@ def collect(
     site_ids = [s.id for s in sites]
     data_date, synthetic = _data_date(store, project, site_ids)
     horizon = int(catalogue.setting("horizon_months", 12))
-    items: list[ChartItem] = []
+    series_items: list[ChartItem] = []
+    participant_items: list[ChartItem] = []
     headlines: list[evaluate.Headline] = []
     pooled: list[tuple[Indicator, PoolingResult]] = []
     indicators = catalogue.indicators_of(project)
@@ -465,7 +541,7 @@ def collect(
             else:
                 rows = participants[(participants["site"] == s.id) & (participants["measure"] == indicator.id)]
                 item = _prepost_item(result, rows, s, indicator, counts, access.can_see_participants)
-            items.append(item)
+            (series_items if indicator.source == "series" else participant_items).append(item)
             headlines.append(replace(headline, sentence=item.finding, warnings=item.warnings))
             named.append((s.name, evaluate.pooling_estimate(result)))
         if len(sites) >= 2:
@@ -474,7 +550,14 @@ def collect(
             except AnalysisError:
                 continue
             pooled.append((indicator, result))
-            items.append(_forest_item(result, indicator, counts))
+            (series_items if indicator.source == "series" else participant_items).append(
+                _forest_item(result, indicator, counts))
+
+    funnel = [i for i in catalogue.indicators_of(project, "series") if i.funnel_stage]
+    uptake = [_funnel_item(series, funnel, s, counts) for s in sites] if funnel else []
+    equity_items = [_equity_item(series, s, i, counts) for i in catalogue.indicators_of(project, "series")
+                    if i.headline and "ethnicity" in i.breakdowns for s in sites]
+    items = series_items + [i for i in uptake + equity_items if i is not None] + participant_items
 
     order = {s.id: n for n, s in enumerate(sites)}
     shown_headlines = tuple(sorted(headlines, key=lambda h: order[h.site]))
@@ -792,8 +875,9 @@ class _Deck:
         slide = self.slide(item.title)
         self.picture(slide, png, 0.35, 1.32, 8.45).name = "chart"
         x, width = 9.05, 3.85
-        self.box(slide, (x, 1.4, width, 0.46), DIRECTION_FILLS.get(item.direction, charts.NHS_MID_GREY),
-                 text=DIRECTION_ICONS.get(item.direction, item.direction), size=14, rounded=True, name="direction")
+        if item.direction:
+            self.box(slide, (x, 1.4, width, 0.46), DIRECTION_FILLS.get(item.direction, charts.NHS_MID_GREY),
+                     text=DIRECTION_ICONS.get(item.direction, item.direction), size=14, rounded=True, name="direction")
         size = _fit_size(item.finding, width - 0.1, 2.5)
         self.text(slide, (x, 2.0, width, 2.55), item.finding, size=size, bold=True, name="finding")
         top = 2.0 + _text_height(item.finding, width - 0.1, size) + 0.2
@@ -805,6 +889,60 @@ class _Deck:
             room = 6.0 - top
             self.text(slide, (x, top, width, room), caveats, italic=True, colour=charts.NHS_DARK_GREY,
                       size=_fit_size(caveats, width - 0.1, room, (12, 11, 10, 9)), name="caveats")
+        self.text(slide, (x, 6.1, width, 0.85), item.method, size=_fit_size(item.method, width - 0.1, 0.8, (11, 10, 9)),
+                  colour=charts.NHS_DARK_GREY, name="method")
+        return slide
+
+    def native_chart_slide(self, item: ChartItem):
+        """A simple bar chart as an editable PowerPoint chart (data editable in PowerPoint), with its finding."""
+        from pptx.chart.data import CategoryChartData
+        from pptx.enum.chart import XL_AXIS_CROSSES, XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION
+        from pptx.util import Inches, Pt
+
+        native = item.native
+        slide = self.slide(item.title)
+        data = CategoryChartData(number_format="#,##0")
+        data.categories = list(native.categories)
+        for name, values in native.series:
+            data.add_series(name, list(values))
+        frame = slide.shapes.add_chart(XL_CHART_TYPE.BAR_CLUSTERED, Inches(0.45), Inches(1.35), Inches(8.3),
+                                       Inches(5.55), data)
+        frame.name = "chart"
+        chart = frame.chart
+        chart.font.name, chart.font.size = FONT, Pt(14)
+        chart.has_legend = len(native.series) > 1
+        if chart.has_legend:
+            chart.legend.position = XL_LEGEND_POSITION.BOTTOM
+            chart.legend.include_in_layout = False
+        category_axis = chart.category_axis
+        category_axis.reverse_order = True  # first step at the top, as on screen
+        category_axis.crosses = XL_AXIS_CROSSES.MAXIMUM  # and the value axis at the bottom
+        category_axis.has_major_gridlines = False
+        value_axis = chart.value_axis
+        value_axis.has_major_gridlines = True
+        value_axis.major_gridlines.format.line.color.rgb = self._rgb(charts.NHS_PALE_GREY)
+        value_axis.has_title = bool(native.value_title)
+        if native.value_title:
+            value_axis.axis_title.text_frame.text = native.value_title
+        plot = chart.plots[0]
+        plot.gap_width, plot.overlap = 60, 0
+        plot.has_data_labels = True
+        labels = plot.data_labels
+        labels.number_format, labels.number_format_is_linked = "#,##0", False
+        labels.position = XL_LABEL_POSITION.OUTSIDE_END
+        labels.font.size = Pt(12)
+        for series, colour in zip(plot.series, charts.SERIES_COLOURS, strict=False):
+            series.format.fill.solid()
+            series.format.fill.fore_color.rgb = self._rgb(colour)
+        x, width = 9.05, 3.85
+        size = _fit_size(item.finding, width - 0.1, 2.4)
+        self.text(slide, (x, 1.45, width, 2.5), item.finding, size=size, bold=True, name="finding")
+        top = 1.45 + _text_height(item.finding, width - 0.1, size) + 0.2
+        self.text(slide, (x, top, width, 0.8), item.n_text, size=13, colour=charts.NHS_DARK_GREY, name="n")
+        note = "Editable chart: right-click > Edit Data in PowerPoint."
+        if self.view.suppressed:
+            note = f"Bars without a label are counts from 1 to {self.view.threshold} (suppressed). " + note
+        self.text(slide, (x, 5.3, width, 0.7), note, size=11, italic=True, colour=charts.NHS_DARK_GREY, name="caveats")
         self.text(slide, (x, 6.1, width, 0.85), item.method, size=_fit_size(item.method, width - 0.1, 0.8, (11, 10, 9)),
                   colour=charts.NHS_DARK_GREY, name="method")
         return slide
@@ -842,9 +980,11 @@ class _Deck:
 
 
 def image_jobs(view: ExportView) -> list[tuple[go.Figure, dict]]:
-    """The slide images of a view: side charts and wide forest plots at IMAGE_SCALE."""
+    """The slide images of a view: side charts and wide forest plots at IMAGE_SCALE (none for native charts)."""
     jobs = []
     for item in view.items:
+        if item.native is not None:
+            continue
         width, height = WIDE_CHART if item.kind == "forest" else SIDE_CHART
         jobs.append((item.figure, {"format": "png", "width": width, "height": height, "scale": IMAGE_SCALE}))
     return jobs
@@ -865,8 +1005,12 @@ def deck_from_view(view: ExportView, *, progress: Progress | None = None, images
     deck.title_slide()
     for site in view.sites:
         deck.glance_slide(site, [h for h in view.headlines if h.site == site.id])
-    for item, png in zip(view.items, pngs, strict=True):
-        (deck.forest_slide if item.kind == "forest" else deck.chart_slide)(item, png)
+    images = iter(pngs)
+    for item in view.items:
+        if item.native is not None:
+            deck.native_chart_slide(item)
+        else:
+            (deck.forest_slide if item.kind == "forest" else deck.chart_slide)(item, next(images))
     deck.methods_slide()
     deck.number_slides()
     _notify(progress, 1.0, "Deck ready")

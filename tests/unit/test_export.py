@@ -21,6 +21,8 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from mhin_eval import evaluate, export
 from mhin_eval.access import Access, Role
+from mhin_eval.access.suppression import SuppressionRule, suppress_table
+from mhin_eval.analysis import equity
 from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.results import AnalysisError
 from mhin_eval.catalogue import PROJECT_ROOT
@@ -248,6 +250,39 @@ def test_lead_deck_suppresses_small_counts(lead_deck, lead_view, small_store, ca
     report = export.report_html(lead_view)
     assert not re.search(r"Observed: [1-7] ", report) and not SMALL_COUNT.findall(report)
     assert re.search(r"Observed: [1-7] ", export.report_html(evaluator)), "the check above can fail"
+
+
+def test_uptake_slides_are_editable_charts_of_the_suppressed_funnel(lead_deck, small_store, catalogue):
+    sites = catalogue.sites_of("parent-cbt")
+    funnel = [i for i in catalogue.indicators_of("parent-cbt", "series") if i.funnel_stage]
+    slides = [s for s in slides_of(lead_deck) if s.shapes.title.text.startswith("Uptake since go-live")]
+    assert [s.shapes.title.text for s in slides] == [f"Uptake since go-live: {site.name}" for site in sites]
+    series = small_store.series(project="parent-cbt")
+    for slide, site in zip(slides, sites, strict=True):
+        assert not pictures(slide)
+        plot = next(shape for shape in slide.shapes if shape.has_chart).chart.plots[0]
+        # Expected: the page's funnel counts, suppressed as a lead sees them (access.suppression).
+        stages = suppress_table(evaluate.funnel_stages(series, funnel, site), ["count"],
+                                rule=SuppressionRule.from_catalogue(catalogue), total_row=("group", "All"), by=["stage"])
+        assert list(plot.categories) == list(dict.fromkeys(stages["stage"]))
+        for chart_series in plot.series:
+            wanted = stages[stages["group"] == chart_series.name].set_index("stage")["count"]
+            got = dict(zip(plot.categories, chart_series.values, strict=True))
+            assert {k: got[k] for k in wanted.index} == pytest.approx(wanted.to_dict(), nan_ok=True)
+            assert all(v is None or v % 5 == 0 for v in chart_series.values), "rounded to 5"
+
+
+def test_equity_slide_states_the_rate_ratio_of_the_stored_counts(demo_store, catalogue):
+    view = export.collect(demo_store, catalogue, "pcref", access=Access.local_evaluator())
+    detentions = catalogue.indicator("pcref", "mha-detentions")
+    items = [i for i in view.items if i.kind == "equity"]
+    assert [i.key for i in items] == [f"equity-{s.id}-mha-detentions" for s in catalogue.sites_of("pcref")]
+    for item, site in zip(items, catalogue.sites_of("pcref"), strict=True):
+        rows, words = evaluate.group_window(demo_store.series(project="pcref"), site, "mha-detentions", "latest-12")
+        ratios = equity.rate_ratios(rows, "White", per=detentions.rate_per).table.set_index("group")
+        black = ratios.loc["Black or Black British"]
+        assert f"{black['rate_ratio']:.2f} (95% CI {black['ci_low']:.2f} to {black['ci_high']:.2f}) times" in item.finding
+        assert words in item.finding
 
 
 def test_suppressed_text_hides_counts_of_people_and_their_shares(catalogue):
