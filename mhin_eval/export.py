@@ -433,7 +433,7 @@ def _funnel_item(series: pd.DataFrame, indicators, site: Site, counts: Counts) -
         figure=figure, finding=finding, direction="",
         n_text="People since go-live, in total" + (" and by group (" + ", ".join(g for g in groups if g != "All")
                                                    + ")" if len(groups) > 1 else ""),
-        method="Sums of the monthly counts from go-live to the latest month; each bar's share is of the first step.",
+        method="Sums of the monthly counts from go-live to the latest month.",
         site=site.id, indicator="uptake", native=native,
     )
 
@@ -896,15 +896,17 @@ class _Deck:
     def native_chart_slide(self, item: ChartItem):
         """A simple bar chart as an editable PowerPoint chart (data editable in PowerPoint), with its finding."""
         from pptx.chart.data import CategoryChartData
-        from pptx.enum.chart import XL_AXIS_CROSSES, XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION
+        from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION
         from pptx.util import Inches, Pt
 
         native = item.native
         slide = self.slide(item.title)
+        # PowerPoint draws the first category and series at the bottom: give both in reverse, so the first
+        # step is at the top as on screen, with the value axis below in every viewer.
         data = CategoryChartData(number_format="#,##0")
-        data.categories = list(native.categories)
-        for name, values in native.series:
-            data.add_series(name, list(values))
+        data.categories = list(native.categories)[::-1]
+        for name, values in native.series[::-1]:
+            data.add_series(name, list(values)[::-1])
         frame = slide.shapes.add_chart(XL_CHART_TYPE.BAR_CLUSTERED, Inches(0.45), Inches(1.35), Inches(8.3),
                                        Inches(5.55), data)
         frame.name = "chart"
@@ -915,8 +917,6 @@ class _Deck:
             chart.legend.position = XL_LEGEND_POSITION.BOTTOM
             chart.legend.include_in_layout = False
         category_axis = chart.category_axis
-        category_axis.reverse_order = True  # first step at the top, as on screen
-        category_axis.crosses = XL_AXIS_CROSSES.MAXIMUM  # and the value axis at the bottom
         category_axis.has_major_gridlines = False
         value_axis = chart.value_axis
         value_axis.has_major_gridlines = True
@@ -931,7 +931,7 @@ class _Deck:
         labels.number_format, labels.number_format_is_linked = "#,##0", False
         labels.position = XL_LABEL_POSITION.OUTSIDE_END
         labels.font.size = Pt(12)
-        for series, colour in zip(plot.series, charts.SERIES_COLOURS, strict=False):
+        for series, colour in zip(reversed(plot.series), charts.SERIES_COLOURS, strict=False):
             series.format.fill.solid()
             series.format.fill.fore_color.rgb = self._rgb(colour)
         x, width = 9.05, 3.85
