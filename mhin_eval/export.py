@@ -15,7 +15,6 @@ import datetime as dt
 import html
 import io
 import os
-import re
 import textwrap
 import threading
 from collections.abc import Callable
@@ -27,7 +26,8 @@ import plotly.graph_objects as go
 
 from mhin_eval import charts, evaluate
 from mhin_eval.access import Access
-from mhin_eval.access.suppression import HIDDEN, SuppressionRule, suppress_series, suppress_table
+from mhin_eval.access.shown import Counts
+from mhin_eval.access.suppression import HIDDEN, suppress_table
 from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.pooling import METHOD_NAMES, PoolingResult
 from mhin_eval.analysis.results import AnalysisError, Estimate
@@ -127,93 +127,6 @@ def renderer() -> ChartRenderer:
 def chart_image(fig: go.Figure, fmt: str = "png", width: int = 1200, height: int = 675, scale: float = 1) -> bytes:
     """PNG or SVG of any chart, styled exactly as on screen (the same figure, rendered by Chromium)."""
     return renderer().render(fig, fmt, width, height, scale)
-
-
-# ------------------------------------------------------------------------------------------------ suppression
-
-
-COUNT_KINDS = ("count", "rate", "proportion")  # indicator kinds whose stored values are counts
-_PEOPLE_COUNT = re.compile(
-    r"\b\d[\d,]*(?=\s+(?:of\b|rows?\b|row\(s\)|participants?\b|participant\(s\)|people\b|persons?\b"
-    r"|complete pairs?\b|famil(?:y|ies)\b))|(?<=\bof )\d[\d,]*\b"
-)
-_SHARE = re.compile(r"\s*\(\d+(?:\.\d+)?%\)")
-
-
-@dataclass(frozen=True)
-class Counts:
-    """How observed counts appear in one export: as they are, or suppressed (mhin_eval.access.suppression)."""
-
-    suppressed: bool
-    rule: SuppressionRule
-
-    @classmethod
-    def for_access(cls, access: Access, catalogue: Catalogue) -> Counts:
-        return cls(bool(access.suppressed), SuppressionRule.from_catalogue(catalogue))
-
-    @property
-    def threshold(self) -> int:
-        return self.rule.threshold
-
-    def n(self, value) -> str:
-        """A count of people for text: ``*``, rounded, or as it is in the evaluation team's view."""
-        if value is None:
-            return ""
-        return self.rule.show(value) if self.suppressed else f"{int(value):,}"
-
-    def text(self, text: str) -> str:
-        """Analysis text (warnings) with its counts of people suppressed and shares of them dropped.
-
-        A share such as "(31%)" is worked out from unrounded counts, so it would give a rounded count back.
-        """
-        if not self.suppressed:
-            return text
-        text = _SHARE.sub("", text)
-        return _PEOPLE_COUNT.sub(lambda m: self.rule.show(float(m.group(0).replace(",", ""))), text)
-
-    def per_person(self, total: float | None, people: int | None) -> float | None:
-        """A mean count per person as a suppressed view shows it: rounded total over rounded people."""
-        if total is None or not people:
-            return None
-        if not self.suppressed:
-            return total / people
-        if self.rule.hides(total) or self.rule.hides(people):
-            return None
-        return self.rule.round(total) / self.rule.round(people) if self.rule.round(people) else None
-
-    def shown_series(self, series: pd.DataFrame, indicators: tuple[Indicator, ...]) -> pd.DataFrame | None:
-        """The count indicators' rows as a suppressed view shows them (secondary suppression included)."""
-        if not self.suppressed:
-            return None
-        kinds = [i.id for i in indicators if i.kind in COUNT_KINDS]
-        rows = series[series["indicator"].isin(kinds)].drop(columns=["rate"], errors="ignore")
-        return suppress_series(rows, self.rule).assign(_raw=rows["value"]) if len(rows) else rows.assign(_raw=[])
-
-    def its_result(self, result: ITSResult, indicator: Indicator, shown: pd.DataFrame | None,
-                   series_sites: dict[str, str]) -> ITSResult:
-        """The result as drawn: every observed count as the suppressed series shows it (model lines stay:
-        they are estimates). ``series_sites`` maps the fitted frame's series labels to site ids."""
-        if not self.suppressed or indicator.kind not in COUNT_KINDS or "observed" not in result.fitted:
-            return result
-        fitted = result.fitted.copy()
-        labels = fitted["group"] if "group" in fitted else pd.Series(next(iter(series_sites)), index=fitted.index)
-        observed = pd.Series(float("nan"), index=fitted.index)
-        for label, site_id in series_sites.items():
-            mask = labels.astype(str) == str(label)
-            observed[mask] = fitted.loc[mask, "period"].map(self._observed(shown, site_id, indicator.id)).astype(float)
-        fitted["observed"] = observed
-        return replace(result, fitted=fitted, warnings=tuple(self.text(w) for w in result.warnings))
-
-    def _observed(self, shown: pd.DataFrame, site_id: str, indicator_id: str) -> pd.Series:
-        """Suppressed monthly totals of one series by period: the stored "all" row as suppressed, else the
-        hidden or rounded sum of the groups (shown as the "all" series)."""
-        rows = shown[(shown["site"] == site_id) & (shown["indicator"] == indicator_id)]
-        totals = rows[(rows["breakdown"] == evaluate.ALL) & (rows["group"] == evaluate.ALL)]
-        if len(totals):
-            return totals.set_index("period")["value"]
-        raw = evaluate.series_rows(shown.assign(value=shown["_raw"]), site_id, indicator_id)
-        return raw.set_index("period")["value"].map(
-            lambda v: float("nan") if pd.isna(v) or self.rule.hides(v) else self.rule.round(v))
 
 
 # ------------------------------------------------------------------------------------------------ content
@@ -388,12 +301,7 @@ def _prepost_item(result, rows: pd.DataFrame, site: Site, indicator: Indicator, 
     if show_people:
         figure = charts.prepost_chart(rows, result, title="", y_title=indicator.unit, unit=indicator.unit)
     else:
-        if getattr(result, "rate_ratio", None) is not None or hasattr(result, "total_before"):
-            means = (counts.per_person(result.total_before, result.n_pairs),
-                     counts.per_person(result.total_after, result.n_pairs))
-        else:
-            means = (result.mean_before, result.mean_after)
-        figure = charts.prepost_means_chart(*means, title="", y_title=indicator.unit, unit=indicator.unit,
+        figure = charts.prepost_means_chart(*counts.prepost_means(result), title="", y_title=indicator.unit, unit=indicator.unit,
                                             before=result.before, after=result.after,
                                             n_text=n_text.removeprefix("n = "))
     return ChartItem(

@@ -1,23 +1,44 @@
-"""Cached analyses for the pages: keyed on the store's data version and the options, never refitted on a rerun."""
+"""Cached analyses for the pages: keyed on the store's data version, the user's site scope, whether the
+view is suppressed, and the options; never refitted on a rerun.
+
+Every cached function takes ``scope`` (the user's data scope, None = all sites) and, where what it returns
+differs, ``suppressed``, so a cache shared by all users never hands one user another user's rows or an
+unsuppressed number. Results come back as the view shows them: in a suppressed view observed counts are
+rounded or hidden and counts of people in text are suppressed (mhin_eval.access.shown).
+"""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
 from mhin_eval import evaluate
-from mhin_eval.analysis import equity, pooling, spc
+from mhin_eval.access.shown import COUNT_KINDS, Counts
+from mhin_eval.access.suppression import SuppressionRule, suppress_table
+from mhin_eval.analysis import equity, spc
 from mhin_eval.analysis import prepost as prepost_analysis
 from mhin_eval.analysis.its import ITSOptions, ITSResult
 from mhin_eval.analysis.results import AnalysisError
 from mhin_eval.ui import auth, context
 
-#: Every cached function below takes ``scope`` (the user's site scope, None = all sites) as an argument,
-#: so that a cache shared by all users never hands one user another user's rows.
-
 
 def _scope() -> tuple[str, ...] | None:
     return auth.current_access().data_scope(context.catalogue())
+
+
+def _suppressed() -> bool:
+    return auth.current_access().suppressed
+
+
+def counts() -> Counts:
+    """How counts are shown to the current user (suppressed or not)."""
+    return Counts.for_access(auth.current_access(), context.catalogue())
+
+
+def _counts(suppressed: bool) -> Counts:
+    return Counts(suppressed, SuppressionRule.from_catalogue(context.catalogue()))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -30,7 +51,15 @@ def _project_participants(version: int, project: str, scope: tuple[str, ...] | N
     return context.get_store().participants(project=project, sites=scope)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _shown_series(version: int, project: str, scope: tuple[str, ...] | None) -> pd.DataFrame | None:
+    cat = context.catalogue()
+    return _counts(True).shown_series(_project_series(version, project, scope), cat.indicators_of(project))
+
+
 def project_series(project: str) -> pd.DataFrame:
+    """Series rows of a project in the user's scope, unsuppressed: for analyses, never drawn as they are
+    in a suppressed view."""
     return _project_series(context.data_version(), project, _scope())
 
 
@@ -54,11 +83,29 @@ def _its(version: int, scope, project: str, site: str, indicator: str, options: 
         return str(exc)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _its_shown(version: int, scope, suppressed: bool, project: str, site: str, indicator: str,
+               options: ITSOptions | None, breakdown: str, group: str, comparisons: tuple[str, ...], go_live):
+    result = _its(version, scope, project, site, indicator, options, breakdown, group, comparisons, go_live)
+    cat = context.catalogue()
+    ind = cat.indicator(project, indicator)
+    if isinstance(result, str) or not suppressed:
+        return result
+    if ind.kind not in COUNT_KINDS or (breakdown, group) != (evaluate.ALL, evaluate.ALL):
+        if ind.kind in COUNT_KINDS:
+            return "A single group's monthly counts are shown to the evaluation team only."
+        return result
+    names = {s.id: s.name for s in cat.sites}
+    series_sites = {names[site]: site, **{names.get(c, c): c for c in comparisons}}
+    return _counts(True).its_result(result, ind, _shown_series(version, project, scope), series_sites)
+
+
 def its(project: str, site: str, indicator: str, options: ITSOptions | None = None, *,
         breakdown: str = "all", group: str = "all", comparisons: tuple[str, ...] = (), go_live=None) -> ITSResult | str:
-    """A site's ITS result, or the plain reason there is none (``go_live`` overrides the catalogue date)."""
-    return _its(context.data_version(), _scope(), project, site, indicator, options, breakdown, group, tuple(comparisons),
-                go_live)
+    """A site's ITS result as the view shows it, or the plain reason there is none (``go_live`` overrides the
+    catalogue date). In a suppressed view the observed counts are rounded or hidden; model lines stay."""
+    return _its_shown(context.data_version(), _scope(), _suppressed(), project, site, indicator, options,
+                      breakdown, group, tuple(comparisons), go_live)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -72,8 +119,15 @@ def _prepost(version: int, scope, project: str, site: str, indicator: str):
 
 
 def prepost(project: str, site: str, indicator: str):
-    """A site's before/after result for a participant measure, or the plain reason there is none."""
-    return _prepost(context.data_version(), _scope(), project, site, indicator)
+    """A site's before/after result for a participant measure (warnings as the view shows them), or the
+    plain reason there is none."""
+    result = _prepost(context.data_version(), _scope(), project, site, indicator)
+    shown = counts()
+    if isinstance(result, str):
+        return shown.text(result)
+    if shown.suppressed:
+        return replace(result, warnings=tuple(shown.text(w) for w in result.warnings))
+    return result
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -94,25 +148,42 @@ def stratified_prepost(project: str, site: str, indicator: str, breakdown: str) 
 
 
 @st.cache_data(show_spinner="Summarising every site…", max_entries=16)
-def _headlines(version: int, scope, project: str, sites: tuple[str, ...] | None) -> list[evaluate.Headline]:
-    return evaluate.headline_results(
+def _headlines(version: int, scope, suppressed: bool, project: str,
+               sites: tuple[str, ...] | None) -> list[evaluate.Headline]:
+    cat = context.catalogue()
+    headlines = evaluate.headline_results(
         _project_series(version, project, scope), _project_participants(version, project, scope),
-        context.catalogue(), project, sites=sites,
+        cat, project, sites=sites,
     )
+    if not suppressed:
+        return headlines
+    shown = _counts(True)
+    out = []
+    for h in headlines:
+        if cat.indicator(project, h.indicator).source == "participant" and h.estimate is not None:
+            result = _prepost(version, scope, project, h.site, h.indicator)
+            _, sentence = evaluate.prepost_headline(result, cat.site(h.site), cat.indicator(project, h.indicator),
+                                                    n_text=shown.n(result.n_pairs))
+            h = replace(h, sentence=sentence)
+        out.append(replace(h, sentence=shown.text(h.sentence), warnings=tuple(shown.text(w) for w in h.warnings)))
+    return out
 
 
 def headlines(project: str) -> list[evaluate.Headline]:
-    """Headline results of a project for the sites this user may see."""
-    return _headlines(context.data_version(), _scope(), project, auth.current_access().sites)
+    """Headline results of a project for the sites this user may see, as the view shows them."""
+    return _headlines(context.data_version(), _scope(), _suppressed(), project, auth.current_access().sites)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _spc(version: int, scope, project: str, site: str, indicator: str, rebase: bool):
+def _spc(version: int, scope, suppressed: bool, project: str, site: str, indicator: str, rebase: bool):
     cat = context.catalogue()
     ind = cat.indicator(project, indicator)
     rows = evaluate.series_rows(_project_series(version, project, scope), site, indicator)
     if rows.empty:
         return "No data for this series."
+    if suppressed and ind.kind in COUNT_KINDS:
+        shown = _counts(True).observed(_shown_series(version, project, scope), site, indicator)
+        rows = rows.assign(value=rows["period"].map(shown)).dropna(subset=["value"])
     if ind.kind == "rate" and rows["denominator"].notna().all():
         rows = rows.assign(value=rows["value"] / rows["denominator"] * ind.rate_per)
     go_live = cat.site(site).go_live
@@ -127,28 +198,24 @@ def _spc(version: int, scope, project: str, site: str, indicator: str, rebase: b
 
 
 def spc_chart_data(project: str, site: str, indicator: str, rebase: bool = True):
-    """XmR chart of a site's series (rates per the indicator's multiplier), rebased at go-live."""
-    return _spc(context.data_version(), _scope(), project, site, indicator, rebase)
+    """XmR chart of a site's series (rates per the indicator's multiplier), rebased at go-live; in a
+    suppressed view drawn from the rounded counts, months with a hidden count left out."""
+    return _spc(context.data_version(), _scope(), _suppressed(), project, site, indicator, rebase)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _pool(version: int, scope, project: str, indicator: str, method: str, which: str):
     cat = context.catalogue()
     ind = cat.indicator(project, indicator)
-    estimates = []
+    named = []
     for site in cat.sites_of(project):
         if ind.source == "series":
             result = _its(version, scope, project, site.id, indicator, None, "all", "all", site.comparison_sites, None)
-            est = None if isinstance(result, str) else getattr(result, which)
         else:
             result = _prepost(version, scope, project, site.id, indicator)
-            est = None if isinstance(result, str) else (
-                getattr(result, "rate_ratio", None) or getattr(result, "mean_difference", None)
-            )
-        if est is not None and est.se is not None:
-            estimates.append(pooling.from_estimate(site.name, est))
+        named.append((site.name, None if isinstance(result, str) else evaluate.pooling_estimate(result, which)))
     try:
-        return pooling.pool(estimates, method=method)
+        return evaluate.pool_sites(named, method=method)
     except AnalysisError as exc:
         return str(exc)
 
@@ -159,25 +226,37 @@ def pooled(project: str, indicator: str, method: str = "DL", which: str = "level
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _equity(version: int, scope, project: str, site: str, indicator: str, reference: str, window: str):
+def _equity(version: int, scope, suppressed: bool, project: str, site: str, indicator: str, reference: str,
+            window: str):
     cat = context.catalogue()
-    ind = cat.indicator(project, indicator)
-    rows, words = evaluate.group_window(_project_series(version, project, scope), cat.site(site), indicator, window)
-    if rows.empty:
-        return "No data broken down by group for this indicator in " + words + "."
     try:
-        return (
-            equity.group_rates(rows, per=ind.rate_per),
-            equity.rate_ratios(rows, reference, per=ind.rate_per),
-            words,
+        return evaluate.equity_tables(
+            _project_series(version, project, scope), cat.site(site), cat.indicator(project, indicator), reference,
+            window, rule=_counts(True).rule if suppressed else None,
         )
     except (AnalysisError, ValueError) as exc:
         return str(exc)
 
 
 def equity_tables(project: str, site: str, indicator: str, reference: str, window: str = "latest-12"):
-    """(GroupRates, RateRatios, window in words): annual rates by group over a 12-month window, or a reason."""
-    return _equity(context.data_version(), _scope(), project, site, indicator, reference, window)
+    """(GroupRates, RateRatios, window in words): annual rates by group over a 12-month window, or a reason;
+    in a suppressed view from the suppressed counts."""
+    return _equity(context.data_version(), _scope(), _suppressed(), project, site, indicator, reference, window)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _funnel(version: int, scope, suppressed: bool, project: str, site: str) -> pd.DataFrame:
+    cat = context.catalogue()
+    indicators = [i for i in cat.indicators_of(project, "series") if i.funnel_stage]
+    stages = evaluate.funnel_stages(_project_series(version, project, scope), indicators, cat.site(site))
+    if suppressed and not stages.empty:
+        stages = suppress_table(stages, ["count"], rule=_counts(True).rule, total_row=("group", "All"), by=["stage"])
+    return stages
+
+
+def funnel(project: str, site: str) -> pd.DataFrame:
+    """Counts since go-live per uptake stage and group (suppressed in a suppressed view)."""
+    return _funnel(context.data_version(), _scope(), _suppressed(), project, site)
 
 
 @st.cache_data(show_spinner="Fitting the rate-ratio change…", max_entries=128)

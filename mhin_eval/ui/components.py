@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from mhin_eval import charts, evaluate
+from mhin_eval.access.shown import COUNT_KINDS
 from mhin_eval.analysis.its import ITSResult
+from mhin_eval.analysis.prepost import tidy
 from mhin_eval.analysis.results import Estimate
 from mhin_eval.catalogue import Indicator, Site
 from mhin_eval.ui import analyses, auth, context
@@ -81,6 +83,12 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
     horizon = result.options.horizon
     est, sentence = evaluate.its_headline(result, site, indicator, horizon)
     finding(sentence, est, indicator.better)
+    shown = analyses.counts()
+    note = None
+    if shown.suppressed and indicator.kind in COUNT_KINDS:
+        hidden = int(result.fitted["observed"].isna().sum())
+        note = (f"Counts rounded to the nearest {shown.rule.round_to}"
+                + (f"; {hidden} month{'s' if hidden != 1 else ''} with 1 to {shown.threshold} not drawn" if hidden else ""))
     st.plotly_chart(
         charts.its_chart(
             result,
@@ -88,6 +96,7 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
             y_title=indicator.unit.capitalize(),
             unit=indicator.unit,
             go_live=pd.Timestamp(go_live),
+            annotation=note,
         ),
         theme=None,
         key=f"its-{key}",
@@ -105,37 +114,45 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
     if isinstance(result, str):
         st.info(result)
         return
-    est, sentence = evaluate.prepost_headline(result, site, indicator)
+    shown = analyses.counts()
+    people = shown.n(result.n_pairs)
+    est, sentence = evaluate.prepost_headline(result, site, indicator, n_text=people)
     finding(sentence, est, indicator.better)
-    rows = None
+    title = f"{indicator.label}: {site.name}"
     if auth.current_access().can_see_participants:
         rows = analyses.project_participants(project)
         rows = rows[(rows["site"] == site.id) & (rows["measure"] == indicator.id)]
-        st.plotly_chart(
-            charts.prepost_chart(rows, result, title=f"{indicator.label}: {site.name}", y_title=indicator.unit,
-                                 unit=indicator.unit),
-            theme=None,
-            key=f"prepost-{key}",
-        )
+        figure = charts.prepost_chart(rows, result, title=title, y_title=indicator.unit, unit=indicator.unit)
     else:
-        st.caption("The chart of individual people's values is shown to the evaluation team only.")
+        rows = None
+        figure = charts.prepost_means_chart(*shown.prepost_means(result), title=title, y_title=indicator.unit,
+                                            unit=indicator.unit, before=result.before, after=result.after,
+                                            n_text=f"{people} people with both measurements")
+    st.plotly_chart(figure, theme=None, key=f"prepost-{key}")
+    if rows is None:
+        st.caption("Means only: individual people's values are shown to the evaluation team only.")
     show_warnings(result.warnings)
     with st.expander("All statistics and methods"):
-        from mhin_eval.analysis.prepost import tidy
-
-        st.dataframe(tidy(result), hide_index=True)
-        st.markdown(result.methods)
+        if not shown.suppressed:
+            st.dataframe(tidy(result), hide_index=True)
+        st.markdown(shown.text(result.methods))
         if show_rows and rows is not None:
             st.dataframe(rows, hide_index=True)
 
 
 def headline_frame(headlines, *, include_site: bool = True) -> pd.DataFrame:
     """Headline results as a table people read: the sentence carries the number, unit and CI."""
+    cat = context.catalogue()
+    shown = analyses.counts()
     rows = []
     for h in headlines:
         row = {"Site": h.site_name} if include_site else {}
+        if cat.indicator(h.project, h.indicator).source == "series":
+            n = f"{h.n} months" if h.n else ""
+        else:
+            n = f"{shown.n(h.n)} people" if h.n else ""
         row.update({"Indicator": h.label, "Result": h.sentence, "Direction": DIRECTION_ICONS[h.direction],
-                    "n": h.n, "Method": h.method})
+                    "n": n, "Method": h.method})
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from mhin_eval import charts, evaluate
+from mhin_eval.access.suppression import suppress_table
 from mhin_eval.analysis.findings import findings_frame
 from mhin_eval.catalogue import Indicator, Site
 from mhin_eval.ui import analyses, components, context, state
@@ -16,31 +17,12 @@ from mhin_eval.wording import change_phrase, fmt_estimate
 GROUP_LABELS = {"delivery_mode": "delivery mode", "ethnicity": "ethnic group"}
 
 
-def funnel_stages(series: pd.DataFrame, indicators: list[Indicator], site: Site) -> pd.DataFrame:
-    """Counts since go-live per funnel stage, for all families and per group of the stage's breakdown."""
-    rows = []
-    since = pd.Timestamp(site.go_live)
-    for ind in sorted(indicators, key=lambda i: i.funnel_stage):
-        data = series[(series["site"] == site.id) & (series["indicator"] == ind.id) & (series["period"] >= since)]
-        if data.empty:
-            continue
-        rows.append({"stage": ind.label, "order": ind.funnel_stage, "group": "All", "count": data["value"].sum()
-                     if (data["breakdown"] == "all").all() else data.loc[data["breakdown"] != "all", "value"].sum()})
-        for group, part in data[data["breakdown"] != "all"].groupby("group"):
-            rows.append({"stage": ind.label, "order": ind.funnel_stage, "group": str(group).capitalize(),
-                         "count": part["value"].sum()})
-    return pd.DataFrame(rows, columns=["stage", "order", "group", "count"])
-
-
 def funnel_section(project: str, sites: tuple[Site, ...]) -> None:
-    cat = context.catalogue()
-    indicators = [i for i in cat.indicators_of(project, "series") if i.funnel_stage]
-    series = analyses.project_series(project)
     st.caption("Families at each step since each site's go-live, in total and by delivery mode.")
     columns = st.columns(len(sites))
     for column, site in zip(columns, sites, strict=True):
         with column:
-            stages = funnel_stages(series, indicators, site)
+            stages = analyses.funnel(project, site.id)
             st.plotly_chart(charts.funnel_chart(stages, title=f"Uptake since go-live: {site.name}"),
                             theme=None, key=f"funnel-{project}-{site.id}")
 
@@ -89,25 +71,36 @@ def equity_section(project: str, sites: tuple[Site, ...], indicators: list[Indic
 
 
 def stratified_section(project: str, sites: tuple[Site, ...], measure: Indicator, breakdown: str) -> None:
+    """Before/after per group of an attribute (e.g. delivery mode); in a suppressed view the numbers of
+    people are suppressed with their site total as the margin, and a hidden group gets no estimate."""
+    group_label = GROUP_LABELS.get(breakdown, breakdown).capitalize()
     st.subheader(f"{measure.label} by {GROUP_LABELS.get(breakdown, breakdown)}")
     records = []
     for site in sites:
         results = analyses.stratified_prepost(project, site.id, measure.id, breakdown)
         for group, result in results.items():
-            records.append(
-                {
-                    "Site": site.name,
-                    GROUP_LABELS.get(breakdown, breakdown).capitalize(): group,
-                    "Pairs": result.n_pairs,
-                    "Missing follow-up": result.n_missing_followup,
-                    f"Mean difference ({measure.unit})": fmt_estimate(result.mean_difference),
-                    "Warnings": " ".join(result.warnings),
-                }
-            )
-    if records:
-        st.dataframe(pd.DataFrame(records), hide_index=True)
-    else:
+            records.append({"Site": site.name, group_label: group, "Pairs": result.n_pairs,
+                            "Missing follow-up": result.n_missing_followup,
+                            "estimate": fmt_estimate(result.mean_difference), "Warnings": " ".join(result.warnings)})
+        if results:
+            records.append({"Site": site.name, group_label: "All", "estimate": "", "Warnings": "",
+                            **{c: sum(r[c] for r in records if r["Site"] == site.name) for c in ("Pairs", "Missing follow-up")}})
+    if not records:
         st.info(f"No {measure.label} records carry a {GROUP_LABELS.get(breakdown, breakdown)}.")
+        return
+    table = pd.DataFrame(records)
+    shown = analyses.counts()
+    if shown.suppressed:
+        table = suppress_table(table, ["Pairs", "Missing follow-up"], rule=shown.rule, total_row=(group_label, "All"),
+                               by=["Site"])
+        table = table.assign(
+            estimate=table["estimate"].mask(table["Pairs"].isna(), "not shown (small group)"),
+            Warnings=table["Warnings"].map(shown.text),
+            **{"Pairs": table["Pairs_shown"], "Missing follow-up": table["Missing follow-up_shown"]},
+        )
+        st.caption(shown.rule.note)
+    columns = ["Site", group_label, "Pairs", "Missing follow-up", "estimate", "Warnings"]
+    st.dataframe(table[columns].rename(columns={"estimate": f"Mean difference ({measure.unit})"}), hide_index=True)
 
 
 def _finding_line(row, spec) -> str:

@@ -7,6 +7,8 @@ The app runs with an ``[auth]`` secrets section (so login is required) and a tem
 from __future__ import annotations
 
 import json
+import math
+import re
 
 import pytest
 
@@ -131,3 +133,74 @@ def test_evaluator_sees_every_site_and_can_upload(signed_in):
 def test_local_mode_without_auth_is_an_evaluator_with_a_notice(app):
     at = open_page(app, "overview")
     assert "Local single-user mode" in "\n".join(c.value for c in at.sidebar.caption)
+
+
+# --------------------------------------------------------------------------- a lead sees no small count
+
+LEAD = "lee.lead@mhin.nhs.uk"
+EVALUATOR = "eve.evaluator@mhin.nhs.uk"
+THRESHOLD, ROUND_TO = 7, 5  # data/catalogue.toml [settings]
+PEOPLE = re.compile(r"(?<![\d.,])(\d[\d,]*) (?:people|participants?|pairs?|families|famil(?:y|ies)|respondents?)\b")
+
+
+def _numbers(values) -> list[float]:
+    out = []
+    for v in values if isinstance(values, list) else []:
+        if isinstance(v, list):
+            out.extend(_numbers(v))
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+            out.append(float(v))
+    return out
+
+
+def shown_counts(at) -> dict[str, list[float]]:
+    """Every count the page draws or writes: observed points of time series and SPC charts, uptake bars,
+    the counts behind group rates, and numbers of people in text and tables."""
+    found: dict[str, list[float]] = {"observed": [], "bars": [], "rate counts": [], "people": []}
+    for chart in at.get("plotly_chart"):
+        for trace in json.loads(chart.proto.spec).get("data", []):
+            name = str(trace.get("name", "")).lower()
+            if "observed" in name or (trace.get("mode") == "markers" and "value" in name):
+                found["observed"] += _numbers(trace.get("y"))
+            if trace.get("type") == "bar" and trace.get("orientation") == "h":
+                found["bars"] += _numbers(trace.get("x"))
+            custom = trace.get("customdata")
+            if isinstance(custom, list) and custom and isinstance(custom[0], list) and len(custom[0]) == 4:
+                found["rate counts"] += _numbers([row[2] for row in custom])
+    text = everything_shown(at)
+    found["people"] = [float(m.replace(",", "")) for m in PEOPLE.findall(text)]
+    return found
+
+
+def small(counts: dict[str, list[float]]) -> dict[str, list[float]]:
+    return {k: sorted({v for v in vs if 1 <= v <= THRESHOLD}) for k, vs in counts.items() if any(1 <= v <= THRESHOLD for v in vs)}
+
+
+LEAD_VIEWS = [("overview", {}), ("project", {"project": "pcref"}), ("project", {"project": "parent-cbt"}),
+              ("project", {"project": "aaot"}), ("site", {"site": "sheffield"}), ("site", {"site": "east-of-england"}),
+              ("published", {"site": "manchester"}), ("compare", {"project": "pcref"})]
+
+
+@pytest.mark.parametrize(("page", "query"), LEAD_VIEWS, ids=[f"{p}-{'-'.join(q.values())}" for p, q in LEAD_VIEWS])
+def test_a_lead_sees_no_count_between_1_and_the_threshold(signed_in, page, query):
+    at = open_page(signed_in(LEAD), page, **query)
+    assert "lead" in everything_shown(at)
+    counts = shown_counts(at)
+    assert small(counts) == {}
+    for kind in ("observed", "bars", "rate counts"):
+        assert all(v % ROUND_TO == 0 for v in counts[kind]), f"{kind} not rounded to {ROUND_TO}"
+
+
+def test_the_small_count_check_finds_the_counts_an_evaluator_sees(signed_in):
+    """The demo data has small monthly counts (families starting parent-led CBT); unsuppressed, the check
+    above catches them."""
+    at = open_page(signed_in(EVALUATOR), "project", project="parent-cbt")
+    assert small(shown_counts(at)), "the evaluator's unsuppressed view shows counts from 1 to 7"
+
+
+def test_an_evaluator_can_switch_to_the_suppressed_view(signed_in):
+    at = open_page(signed_in(EVALUATOR), "project", project="parent-cbt")
+    assert small(shown_counts(at))
+    at.sidebar.toggle(key="view:suppressed").set_value(True).run()
+    assert not at.exception
+    assert small(shown_counts(at)) == {}

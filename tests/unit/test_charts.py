@@ -156,10 +156,13 @@ def pixel_std(data: bytes) -> float:
 
 
 def render(fig: go.Figure, path: Path) -> bytes:
-    """Write the figure as a PNG of PNG_SIZE (kaleido) and check it is an image with something drawn on it."""
+    """Write the figure as a PNG of PNG_SIZE (kaleido, through the exports' one kept browser, with no
+    network request) and check it is an image with something drawn on it."""
+    from mhin_eval.export import chart_image
+
     width, height = PNG_SIZE
-    fig.write_image(path, width=width, height=height, scale=1)
-    data = path.read_bytes()
+    data = chart_image(fig, "png", width=width, height=height, scale=1)
+    path.write_bytes(data)
     assert png_size(data) == (width, height)
     assert pixel_std(data) > 2, f"{path.name} looks blank"
     return data

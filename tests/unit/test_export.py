@@ -20,7 +20,7 @@ from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from mhin_eval import evaluate, export
-from mhin_eval.access import Access, Role
+from mhin_eval.access import Access, Role, shown
 from mhin_eval.access.suppression import SuppressionRule, suppress_table
 from mhin_eval.analysis import equity
 from mhin_eval.analysis.its import ITSResult
@@ -287,7 +287,7 @@ def test_equity_slide_states_the_rate_ratio_of_the_stored_counts(demo_store, cat
 
 
 def test_suppressed_text_hides_counts_of_people_and_their_shares(catalogue):
-    counts = export.Counts.for_access(LEAD, catalogue)
+    counts = shown.Counts.for_access(LEAD, catalogue)
     # 3 of 9: 3 is hidden (1 to 7); 9 rounds to 10; the share (33%) would give 3 back from 9, so it goes.
     assert counts.text("3 of 9 participants with a baseline value (33%) have no follow-up.") == (
         "* of 10 participants with a baseline value have no follow-up.")
@@ -295,7 +295,7 @@ def test_suppressed_text_hides_counts_of_people_and_their_shares(catalogue):
     assert counts.text("No data for 2020-09, 2023-02; gaps are left as gaps") == (
         "No data for 2020-09, 2023-02; gaps are left as gaps")
     assert counts.n(0) == "0" and counts.n(7) == "*" and counts.n(8) == "10" and counts.n(83) == "85"
-    assert export.Counts.for_access(Access.local_evaluator(), catalogue).n(6) == "6"
+    assert shown.Counts.for_access(Access.local_evaluator(), catalogue).n(6) == "6"
 
 
 # ------------------------------------------------------------------------------------------------ scope

@@ -1,0 +1,110 @@
+"""What a view shows of the analyses' counts: as they are for the evaluation team, or suppressed
+(mhin_eval.access.suppression) for leads, partner sites and an evaluator's suppressed view.
+
+One place for pages and exports alike: counts of people in text, observed points of a time series,
+per-person means, and the series rows a suppressed view draws.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from mhin_eval import evaluate
+from mhin_eval.access.policy import Access
+from mhin_eval.access.suppression import SuppressionRule, suppress_series
+from mhin_eval.analysis.its import ITSResult
+from mhin_eval.catalogue import Catalogue, Indicator
+
+COUNT_KINDS = ("count", "rate", "proportion")  # indicator kinds whose stored values are counts
+_PEOPLE_COUNT = re.compile(
+    r"\b\d[\d,]*(?=\s+(?:of\b|rows?\b|row\(s\)|participants?\b|participant\(s\)|people\b|persons?\b"
+    r"|complete pairs?\b|famil(?:y|ies)\b))|(?<=\bof )\d[\d,]*\b"
+)
+_SHARE = re.compile(r"\s*\(\d+(?:\.\d+)?%\)")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How counts appear in one view (page or export): as they are, or suppressed (mhin_eval.access.suppression)."""
+
+    suppressed: bool
+    rule: SuppressionRule
+
+    @classmethod
+    def for_access(cls, access: Access, catalogue: Catalogue) -> Counts:
+        return cls(bool(access.suppressed), SuppressionRule.from_catalogue(catalogue))
+
+    @property
+    def threshold(self) -> int:
+        return self.rule.threshold
+
+    def n(self, value) -> str:
+        """A count of people for text: ``*``, rounded, or as it is in the evaluation team's view."""
+        if value is None:
+            return ""
+        return self.rule.show(value) if self.suppressed else f"{int(value):,}"
+
+    def text(self, text: str) -> str:
+        """Analysis text (warnings) with its counts of people suppressed and shares of them dropped.
+
+        A share such as "(31%)" is worked out from unrounded counts, so it would give a rounded count back.
+        """
+        if not self.suppressed:
+            return text
+        text = _SHARE.sub("", text)
+        return _PEOPLE_COUNT.sub(lambda m: self.rule.show(float(m.group(0).replace(",", ""))), text)
+
+    def per_person(self, total: float | None, people: int | None) -> float | None:
+        """A mean count per person as a suppressed view shows it: rounded total over rounded people."""
+        if total is None or not people:
+            return None
+        if not self.suppressed:
+            return total / people
+        if self.rule.hides(total) or self.rule.hides(people):
+            return None
+        return self.rule.round(total) / self.rule.round(people) if self.rule.round(people) else None
+
+    def prepost_means(self, result) -> tuple[float | None, float | None]:
+        """Before and after means of a before/after result as the view shows them: per-person counts from
+        the rounded totals over the rounded number of people in a suppressed view, score means as they are."""
+        if hasattr(result, "total_before"):
+            return (self.per_person(result.total_before, result.n_pairs),
+                    self.per_person(result.total_after, result.n_pairs))
+        return result.mean_before, result.mean_after
+
+    def shown_series(self, series: pd.DataFrame, indicators: tuple[Indicator, ...]) -> pd.DataFrame | None:
+        """The count indicators' rows as a suppressed view shows them (secondary suppression included)."""
+        if not self.suppressed:
+            return None
+        kinds = [i.id for i in indicators if i.kind in COUNT_KINDS]
+        rows = series[series["indicator"].isin(kinds)].drop(columns=["rate"], errors="ignore")
+        return suppress_series(rows, self.rule).assign(_raw=rows["value"]) if len(rows) else rows.assign(_raw=[])
+
+    def its_result(self, result: ITSResult, indicator: Indicator, shown: pd.DataFrame | None,
+                   series_sites: dict[str, str]) -> ITSResult:
+        """The result as drawn: every observed count as the suppressed series shows it (model lines stay:
+        they are estimates). ``series_sites`` maps the fitted frame's series labels to site ids."""
+        if not self.suppressed or indicator.kind not in COUNT_KINDS or "observed" not in result.fitted:
+            return result
+        fitted = result.fitted.copy()
+        labels = fitted["group"] if "group" in fitted else pd.Series(next(iter(series_sites)), index=fitted.index)
+        observed = pd.Series(float("nan"), index=fitted.index)
+        for label, site_id in series_sites.items():
+            mask = labels.astype(str) == str(label)
+            observed[mask] = fitted.loc[mask, "period"].map(self.observed(shown, site_id, indicator.id)).astype(float)
+        fitted["observed"] = observed
+        return replace(result, fitted=fitted, warnings=tuple(self.text(w) for w in result.warnings))
+
+    def observed(self, shown: pd.DataFrame, site_id: str, indicator_id: str) -> pd.Series:
+        """Suppressed monthly totals of one series by period: the stored "all" row as suppressed, else the
+        hidden or rounded sum of the groups (shown as the "all" series)."""
+        rows = shown[(shown["site"] == site_id) & (shown["indicator"] == indicator_id)]
+        totals = rows[(rows["breakdown"] == evaluate.ALL) & (rows["group"] == evaluate.ALL)]
+        if len(totals):
+            return totals.set_index("period")["value"]
+        raw = evaluate.series_rows(shown.assign(value=shown["_raw"]), site_id, indicator_id)
+        return raw.set_index("period")["value"].map(
+            lambda v: float("nan") if pd.isna(v) or self.rule.hides(v) else self.rule.round(v))
