@@ -19,13 +19,9 @@ _VIEWS: OrderedDict[tuple, export.ExportView] = OrderedDict()
 _VIEWS_LOCK = Lock()
 
 
-def current_access() -> Access:
-    return auth.current_access()
-
-
 def view(project: str, site: str | None = None, access: Access | None = None) -> export.ExportView:
     """The export content of a project or site for the current user (the presentation page's slides)."""
-    return _view(context.get_store(), context.catalogue(), project, site, access or current_access(),
+    return _view(context.get_store(), context.catalogue(), project, site, access or auth.current_access(),
                  context.data_version())
 
 
@@ -45,9 +41,20 @@ def _view(store, catalogue, project: str, site: str | None, access: Access, vers
     return built
 
 
+def _audited(make, access: Access, file_name: str):
+    """Download data made on click, with the download written to the audit log."""
+
+    def data():
+        payload = make()
+        context.get_store().record_event("download", access.user, file_name)
+        return payload
+
+    return data
+
+
 def export_buttons(project: str, site: str | None = None) -> None:
     """Slide deck (built on request, with progress), HTML report, and the results as CSV and Excel."""
-    access = current_access()
+    access = auth.current_access()
     store, catalogue, version = context.get_store(), context.catalogue(), context.data_version()
 
     def content() -> export.ExportView:
@@ -63,25 +70,27 @@ def export_buttons(project: str, site: str | None = None) -> None:
         )
         deck_col, report_col, csv_col, xlsx_col = st.columns(4)
         with deck_col:
-            _deck_button(content, (version, access.cache_key), key, stem)
+            _deck_button(content, (version, access.cache_key), key, stem, access)
         report_col.download_button(
-            "HTML report", data=lambda: export.report_html(content()).encode("utf-8"),
+            "HTML report", data=_audited(lambda: export.report_html(content()).encode("utf-8"), access, f"{stem}.html"),
             file_name=f"{stem}.html", mime="text/html", on_click="ignore", icon=":material/article:",
             key=f"{key}-report",
         )
         csv_col.download_button(
-            "Results (CSV)", data=lambda: export.table_bytes(content(), "results", "csv"),
+            "Results (CSV)", data=_audited(lambda: export.table_bytes(content(), "results", "csv"), access,
+                                           f"{stem}-results.csv"),
             file_name=f"{stem}-results.csv", mime="text/csv", on_click="ignore", icon=":material/table:",
             key=f"{key}-csv",
         )
         xlsx_col.download_button(
-            "Results (Excel)", data=lambda: export.table_bytes(content(), "results", "xlsx"),
+            "Results (Excel)", data=_audited(lambda: export.table_bytes(content(), "results", "xlsx"), access,
+                                             f"{stem}-results.xlsx"),
             file_name=f"{stem}-results.xlsx", mime=XLSX_MIME, on_click="ignore", icon=":material/table_view:",
             key=f"{key}-xlsx",
         )
 
 
-def _deck_button(content, wanted: tuple, key: str, stem: str) -> None:
+def _deck_button(content, wanted: tuple, key: str, stem: str, access: Access) -> None:
     """'Build slide deck' with a progress bar, then the download button for the built deck."""
     state_key = f"{key}-deck-bytes"
     built = st.session_state.get(state_key)
@@ -96,5 +105,6 @@ def _deck_button(content, wanted: tuple, key: str, stem: str) -> None:
             status.update(label=f"Slide deck ready: {len(shown.items) + len(shown.sites) + 2} slides",
                           state="complete", expanded=False)
         st.session_state[state_key] = built = (wanted, data)
-    st.download_button("Download slide deck", data=built[1], file_name=f"{stem}.pptx", mime=PPTX_MIME,
+    deck = built[1]
+    st.download_button("Download slide deck", data=_audited(lambda: deck, access, f"{stem}.pptx"), file_name=f"{stem}.pptx", mime=PPTX_MIME,
                        on_click="ignore", icon=":material/download:", type="primary", key=f"{key}-deck")
