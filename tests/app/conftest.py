@@ -43,3 +43,15 @@ def all_text(at: AppTest) -> str:
     for kind in ("title", "header", "subheader", "markdown", "caption", "warning", "info", "error", "success"):
         parts.extend(str(e.value) for e in getattr(at, kind))
     return "\n".join(parts)
+
+
+def open_page(at: AppTest, page: str, **query) -> AppTest:
+    """Run the app with ``query`` in the URL, switch to ``pages/<page>.py`` (the home page is the default)
+    and check that it ran without an exception."""
+    at.query_params.update(query)
+    at.run()
+    if page != "home":
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -2,18 +2,10 @@
 
 import pytest
 
-from tests.app.conftest import all_text
+from mhin_eval.catalogue import PROJECT_ROOT
+from tests.app.conftest import all_text, open_page
 
-PAGES = ["overview", "project", "site", "compare", "published", "explorer", "methods"]
-
-
-def open_page(at, page: str, **query):
-    at.query_params.update(query)
-    at.run()
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+PAGES = sorted(p.stem for p in (PROJECT_ROOT / "pages").glob("*.py"))
 
 
 @pytest.mark.parametrize("page", PAGES)

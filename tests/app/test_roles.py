@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.app.conftest import all_text
+from tests.app.conftest import all_text, open_page
 
 POLICY = """
 [[users]]
@@ -51,16 +51,6 @@ def signed_in(app, tmp_path, monkeypatch):
         return app
 
     return sign_in
-
-
-def open_page(at, page: str, **query):
-    at.query_params.update(query)
-    at.run()
-    if page != "home":
-        at.switch_page(f"pages/{page}.py")
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def everything_shown(at) -> str:

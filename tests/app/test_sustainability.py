@@ -10,17 +10,8 @@ import pandas as pd
 import pytest
 
 from mhin_eval.catalogue import DEFAULT_CATALOGUE
-from tests.app.conftest import all_text
+from tests.app.conftest import all_text, open_page
 from tests.app.test_roles import HULL_USER, OTHER_SITE_NAMES
-
-
-def open_page(at, page: str, **query):
-    at.query_params.update(query)
-    at.run()
-    at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def chart_titles(at) -> list[str]:
