@@ -9,7 +9,18 @@ import pytest
 
 from mhin_eval.catalogue import PROJECT_ROOT, load_catalogue
 
-SHARED_DIR = Path(os.environ.get("MHIN_SHARED_DIR", PROJECT_ROOT.parent / "shared"))
+def _shared_dir() -> Path:
+    """The workspace's shared folder (reference datasets, real NHS files): ``MHIN_SHARED_DIR``, else the
+    ``shared`` folder beside the checkout or beside any folder above it."""
+    if os.environ.get("MHIN_SHARED_DIR"):
+        return Path(os.environ["MHIN_SHARED_DIR"])
+    for folder in PROJECT_ROOT.parents:
+        if (folder / "shared" / "reference").is_dir():
+            return folder / "shared"
+    return PROJECT_ROOT.parent / "shared"
+
+
+SHARED_DIR = _shared_dir()
 REFERENCE_DIR = SHARED_DIR / "reference"
 REAL_DATA_DIR = SHARED_DIR / "real-data"
 ARTIFACTS_DIR = PROJECT_ROOT / "test-artifacts"
