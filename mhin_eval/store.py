@@ -343,6 +343,7 @@ class Store:
         self._gate = self.data_dir / (DB_FILE + ".gate.lock")
         self._lockfile = self.data_dir / (DB_FILE + ".lock")
         self._thread_lock = _thread_lock(self.path)
+        self._version_cache: tuple[tuple, int] | None = None
         if not self._initialised():
             with self._write() as con:
                 self._create_schema(con)
@@ -778,10 +779,30 @@ class Store:
         out["time"] = pd.to_datetime(out["time"]).dt.tz_localize("UTC")
         return out
 
+    def _file_signature(self) -> tuple:
+        """Size and modification time of the database file and its write-ahead log: any commit changes them."""
+        signature = []
+        for path in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                stat = path.stat()
+                signature.append((stat.st_mtime_ns, stat.st_size))
+            except FileNotFoundError:
+                signature.append(None)
+        return tuple(signature)
+
     def version(self) -> int:
-        """A counter raised by every ingest and rollback: the cache key of anything read from the store."""
+        """A counter raised by every ingest and rollback: the cache key of anything read from the store.
+
+        Pages ask for it on every read, so it is re-read from the database only when the database files
+        changed since the last read (a commit by any process changes them); otherwise it costs one stat."""
+        signature = self._file_signature()
+        cached = self._version_cache
+        if cached is not None and cached[0] == signature:
+            return cached[1]
         with self._read() as con:
-            return int(con.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()[0])
+            value = int(con.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()[0])
+        self._version_cache = (signature, value)
+        return value
 
     def checksum(self) -> str:
         """sha256 over every current row of every kind, independent of row order and of ingest ids."""

@@ -576,3 +576,17 @@ def test_history_lists_touched_sites_and_takes_a_site_scope(store):
     assert list(store.history(sites=["greater-manchester"])["ingest_id"]) == [2]
     assert list(store.history(sites=["hull"])["ingest_id"]) == [1, 2]
     assert store.history(sites=[]).empty
+
+
+def test_version_seen_by_another_store_object_after_an_ingest_or_rollback(tmp_path):
+    """version() is re-read only when the database files change; a write through another Store object on the
+    same folder (as another process would) is seen at once."""
+    reader, writer = Store(tmp_path), Store(tmp_path)
+    first = reader.version()
+    assert reader.version() == first
+    result = writer.ingest(series_extract())
+    assert reader.version() == first + 1
+    writer.rollback(result.ingest_id)
+    assert reader.version() == first + 2
+    writer.record_event("login", "someone")
+    assert reader.version() == first + 2, "the audit log does not change the data version"
