@@ -6,10 +6,12 @@ The app runs with an ``[auth]`` secrets section (so login is required) and a tem
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
 
+import numpy as np
 import pytest
 
 from tests.app.conftest import all_text, open_page
@@ -135,7 +137,15 @@ THRESHOLD, ROUND_TO = 7, 5  # data/catalogue.toml [settings]
 PEOPLE = re.compile(r"(?<![\d.,])(\d[\d,]*) (?:people|participants?|pairs?|families|famil(?:y|ies))\b")
 
 
+def _typed_array(value: dict) -> np.ndarray:
+    array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"])).astype(float)
+    return array.reshape([int(n) for n in str(value["shape"]).split(",")]) if "shape" in value else array
+
+
 def _numbers(values) -> list[float]:
+    """Finite numbers of a plotly JSON array: a list (possibly nested) or a typed array {"dtype", "bdata"}."""
+    if isinstance(values, dict) and "bdata" in values:
+        values = _typed_array(values).tolist()
     out = []
     for v in values if isinstance(values, list) else []:
         if isinstance(v, list):
@@ -157,8 +167,9 @@ def shown_counts(at) -> dict[str, list[float]]:
             if trace.get("type") == "bar" and trace.get("orientation") == "h":
                 found["bars"] += _numbers(trace.get("x"))
             custom = trace.get("customdata")
-            if "Rate" in str(trace.get("hovertemplate", "")) and isinstance(custom, list) and custom:
-                found["rate counts"] += _numbers([row[2] for row in custom])
+            if "Rate" in str(trace.get("hovertemplate", "")) and custom:
+                rows = _typed_array(custom).tolist() if isinstance(custom, dict) else custom
+                found["rate counts"] += _numbers([row[2] for row in rows])
     text = everything_shown(at)
     found["people"] = [float(m.replace(",", "")) for m in PEOPLE.findall(text)]
     return found
