@@ -406,6 +406,7 @@ def its_chart(
     comparison_series = list(comparison.groupby("group", sort=False)) if len(comparison) else []
     for i, (label, rows) in enumerate(comparison_series):
         colour = SERIES_COLOURS[1 + i % (len(SERIES_COLOURS) - 1)]
+        named = f"{label}" if "comparison" in str(label).lower() else f"{label} (comparison)"
         if rows["fitted"].notna().any():
             xs, ys = _gapped(
                 (rows.loc[~rows["post"], "period"], rows.loc[~rows["post"], "fitted"]),
@@ -413,18 +414,18 @@ def its_chart(
             )
             fig.add_trace(
                 go.Scatter(
-                    x=xs, y=ys, mode="lines", name=f"{label} (comparison): model fit", legendrank=60 + 2 * i,
+                    x=xs, y=ys, mode="lines", name=f"{named}: model fit", legendrank=60 + 2 * i,
                     line=dict(color=colour, width=2), hoverinfo="skip", legendgroup=f"comparison-{label}",
                 )
             )
         fig.add_trace(
             go.Scatter(
-                x=rows["period"], y=rows["observed"], mode="markers", name=f"{label} (comparison): observed",
+                x=rows["period"], y=rows["observed"], mode="markers", name=f"{named}: observed",
                 legendrank=50 + 2 * i,
                 marker=dict(color=colour, size=8, symbol="diamond-open", line=dict(width=2)),
                 legendgroup=f"comparison-{label}",
                 text=[
-                    f"<b>{_period_label(p, dates)}</b><br>{label} (comparison)<br>Observed: {_num(o, unit)}"
+                    f"<b>{_period_label(p, dates)}</b><br>{named}<br>Observed: {_num(o, unit)}"
                     f"<br>Model fit: {_num(f, unit)}"
                     for p, o, f in zip(rows["period"], rows["observed"], rows["fitted"], strict=True)
                 ],
@@ -438,9 +439,10 @@ def its_chart(
     subtitle = annotation
     if subtitle is None and not has_model and result.warnings:
         subtitle = result.warnings[-1]
-    legend_rows = 1 + len(comparison_series)
+    # Room for the legend at slide width too, where long comparison names take a line each.
+    legend_rows = 2 + 2 * len(comparison_series)
     layout = base_layout(
-        title, height=460, y_title=axis_title(y_title, unit), x_title="" if dates else "Period",
+        title, height=460 + 24 * (legend_rows - 2), y_title=axis_title(y_title, unit), x_title="" if dates else "Period",
         subtitle=wrap_text(subtitle or "", 95),
     )
     layout["yaxis"].update(rangemode="tozero" if (treated["observed"] >= 0).all() else "normal")

@@ -235,11 +235,11 @@ def test_its_chart_draws_comparison_series_in_a_second_colour(controlled_its_res
         "Expected without intervention (counterfactual)",
         "Hull: model fit",
         "Hull: observed",
-        "Comparison trust (comparison): model fit",
-        "Comparison trust (comparison): observed",
+        "Comparison trust: model fit",
+        "Comparison trust: observed",
     ]
     treated = only_trace(fig, "Hull: observed")
-    comparison = only_trace(fig, "Comparison trust (comparison): observed")
+    comparison = only_trace(fig, "Comparison trust: observed")
     assert treated.marker.color != comparison.marker.color
     assert treated.marker.symbol != comparison.marker.symbol
     fitted = controlled_its_result.fitted
