@@ -53,8 +53,10 @@ else:
     table = table[table["site"].isin(names)]
     table["site"] = table["site"].map(names)
     table["round"] = pd.to_datetime(table["round"]).dt.strftime("%b %Y")
-    st.dataframe(table.rename(columns={"site": "Site", "round": "Round", "respondents": "Respondents"}),
-                 hide_index=True)
+    scores = [c for c in table.columns if c not in ("site", "round", "respondents")]
+    table[scores] = table[scores].apply(pd.to_numeric, errors="coerce")
+    st.dataframe(table.rename(columns={"site": "Site", "round": "Round", "respondents": "Respondents"})
+                 .style.format("{:.1f}", subset=scores, na_rep="not shown"), hide_index=True)
     st.caption(f"Mean scores ({instrument.scale_text}); empty where fewer than {limit} respondents answered.")
 
 st.header("Domain profile")
