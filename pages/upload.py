@@ -87,6 +87,7 @@ else:
     shown = history.assign(
         time=history["time"].dt.strftime("%d %b %Y %H:%M UTC"),
         status=history["rolled_back_at"].map(lambda t: "rolled back" if t == t and t is not None else "live"),
+        sites=history["sites"].fillna("–"),
     )
     columns = ["ingest_id", "time", "user", "file_name", "kind", "sites"]
     columns += ["rows_added", "rows_replaced"] if access.sites is None else ["rows_in_scope"]
