@@ -16,9 +16,11 @@ DEMO_NOTICE = (
 
 @st.cache_resource(show_spinner="Preparing the data store…")
 def get_store() -> Store:
-    """One store per server process; seeded with the demo data and published context when empty."""
+    """One store per server process; seeded with the demo data and published context when empty (`make run`
+    seeds before serving, and also completes a seed that was interrupted)."""
     store = Store()
-    seed(store)
+    if store.is_empty():
+        seed(store)
     return store
 
 

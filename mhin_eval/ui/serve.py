@@ -9,6 +9,7 @@ from the first request.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 from streamlit.runtime.pages_manager import PagesManager
@@ -17,7 +18,14 @@ from streamlit.web import cli as streamlit_cli
 from mhin_eval.catalogue import PROJECT_ROOT
 
 
+#: Modules the pages import, loaded before the server starts so the first visitor does not wait for them.
+PRELOAD = ("mhin_eval.ui.analyses", "mhin_eval.ui.components", "mhin_eval.ui.sections", "mhin_eval.ui.exports",
+           "mhin_eval.ui.sustainability", "mhin_eval.uploads", "statsmodels.api", "plotly.graph_objects")
+
+
 def main(argv: list[str] | None = None) -> int:
+    for module in PRELOAD:
+        importlib.import_module(module)
     PagesManager.uses_pages_directory = False
     args = ["streamlit", "run", str(PROJECT_ROOT / "app.py"), *(sys.argv[1:] if argv is None else argv)]
     sys.argv = args

@@ -2,12 +2,18 @@
 
 import pytest
 
+from mhin_eval.catalogue import PROJECT_ROOT
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 # page -> charts it must draw on the demo data
-PAGES = {"overview": 0, "project": 4, "site": 2, "compare": 1, "published": 1, "explorer": 1, "methods": 0}
+PAGES = {"overview": 0, "project": 4, "site": 2, "compare": 1, "published": 1, "sustainability": 2, "present": 1,
+         "explorer": 1, "methods": 0, "upload": 0}
+
+
+def test_every_page_file_is_opened_here_or_in_test_home():
+    assert set(PAGES) | {"home"} == {p.stem for p in (PROJECT_ROOT / "pages").glob("*.py")}
 
 
 @pytest.mark.parametrize("page_name", PAGES)
