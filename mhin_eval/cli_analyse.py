@@ -171,6 +171,8 @@ def _its_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--treated", help="value of --group that marks the treated series")
     p.add_argument("--horizon", type=int, default=12, help="periods after go-live for the relative effect")
     p.add_argument("--prais-winsten", action="store_true", help="gaussian only: Prais-Winsten AR(1) errors")
+    p.add_argument("--autocorrelation", choices=("ar1",),
+                   help="AR(1)-corrected standard errors, any family (the dashboard's default; docs/its-coverage.md)")
     p.add_argument("--conf-level", type=float, default=0.95)
 
 
@@ -185,6 +187,7 @@ def _its_run(args: argparse.Namespace) -> dict:
         small_sample=args.small_sample,
         slope_change=not args.no_slope_change,
         prais_winsten=args.prais_winsten,
+        autocorrelation=args.autocorrelation,
         horizon=args.horizon,
         conf_level=args.conf_level,
     )

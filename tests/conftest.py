@@ -9,6 +9,7 @@ import pytest
 
 from mhin_eval.catalogue import PROJECT_ROOT, load_catalogue
 
+
 def _shared_dir() -> Path:
     """The workspace's shared folder (reference datasets, real NHS files): ``MHIN_SHARED_DIR``, else the
     ``shared`` folder beside the checkout or beside any folder above it."""

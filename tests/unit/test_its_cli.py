@@ -92,3 +92,17 @@ def test_its_command_reports_errors_plainly(sicily_csv):
     )  # fmt: skip
     assert code == 2 and document is None
     assert err.startswith("error: Prais-Winsten applies to the gaussian family only")
+
+
+def test_its_command_ar1_standard_errors_match_fit_its(sicily_csv):
+    code, document, _ = _run(
+        ["analyse", "its", "--input", str(sicily_csv), "--time", "month_start", "--value", "aces",
+         "--intervention", "2005-01-01", "--offset", "stdpop", "--harmonics", "2", "--autocorrelation", "ar1"]
+    )  # fmt: skip
+    assert code == 0
+    expected = fit_its(pd.read_csv(sicily_csv), "2005-01-01", time="month_start", value="aces", offset="stdpop",
+                       options=ITSOptions(harmonics=2, autocorrelation="ar1"))
+    model_based = fit_its(pd.read_csv(sicily_csv), "2005-01-01", time="month_start", value="aces", offset="stdpop",
+                          options=ITSOptions(harmonics=2))
+    assert document["level_change"] == pytest.approx(expected.level_change.to_dict())
+    assert document["level_change"]["ci_low"] != pytest.approx(model_based.level_change.ci_low)
