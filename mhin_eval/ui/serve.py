@@ -17,7 +17,6 @@ from streamlit.web import cli as streamlit_cli
 
 from mhin_eval.catalogue import PROJECT_ROOT
 
-
 #: Modules the pages import, loaded before the server starts so the first visitor does not wait for them.
 PRELOAD = ("mhin_eval.ui.analyses", "mhin_eval.ui.components", "mhin_eval.ui.sections", "mhin_eval.ui.exports",
            "mhin_eval.ui.sustainability", "mhin_eval.uploads", "statsmodels.api", "plotly.graph_objects")
