@@ -546,25 +546,24 @@ def _drop_blank_rows(raw: pd.DataFrame) -> pd.DataFrame:
     return raw[~blank.all(axis=1)]
 
 
+def _typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """The given columns in the given order with the contract's dtypes ("str", "float" or "date"), index reset."""
+    cast = {
+        "str": lambda c: c.astype("str"),
+        "float": lambda c: c.astype("float64"),
+        "date": lambda c: pd.to_datetime(c).astype(DATETIME_DTYPE),
+    }
+    return pd.DataFrame({name: cast[kind](frame[name]) for name, kind in types.items()}).reset_index(drop=True)
+
+
 def empty_series() -> pd.DataFrame:
     return canonical_series(pd.DataFrame({c: [] for c in SERIES_COLUMNS}))
 
 
 def canonical_series(frame: pd.DataFrame) -> pd.DataFrame:
     """SERIES columns in contract order and dtypes, index reset."""
-    out = pd.DataFrame(
-        {
-            "project": frame["project"].astype("str"),
-            "site": frame["site"].astype("str"),
-            "indicator": frame["indicator"].astype("str"),
-            "period": pd.to_datetime(frame["period"]).astype(DATETIME_DTYPE),
-            "value": frame["value"].astype("float64"),
-            "denominator": frame["denominator"].astype("float64"),
-            "breakdown": frame["breakdown"].astype("str"),
-            "group": frame["group"].astype("str"),
-        }
-    )
-    return out.reset_index(drop=True)
+    return _typed(frame, {"project": "str", "site": "str", "indicator": "str", "period": "date", "value": "float",
+                          "denominator": "float", "breakdown": "str", "group": "str"})
 
 
 def validate_series(frame: pd.DataFrame, catalogue: Catalogue, file_name: str) -> list[Problem]:
@@ -633,21 +632,12 @@ def empty_participants() -> pd.DataFrame:
 
 def canonical_participants(frame: pd.DataFrame) -> pd.DataFrame:
     """PARTICIPANT columns in contract order and dtypes; attribute columns always present (missing when absent)."""
-    out = pd.DataFrame(
-        {
-            "project": frame["project"].astype("str"),
-            "site": frame["site"].astype("str"),
-            "participant_id": frame["participant_id"].astype("str"),
-            "measure": frame["measure"].astype("str"),
-            "timepoint": frame["timepoint"].astype("str"),
-            "value": frame["value"].astype("float64"),
-            "date": pd.to_datetime(frame["date"]).astype(DATETIME_DTYPE),
-        }
-    )
+    out = _typed(frame, {"project": "str", "site": "str", "participant_id": "str", "measure": "str",
+                         "timepoint": "str", "value": "float", "date": "date"})
     for attribute in PARTICIPANT_ATTRIBUTES:
         values = frame[attribute] if attribute in frame else pd.Series(None, index=frame.index, dtype=object)
-        out[attribute] = values.astype("str")
-    return out.reset_index(drop=True)
+        out[attribute] = values.astype("str").to_numpy()
+    return out
 
 
 def validate_participants(frame: pd.DataFrame, catalogue: Catalogue, file_name: str) -> list[Problem]:
@@ -794,18 +784,8 @@ def empty_sustainability() -> pd.DataFrame:
 
 def canonical_sustainability(frame: pd.DataFrame) -> pd.DataFrame:
     """SUSTAINABILITY columns in contract order and dtypes, index reset."""
-    out = pd.DataFrame(
-        {
-            "project": frame["project"].astype("str"),
-            "site": frame["site"].astype("str"),
-            "instrument": frame["instrument"].astype("str"),
-            "assessment_date": pd.to_datetime(frame["assessment_date"]).astype(DATETIME_DTYPE),
-            "respondent": frame["respondent"].astype("str"),
-            "item": frame["item"].astype("str"),
-            "score": frame["score"].astype("float64"),
-        }
-    )
-    return out.reset_index(drop=True)
+    return _typed(frame, {"project": "str", "site": "str", "instrument": "str", "assessment_date": "date",
+                          "respondent": "str", "item": "str", "score": "float"})
 
 
 def validate_sustainability(frame: pd.DataFrame, catalogue: Catalogue, file_name: str) -> list[Problem]:
@@ -890,19 +870,10 @@ def empty_findings() -> pd.DataFrame:
 
 def canonical_findings(frame: pd.DataFrame) -> pd.DataFrame:
     """FINDINGS columns in contract order and dtypes (quote missing when not given), index reset."""
-    out = pd.DataFrame(
-        {
-            "project": frame["project"].astype("str"),
-            "site": frame["site"].astype("str"),
-            "date": pd.to_datetime(frame["date"]).astype(DATETIME_DTYPE),
-            "kind": frame["kind"].astype("str"),
-            "domain": frame["domain"].astype("str"),
-            "summary": frame["summary"].astype("str"),
-            "source": frame["source"].astype("str"),
-            "quote": frame["quote"].astype(object).where(frame["quote"].notna(), None),
-        }
-    )
-    return out.reset_index(drop=True)
+    out = _typed(frame, {"project": "str", "site": "str", "date": "date", "kind": "str", "domain": "str",
+                         "summary": "str", "source": "str"})
+    out["quote"] = frame["quote"].astype(object).where(frame["quote"].notna(), None).to_numpy()
+    return out
 
 
 def validate_findings(frame: pd.DataFrame, catalogue: Catalogue, file_name: str) -> list[Problem]:
