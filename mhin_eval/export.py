@@ -28,6 +28,8 @@ from mhin_eval import charts, evaluate
 from mhin_eval.access import Access
 from mhin_eval.access.shown import Counts
 from mhin_eval.access.suppression import HIDDEN, suppress_table
+from mhin_eval.analysis import sustainability
+from mhin_eval.analysis.findings import findings_frame
 from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.pooling import METHOD_NAMES, PoolingResult
 from mhin_eval.analysis.results import AnalysisError, Estimate
@@ -182,6 +184,7 @@ class ExportView:
     headlines: tuple[evaluate.Headline, ...]
     items: tuple[ChartItem, ...]
     pooled: tuple[tuple[Indicator, PoolingResult], ...] = ()
+    findings: tuple[tuple[Site, pd.DataFrame], ...] = ()
     methods: tuple[str, ...] = ()
     caveats: tuple[str, ...] = ()
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -396,6 +399,46 @@ def _forest_item(pooled: PoolingResult, indicator: Indicator, counts: Counts) ->
     )
 
 
+def _sustainability_items(store, catalogue: Catalogue, sites: tuple[Site, ...], counts: Counts) -> list[ChartItem]:
+    """A domain-profile chart per site and catalogue instrument with a stored assessment (scores of groups of
+    1 to the disclosure threshold respondents hidden, as on the Sustainability page)."""
+    limit = counts.threshold + 1
+    items = []
+    for instrument in catalogue.instruments:
+        for site in sites:
+            rows = store.sustainability(sites=[site.id], instrument=instrument.id)
+            if rows.empty:
+                continue
+            summary = sustainability.sustainability_summary(rows, instrument, threshold=limit,
+                                                            site_names={site.id: site.name})
+            (own,) = summary.sites
+            figure = charts.domain_profile_chart(summary.scores.table, title="",
+                                                 scale=(instrument.scale_min, instrument.scale_max), threshold=limit)
+            items.append(ChartItem(
+                key=f"sustainability-{instrument.id}-{site.id}", kind="sustainability", section="Sustainability",
+                title=f"{instrument.short_name} sustainability profile: {site.name}", figure=figure,
+                finding=own.sentence, direction="",
+                n_text=f"{own.n_respondents} respondents in the round of {own.latest:%B %Y}",
+                n_short=f"{own.n_respondents} respondents",
+                method=(f"{instrument.name} ({instrument.short_name}), items scored {instrument.scale_text}; domain "
+                        "score = mean of its items; mean across respondents with a t-interval; rounds with fewer "
+                        f"than {limit} respondents not shown."),
+                site=site.id,
+            ))
+    return items
+
+
+def _findings(store, catalogue: Catalogue, project: str, sites: tuple[Site, ...]) -> tuple[tuple[Site, pd.DataFrame], ...]:
+    """Each site's facilitators and barriers as the project and site pages list them."""
+    rows = store.findings(project=project, sites=[s.id for s in sites])
+    out = []
+    for site in sites:
+        own = rows[rows["site"] == site.id]
+        if not own.empty:
+            out.append((site, findings_frame(own, catalogue.findings, site_names={site.id: site.name})))
+    return tuple(out)
+
+
 def collect(
     store,
     catalogue: Catalogue,
@@ -466,13 +509,15 @@ def collect(
     equity_items = [_equity_item(series, s, i, counts) for i in catalogue.indicators_of(project, "series")
                     if i.headline and "ethnicity" in i.breakdowns for s in sites]
     items = series_items + [i for i in uptake + equity_items if i is not None] + participant_items
+    items += _sustainability_items(store, catalogue, sites, counts)
+    findings = _findings(store, catalogue, project, sites)
 
     order = {s.id: n for n, s in enumerate(sites)}
     shown_headlines = tuple(sorted(headlines, key=lambda h: order[h.site]))
     view = ExportView(
         project=proj, site=chosen, sites=sites, data_date=data_date, exported=f"{dt.date.today():%-d %B %Y}",
         synthetic=synthetic, counts=counts, indicators=indicators, headlines=shown_headlines, items=tuple(items),
-        pooled=tuple(pooled),
+        pooled=tuple(pooled), findings=findings,
     )
     view = replace(view, methods=_methods(view), caveats=_caveats(view), tables=results_tables(view))
     _notify(progress, 0.3, "Results ready")
@@ -865,6 +910,20 @@ class _Deck:
                   colour=charts.NHS_DARK_GREY, name="method")
         return slide
 
+    def findings_slide(self, site: Site, findings: pd.DataFrame):
+        """Facilitators beside barriers from the implementation-findings register (the rest in the report)."""
+        slide = self.slide(f"Facilitators and barriers: {site.name}")
+        for x, kind in ((0.45, "Facilitator"), (6.85, "Barrier")):
+            part = findings[findings["Kind"] == kind]
+            self.text(slide, (x, 1.35, 6.0, 0.4), f"{kind}s ({len(part)})", size=18, bold=True,
+                      colour=charts.NHS_DARK_BLUE, name=f"{kind.lower()}s-heading")
+            lines = [f"{r.Domain}: {r.Summary} ({r.Source.lower()}, {r.Date})" for r in part.itertuples()]
+            shown = lines[:6] + ([f"… and {len(lines) - 6} more in the HTML report."] if len(lines) > 6 else [])
+            text = shown or ["None recorded."]
+            self.text(slide, (x, 1.8, 6.0, 5.0), [(t, {"space_before": 6}) for t in text],
+                      size=_fit_size("\n".join(text), 5.9, 4.9, (16, 14, 12, 11, 10)), name=f"{kind.lower()}s")
+        return slide
+
     def methods_slide(self):
         view = self.view
         slide = self.slide("Methods and caveats")
@@ -919,6 +978,8 @@ def deck_from_view(view: ExportView, *, progress: Progress | None = None, images
             deck.native_chart_slide(item)
         else:
             (deck.forest_slide if item.kind == "forest" else deck.chart_slide)(item, next(images))
+    for site, findings in view.findings:
+        deck.findings_slide(site, findings)
     deck.methods_slide()
     deck.number_slides()
     _notify(progress, 1.0, "Deck ready")
@@ -998,6 +1059,20 @@ def report_html(view: ExportView) -> str:
             f'<div class="chart">{chart}</div><p class="meta">{_esc(item.method)}</p>'
             + (f'<ul class="caveats meta">{warnings}</ul>' if warnings else "") + "</section>"
         )
+    if view.findings:
+        parts.append("<h2>Facilitators and barriers</h2>")
+    for site, findings in view.findings:
+        lists = []
+        for kind in ("Facilitator", "Barrier"):
+            part = findings[findings["Kind"] == kind]
+            items = "".join(
+                f"<li><b>{_esc(r.Domain)}</b>: {_esc(r.Summary)} ({_esc(r.Source.lower())}, {_esc(r.Date)})"
+                + (f"<br><i>“{_esc(r.Quote)}”</i>" if r.Quote else "") + "</li>"
+                for r in part.itertuples()
+            )
+            lists.append(f"<h4>{kind}s ({len(part)})</h4><ul>{items or '<li>None recorded.</li>'}</ul>")
+        parts.append(f'<section class="block" id="findings-{_esc(site.id)}"><h3>{_esc(site.name)}</h3>'
+                     + "".join(lists) + "</section>")
     parts.append('<h2>Methods and caveats</h2><section class="block"><h3>Methods</h3><ul>'
                  + "".join(f"<li>{_esc(m)}</li>" for m in view.methods) + "</ul><h3>Caveats</h3><ul class=\"caveats\">"
                  + "".join(f"<li>{_esc(c)}</li>" for c in view.caveats) + "</ul></section>")

@@ -7,6 +7,7 @@ the sentences are parsed back into numbers and compared with the estimates thems
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import shutil
@@ -22,7 +23,7 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 from mhin_eval import evaluate, export
 from mhin_eval.access import Access, Role, shown
 from mhin_eval.access.suppression import SuppressionRule, suppress_table
-from mhin_eval.analysis import equity
+from mhin_eval.analysis import equity, sustainability
 from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.results import AnalysisError
 from mhin_eval.catalogue import PROJECT_ROOT
@@ -135,6 +136,12 @@ def expected_results(store, catalogue, project: str, sites):
     return order
 
 
+def sustainability_profiles(store, catalogue, sites):
+    """(instrument, site) for every catalogue instrument a site has assessments of, in the deck's order."""
+    return [(instrument, site) for instrument in catalogue.instruments for site in sites
+            if not store.sustainability(sites=[site.id], instrument=instrument.id).empty]
+
+
 PHRASE = re.compile(r"(rose|fell|changed) by ([+\-]?[\d.,]+)%?[^(]*\(95% CI ([+\-]?[\d.,]+)%? to ([+\-]?[\d.,]+)%?\)")
 
 
@@ -158,18 +165,23 @@ def test_project_deck_slides_titles_images_and_numbers(aaot_deck, demo_store, ca
     order = expected_results(demo_store, catalogue, "aaot", sites)
     slides = slides_of(aaot_deck)
     titles = [s.shapes.title.text for s in slides]
+    profiles = sustainability_profiles(demo_store, catalogue, sites)
+    registers = [site for site in sites if not demo_store.findings(project="aaot", sites=[site.id]).empty]
     expected_titles = (
         [catalogue.project("aaot").name]
         + [f"Results at a glance: {s.name}" for s in sites]
         + [f"{ind.label}: {site.name}" if site else result for site, ind, result in order]
+        + [f"{instrument.short_name} sustainability profile: {site.name}" for instrument, site in profiles]
+        + [f"Facilitators and barriers: {site.name}" for site in registers]
         + ["Methods and caveats"]
     )
     assert titles == expected_titles
-    # 7 indicators x 2 sites all have a result in the demo data, and every indicator pools: 2 + 14 + 7 + 1 + 1.
-    assert len(slides) == 25
+    # 7 indicators x 2 sites all have a result in the demo data, and every indicator pools: 2 + 14 + 7 + 1 + 1,
+    # plus a sustainability profile per site and instrument assessed and a findings slide per site.
+    assert len(slides) == 25 + len(profiles) + len(registers) and profiles and registers
 
     assert "Synthetic demo data" in all_text(slides[0]) and "Data to December 2024" in all_text(slides[0])
-    chart_slides = slides[1 + len(sites):-1]
+    chart_slides = slides[1 + len(sites):1 + len(sites) + len(order)]
     for slide, (site, indicator, result) in zip(chart_slides, order, strict=True):
         images = pictures(slide)
         assert len(images) == 1, slide.shapes.title.text
@@ -197,6 +209,31 @@ def test_project_deck_slides_titles_images_and_numbers(aaot_deck, demo_store, ca
                 assert shown == pytest.approx((est.estimate, est.ci_low, est.ci_high), abs=0.051)
             assert shape_text(slide, "n").startswith(f"n = {result.n_pairs} people with both measurements")
             assert f"({result.n_pairs} people with both measurements)" in finding
+
+
+def test_sustainability_and_findings_slides_sit_beside_the_outcomes(aaot_deck, aaot_view, demo_store, catalogue):
+    slides = {s.shapes.title.text: s for s in slides_of(aaot_deck)}
+    threshold = catalogue.setting("disclosure_threshold") + 1  # groups of 1 to 7 respondents get no score
+    for instrument, site in sustainability_profiles(demo_store, catalogue, catalogue.sites_of("aaot")):
+        slide = slides[f"{instrument.short_name} sustainability profile: {site.name}"]
+        rows = demo_store.sustainability(sites=[site.id], instrument=instrument.id)
+        (expected,) = sustainability.sustainability_summary(rows, instrument, threshold=threshold,
+                                                            site_names={site.id: site.name}).sites
+        assert shape_text(slide, "finding") == expected.sentence
+        assert len(pictures(slide)) == 1
+    for site in catalogue.sites_of("aaot"):
+        rows = demo_store.findings(project="aaot", sites=[site.id])
+        slide = slides[f"Facilitators and barriers: {site.name}"]
+        facilitators, barriers = (rows[rows["kind"] == k] for k in ("facilitator", "barrier"))
+        assert shape_text(slide, "facilitators-heading") == f"Facilitators ({len(facilitators)})"
+        assert shape_text(slide, "barriers-heading") == f"Barriers ({len(barriers)})"
+        listed = shape_text(slide, "facilitators") + shape_text(slide, "barriers")
+        assert all(summary in listed for summary in rows["summary"]) or "more in the HTML report" in listed
+    report = export.report_html(aaot_view)
+    for site in catalogue.sites_of("aaot"):
+        assert f'id="findings-{site.id}"' in report
+        for summary in demo_store.findings(project="aaot", sites=[site.id])["summary"]:
+            assert html.escape(summary) in report
 
 
 def test_glance_slide_lists_every_indicator_with_its_change(aaot_deck, aaot_view, catalogue):
