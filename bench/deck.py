@@ -39,7 +39,7 @@ def build(store, catalogue, project: str) -> tuple[dict, int, int]:
     deck = export.deck_from_view(view, progress=progress)
     marks["total"] = time.perf_counter() - start
     marks["layout"] = marks["total"] - marks["analysis"] - marks["images"]
-    return marks, len(view.items) + len(view.sites) + 2, len(deck)
+    return marks, view.slide_count, len(deck)
 
 
 def main(argv: list[str] | None = None) -> None:

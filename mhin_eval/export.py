@@ -194,6 +194,11 @@ class ExportView:
         return self.counts.suppressed
 
     @property
+    def slide_count(self) -> int:
+        """Slides of the deck: title, a glance per site, a chart per item, findings per site, methods."""
+        return 1 + len(self.sites) + len(self.items) + len(self.findings) + 1
+
+    @property
     def threshold(self) -> int:
         return self.counts.threshold
 

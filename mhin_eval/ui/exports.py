@@ -102,7 +102,7 @@ def _deck_button(content, wanted: tuple, key: str, stem: str, access: Access) ->
             bar.progress(0.02, text="Analysing every indicator")
             shown = content()
             data = export.deck_from_view(shown, progress=lambda fraction, message: bar.progress(fraction, text=message))
-            status.update(label=f"Slide deck ready: {len(shown.items) + len(shown.sites) + 2} slides",
+            status.update(label=f"Slide deck ready: {shown.slide_count} slides",
                           state="complete", expanded=False)
         st.session_state[state_key] = built = (wanted, data)
     deck = built[1]

@@ -72,8 +72,9 @@ def test_site_page_builds_a_deck_with_progress(app, catalogue):
     assert len(at.get("download_button")) == 3, "report, CSV and Excel are offered before any deck is built"
     at.button(key="export-aaot-hull-build").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    # title + results at a glance + one slide per indicator at one site + methods and caveats
-    slides = 1 + 1 + len(catalogue.indicators_of("aaot")) + 1
+    # title + results at a glance + one slide per indicator at one site + a sustainability profile per
+    # instrument (the demo assesses Hull with each) + facilitators and barriers + methods and caveats
+    slides = 1 + 1 + len(catalogue.indicators_of("aaot")) + len(catalogue.instruments) + 1 + 1
     statuses = [e for e in at.get("status") if "Slide deck ready" in str(e.proto.label)]
     assert statuses and f"{slides} slides" in statuses[0].proto.label
     assert any("Deck ready" in str(p.proto.text) for p in at.get("progress"))

@@ -160,7 +160,7 @@ def numbers_in(sentence: str) -> tuple[float, float, float]:
 # ------------------------------------------------------------------------------------------------ the deck
 
 
-def test_project_deck_slides_titles_images_and_numbers(aaot_deck, demo_store, catalogue):
+def test_project_deck_slides_titles_images_and_numbers(aaot_deck, aaot_view, demo_store, catalogue):
     sites = catalogue.sites_of("aaot")
     order = expected_results(demo_store, catalogue, "aaot", sites)
     slides = slides_of(aaot_deck)
@@ -179,6 +179,7 @@ def test_project_deck_slides_titles_images_and_numbers(aaot_deck, demo_store, ca
     # 7 indicators x 2 sites all have a result in the demo data, and every indicator pools: 2 + 14 + 7 + 1 + 1,
     # plus a sustainability profile per site and instrument assessed and a findings slide per site.
     assert len(slides) == 25 + len(profiles) + len(registers) and profiles and registers
+    assert aaot_view.slide_count == len(slides)
 
     assert "Synthetic demo data" in all_text(slides[0]) and "Data to December 2024" in all_text(slides[0])
     chart_slides = slides[1 + len(sites):1 + len(sites) + len(order)]
