@@ -37,9 +37,11 @@ except PolicyError:  # every page shows the policy error
 role = access.role if access is not None else None
 menu: dict[str, list] = {}
 for section, path, title, icon, url_path, roles in PAGES:
-    if role in roles or (role is None and url_path == "home"):
+    # Without access (not signed in, not in the policy) every page only shows the login or the message,
+    # so every link opens that instead of "page not found"; the menu itself is hidden.
+    if role is None or role in roles:
         menu.setdefault(section, []).append(
             st.Page(path, title=title, icon=icon, url_path=url_path, default=url_path == "home")
         )
 
-st.navigation(menu).run()
+st.navigation(menu, position="sidebar" if role is not None else "hidden").run()

@@ -105,6 +105,14 @@ def test_unknown_user_sees_only_the_message(signed_in):
         assert name not in text
 
 
+@pytest.mark.parametrize("page", ["site", "project", "upload", "explorer"])
+def test_links_opened_without_access_show_only_the_login_or_the_message(signed_in, page):
+    for email, expected in ((None, "Sign in with your NHS account"), ("someone@example.org", "not in the dashboard's")):
+        at = open_page(signed_in(email), page, site="hull", project="aaot")
+        assert expected in all_text(at)
+        assert not at.get("plotly_chart") and not at.table and not at.dataframe and not at.selectbox
+
+
 def test_visitor_not_signed_in_is_asked_to_log_in(signed_in):
     at = open_page(signed_in(None), "home")
     assert [b.label for b in at.button] == ["Log in"]
