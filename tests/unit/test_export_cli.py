@@ -46,8 +46,9 @@ def test_export_site_deck_suppressed(data_dir, tmp_path, capsys, catalogue):
     assert code == 0, captured.err
     assert "suppressed view" in captured.out and "[100%] Deck ready" in captured.err
     slides = list(Presentation(io.BytesIO(out.read_bytes())).slides)
-    # title + one glance slide + 7 indicators at one site (no pooling with one site) + methods
-    assert len(slides) == 1 + 1 + len(catalogue.indicators_of("aaot")) + 1
+    # title + one glance slide + 7 indicators at one site (no pooling with one site) + a sustainability profile
+    # per instrument (the demo assesses Hull with each) + facilitators and barriers + methods
+    assert len(slides) == 1 + 1 + len(catalogue.indicators_of("aaot")) + len(catalogue.instruments) + 1 + 1
     assert slides[0].shapes.title.text == "Alcohol assertive outreach treatment: Hull"
     footers = [s for s in slides[1].shapes if s.name == "suppression marker"]
     assert footers and footers[0].text_frame.text == "Counts 1–7 suppressed"
