@@ -70,6 +70,10 @@ def page_access() -> Access:
             if st.button("Log in", type="primary", icon=":material/login:"):
                 st.login()
         else:
+            email = _logged_in_email()
+            if st.session_state.get("audit:login") != email:
+                context.get_store().record_event("login refused", email, "not in the access policy")
+                st.session_state["audit:login"] = email
             st.title("No access yet")
             st.info(
                 f"You are signed in as {st.user.get('email')}, but this address is not in the dashboard's "

@@ -9,11 +9,13 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import re
 
 import numpy as np
 import pytest
 
+from mhin_eval.store import Store
 from tests.app.conftest import all_text, open_page
 
 POLICY = """
@@ -98,6 +100,8 @@ def test_pages_outside_a_site_users_menu_cannot_be_opened(signed_in, page):
 
 def test_unknown_user_sees_only_the_message(signed_in):
     at = open_page(signed_in("someone@example.org"), "home", site="hull")
+    log = Store(os.environ["MHIN_DATA_DIR"]).audit_log()
+    assert log.iloc[0][["user", "event"]].tolist() == ["someone@example.org", "login refused"]
     text = all_text(at)
     assert "not in the dashboard's access policy" in text
     assert not at.get("plotly_chart") and not at.table and not at.dataframe
@@ -121,6 +125,8 @@ def test_visitor_not_signed_in_is_asked_to_log_in(signed_in):
 
 def test_evaluator_sees_every_site_and_can_upload(signed_in):
     at = open_page(signed_in("eve.evaluator@mhin.nhs.uk"), "overview")
+    log = Store(os.environ["MHIN_DATA_DIR"]).audit_log()
+    assert (log["event"] == "login").sum() == 1 and log.iloc[0]["user"] == "eve.evaluator@mhin.nhs.uk"
     shown = everything_shown(at)
     for name in ["Hull", "Greater Manchester", "Sheffield", "East of England"]:
         assert name in shown
