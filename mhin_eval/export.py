@@ -407,11 +407,12 @@ def _forest_item(pooled: PoolingResult, indicator: Indicator, counts: Counts) ->
 def _sustainability_items(store, catalogue: Catalogue, sites: tuple[Site, ...], counts: Counts) -> list[ChartItem]:
     """A domain-profile chart per site and catalogue instrument with a stored assessment (scores of groups of
     1 to the disclosure threshold respondents hidden, as on the Sustainability page)."""
-    limit = counts.threshold + 1
+    limit = counts.rule.smallest_shown_group
+    assessments = store.sustainability(sites=[s.id for s in sites])
     items = []
     for instrument in catalogue.instruments:
         for site in sites:
-            rows = store.sustainability(sites=[site.id], instrument=instrument.id)
+            rows = assessments[(assessments["site"] == site.id) & (assessments["instrument"] == instrument.id)]
             if rows.empty:
                 continue
             summary = sustainability.sustainability_summary(rows, instrument, threshold=limit,

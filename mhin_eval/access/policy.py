@@ -183,10 +183,15 @@ def _entry(raw: dict, index: int, path: Path, catalogue: Catalogue | None) -> Po
     )
 
 
+def policy_path() -> Path:
+    """The policy file in use: ``MHIN_ACCESS_POLICY`` or data/access-policy.toml."""
+    return Path(os.environ.get(POLICY_ENV) or DEFAULT_POLICY_PATH)
+
+
 def load_policy(path: str | os.PathLike | None = None, catalogue: Catalogue | None = None) -> AccessPolicy:
-    """Read the policy file (``MHIN_ACCESS_POLICY`` or data/access-policy.toml); a missing file is an
-    empty policy, so nobody who logs in gets access until they are added."""
-    path = Path(path or os.environ.get(POLICY_ENV) or DEFAULT_POLICY_PATH)
+    """Read the policy file (``policy_path()`` unless given); a missing file is an empty policy, so nobody
+    who logs in gets access until they are added."""
+    path = Path(path or policy_path())
     if not path.exists():
         return AccessPolicy(path=path)
     try:

@@ -106,6 +106,11 @@ class SuppressionRule:
         ]
         return "; ".join(p for p in parts if p) + "."
 
+    @property
+    def smallest_shown_group(self) -> int:
+        """The fewest people (or respondents) a shown group may hold: groups of 1 to the threshold are hidden."""
+        return self.threshold + 1
+
     def hides(self, count: float) -> bool:
         """True for a count the rule hides itself (1 to threshold); zero and missing counts are not hidden."""
         return not _missing(count) and 0 < count <= self.threshold

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mhin_eval.access import Access, PolicyError, Role, load_policy
+from mhin_eval.access import Access, AccessPolicy, PolicyError, Role, load_policy
+from mhin_eval.access.policy import policy_path
 from mhin_eval.ui import context
 
 SUPPRESSED_VIEW_KEY = "view:suppressed"
@@ -28,6 +29,22 @@ def auth_configured() -> bool:
         return False
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _parsed_policy(path: str, stamp: tuple | None) -> AccessPolicy:
+    return load_policy(path, catalogue=context.catalogue())
+
+
+def _policy() -> AccessPolicy:
+    """The access policy, parsed once per version of the file (every page asks for it several times a run)."""
+    path = policy_path()
+    try:
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+    except FileNotFoundError:
+        stamp = None
+    return _parsed_policy(str(path), stamp)
+
+
 def _logged_in_email() -> str | None:
     if not st.user.get("is_logged_in", False):
         return None
@@ -41,7 +58,7 @@ def signed_in_access() -> Access | None:
     email = _logged_in_email()
     if email is None:
         return None
-    return load_policy(catalogue=context.catalogue()).access_for(email)
+    return _policy().access_for(email)
 
 
 def current_access() -> Access:

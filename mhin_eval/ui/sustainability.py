@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from mhin_eval.access.suppression import SuppressionRule
 from mhin_eval.analysis import sustainability as scoring
 from mhin_eval.analysis.results import AnalysisError
 from mhin_eval.ui import context
@@ -14,7 +15,7 @@ from mhin_eval.ui import context
 def threshold() -> int:
     """Respondent groups smaller than this get no score: groups of 1 to the catalogue's disclosure
     threshold are hidden, as counts of 1 to the threshold are."""
-    return int(context.catalogue().setting("disclosure_threshold", 7)) + 1
+    return SuppressionRule.from_catalogue(context.catalogue()).smallest_shown_group
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
