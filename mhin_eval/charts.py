@@ -439,8 +439,9 @@ def its_chart(
     subtitle = annotation
     if subtitle is None and not has_model and result.warnings:
         subtitle = result.warnings[-1]
-    # Room for the legend at slide width too, where long comparison names take a line each.
-    legend_rows = 2 + 2 * len(comparison_series)
+    # Room for a legend entry per line: in a narrow column (two sites side by side) each entry takes a line
+    # of its own, and a legend given fewer lines than that overlaps the axis labels.
+    legend_rows = len(fig.data)
     layout = base_layout(
         title, height=460 + 24 * (legend_rows - 2), y_title=axis_title(y_title, unit), x_title="" if dates else "Period",
         subtitle=wrap_text(subtitle or "", 95),

@@ -1,4 +1,5 @@
-"""One page for every catalogue project: sections follow the indicators' metadata, not project-specific code."""
+"""One page for every catalogue project: sections follow the indicators' metadata, not project-specific code.
+Each section is a tab whose content is computed and drawn only when it is open."""
 
 import streamlit as st
 
@@ -18,36 +19,45 @@ exports.export_buttons(project_id)
 
 series_indicators = cat.indicators_of(project_id, "series")
 participant_indicators = cat.indicators_of(project_id, "participant")
+equity_indicators = [i for i in series_indicators if "ethnicity" in i.breakdowns]
+shown = {
+    "Outcomes over time": bool(series_indicators),
+    "Uptake": any(i.funnel_stage for i in series_indicators),
+    "Equity by ethnicity": bool(equity_indicators),
+    "Before and after": bool(participant_indicators),
+    "Facilitators and barriers": True,
+}
+tabs = components.lazy_tabs([label for label, wanted in shown.items() if wanted])
 
-if series_indicators:
-    st.header("Outcomes over time")
-    indicator_id = state.choose("Indicator", [i.id for i in series_indicators], "indicator",
-                                format_func=lambda i: cat.indicator(project_id, i).label, horizontal=True)
-    indicator = cat.indicator(project_id, indicator_id)
-    columns = st.columns(len(sites))
-    for column, site in zip(columns, sites, strict=True):
-        with column:
-            components.its_block(project_id, site, indicator, key=f"{project_id}-{site.id}-{indicator.id}",
-                                 comparisons=site.comparison_sites)
+if tab := tabs.get("Outcomes over time"):
+    with tab:
+        indicator_id = state.choose("Indicator", [i.id for i in series_indicators], "indicator",
+                                    format_func=lambda i: cat.indicator(project_id, i).label, horizontal=True)
+        indicator = cat.indicator(project_id, indicator_id)
+        for column, site in zip(st.columns(len(sites)), sites, strict=True):
+            with column:
+                components.its_block(project_id, site, indicator, key=f"{project_id}-{site.id}-{indicator.id}",
+                                     comparisons=site.comparison_sites)
 
-if any(i.funnel_stage for i in series_indicators):
-    st.header("Uptake")
-    sections.funnel_section(project_id, sites)
+if tab := tabs.get("Uptake"):
+    with tab:
+        sections.funnel_section(project_id, sites)
 
-if any("ethnicity" in i.breakdowns for i in series_indicators):
-    st.header("Equity by ethnicity")
-    sections.equity_section(project_id, sites, [i for i in series_indicators if "ethnicity" in i.breakdowns])
+if tab := tabs.get("Equity by ethnicity"):
+    with tab:
+        sections.equity_section(project_id, sites, equity_indicators)
 
-if participant_indicators:
-    st.header("Before and after")
-    measure_id = state.choose("Measure", [i.id for i in participant_indicators], "measure",
-                              format_func=lambda i: cat.indicator(project_id, i).label, horizontal=True)
-    measure = cat.indicator(project_id, measure_id)
-    columns = st.columns(len(sites))
-    for column, site in zip(columns, sites, strict=True):
-        with column:
-            components.prepost_block(project_id, site, measure, key=f"{project_id}-{site.id}-{measure.id}")
-    for breakdown in measure.breakdowns:
-        sections.stratified_section(project_id, sites, measure, breakdown)
+if tab := tabs.get("Before and after"):
+    with tab:
+        measure_id = state.choose("Measure", [i.id for i in participant_indicators], "measure",
+                                  format_func=lambda i: cat.indicator(project_id, i).label, horizontal=True)
+        measure = cat.indicator(project_id, measure_id)
+        for column, site in zip(st.columns(len(sites)), sites, strict=True):
+            with column:
+                components.prepost_block(project_id, site, measure, key=f"{project_id}-{site.id}-{measure.id}")
+        for breakdown in measure.breakdowns:
+            sections.stratified_section(project_id, sites, measure, breakdown)
 
-sections.findings_section(project_id, sites)
+if tab := tabs.get("Facilitators and barriers"):
+    with tab:
+        sections.findings_section(project_id, sites, heading=False)

@@ -26,31 +26,48 @@ st.table(components.headline_frame([h for h in analyses.headlines(project.id) if
                                    include_site=False).set_index("Indicator"))
 
 series_indicators = cat.indicators_of(project.id, "series")
-if series_indicators:
-    st.header("Indicator detail")
+participant_indicators = cat.indicators_of(project.id, "participant")
+shown = {
+    "Change at go-live (time series)": bool(series_indicators),
+    "Statistical process control": bool(series_indicators),
+    "Before and after": bool(participant_indicators),
+    "Facilitators and barriers": True,
+}
+tabs = components.lazy_tabs([label for label, wanted in shown.items() if wanted])
+
+
+def chosen_indicator():
     indicator_id = state.choose("Indicator", [i.id for i in series_indicators], "indicator",
                                 format_func=lambda i: cat.indicator(project.id, i).label)
-    indicator = cat.indicator(project.id, indicator_id)
-    its_tab, spc_tab = st.tabs(["Change at go-live (time series)", "Statistical process control"])
-    with its_tab:
-        components.its_block(project.id, site, indicator, key=f"site-{site_id}-{indicator_id}",
+    return cat.indicator(project.id, indicator_id)
+
+
+if tab := tabs.get("Change at go-live (time series)"):
+    with tab:
+        indicator = chosen_indicator()
+        components.its_block(project.id, site, indicator, key=f"site-{site_id}-{indicator.id}",
                              comparisons=site.comparison_sites)
-    with spc_tab:
-        result = analyses.spc_chart_data(project.id, site_id, indicator_id)
+
+if tab := tabs.get("Statistical process control"):
+    with tab:
+        indicator = chosen_indicator()
+        result = analyses.spc_chart_data(project.id, site_id, indicator.id)
         if isinstance(result, str):
             st.info(result)
         else:
             unit = f"per {indicator.rate_per:,.0f}" if indicator.kind == "rate" else indicator.unit
             st.plotly_chart(charts.spc_chart(result, title=f"{indicator.label}: {site.name}", y_title=unit.capitalize(),
-                                             unit=unit), theme=None, key=f"spc-{site_id}-{indicator_id}")
+                                             unit=unit), theme=None, key=f"spc-{site_id}-{indicator.id}")
             st.caption("Making Data Count XmR chart; limits recalculated from go-live.")
             components.show_warnings(result.warnings)
 
-participant_indicators = cat.indicators_of(project.id, "participant")
-if participant_indicators:
-    st.header("Before and after")
-    measure_id = state.choose("Measure", [i.id for i in participant_indicators], "measure",
-                              format_func=lambda i: cat.indicator(project.id, i).label)
-    components.prepost_block(project.id, site, cat.indicator(project.id, measure_id), key=f"site-{site_id}-{measure_id}")
+if tab := tabs.get("Before and after"):
+    with tab:
+        measure_id = state.choose("Measure", [i.id for i in participant_indicators], "measure",
+                                  format_func=lambda i: cat.indicator(project.id, i).label)
+        components.prepost_block(project.id, site, cat.indicator(project.id, measure_id),
+                                 key=f"site-{site_id}-{measure_id}")
 
-sections.findings_section(project.id, (site,))
+if tab := tabs.get("Facilitators and barriers"):
+    with tab:
+        sections.findings_section(project.id, (site,), heading=False)

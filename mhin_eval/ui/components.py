@@ -21,6 +21,20 @@ def show_warnings(warnings, *, prefix: str = "") -> None:
         st.warning(f"{prefix}{text}", icon=":material/warning:")
 
 
+def details(label: str, *, key: str, icon: str | None = None):
+    """An expander whose content runs only once it is opened (details on demand): while closed nothing in
+    it is computed, sent or drawn. Use ``if box.open: with box: ...``."""
+    return st.expander(label, key=f"details-{key}", icon=icon, on_change="rerun")
+
+
+def lazy_tabs(labels: list[str], *, key: str = "section") -> dict:
+    """Tabs of which only the open one runs its content (details on demand: a closed tab is neither computed
+    nor drawn until chosen). The open tab is kept in the URL as ``?<key>=<label>``, so a link opens it.
+    Returns ``{label: tab}`` for the open tab only; use ``if tab := tabs.get(label)``."""
+    tabs = st.tabs(labels, key=key, on_change="rerun", bind="query-params")
+    return {label: tab for label, tab in zip(labels, tabs, strict=True) if tab.open}
+
+
 def finding(sentence: str, est: Estimate | None, better: str) -> None:
     """The plain-language sentence of a main result with its direction icon."""
     icon = DIRECTION_ICONS[direction(est, better)] if est is not None else DIRECTION_ICONS["no estimate"]
@@ -103,8 +117,10 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
     )
     show_warnings(result.warnings)
     if details:
-        with st.expander("Estimates, diagnostics and methods"):
-            its_details(result, indicator)
+        box = globals()["details"]("Estimates, diagnostics and methods", key=f"its-{key}")
+        if box.open:
+            with box:
+                its_details(result, indicator)
     return result
 
 
@@ -132,7 +148,10 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
     if rows is None:
         st.caption("Means only: individual people's values are shown to the evaluation team only.")
     show_warnings(result.warnings)
-    with st.expander("All statistics and methods"):
+    box = details("All statistics and methods", key=f"prepost-{key}")
+    if not box.open:
+        return
+    with box:
         if not shown.suppressed:
             st.dataframe(tidy(result), hide_index=True)
         st.markdown(shown.text(result.methods))

@@ -110,11 +110,13 @@ def _finding_line(row, spec) -> str:
     return line
 
 
-def findings_section(project: str, sites: tuple[Site, ...]) -> None:
-    """Facilitators and barriers from the implementation-findings register, per site, beside the outcomes."""
+def findings_section(project: str, sites: tuple[Site, ...], *, heading: bool = True) -> None:
+    """Facilitators and barriers from the implementation-findings register, per site, beside the outcomes
+    (``heading=False`` where a tab of that name already says what it is)."""
     cat = context.catalogue()
     spec = cat.findings
-    st.header("Facilitators and barriers")
+    if heading:
+        st.header("Facilitators and barriers")
     if not sites:
         st.info("No site to show.")
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -55,3 +57,27 @@ def open_page(at: AppTest, page: str, **query) -> AppTest:
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def lazy_expander_keys(at: AppTest) -> list[str]:
+    """Keys of the page's details-on-demand expanders (components.details): their content runs only when open."""
+    return [e.proto.id.split("-", 2)[2] for e in at.expander if e.proto.id.startswith("$$ID-")]
+
+
+def each_view(at: AppTest) -> Iterator[AppTest]:
+    """The current page with each of its on-demand tabs (components.lazy_tabs, kept in ``?section=``) open in
+    turn, and in each every details expander opened: everything a user can reach on the page without
+    changing a choice."""
+    labels = [t.label for t in at.tabs] if "section" in at.session_state else [None]
+    for label in labels:
+        if label is not None:  # as a click on the tab does: the widget's state and the URL both change
+            at.session_state["section"] = label
+            at.query_params["section"] = label
+            at.run()
+        keys = lazy_expander_keys(at)
+        for key in keys:
+            at.session_state[key] = True
+        if keys:
+            at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        yield at

@@ -3,7 +3,7 @@
 import pytest
 
 from mhin_eval.catalogue import PROJECT_ROOT
-from tests.app.conftest import all_text, open_page
+from tests.app.conftest import all_text, each_view, open_page
 
 PAGES = sorted(p.stem for p in (PROJECT_ROOT / "pages").glob("*.py"))
 
@@ -23,12 +23,24 @@ def test_project_page_for_every_catalogue_project(app, catalogue, project):
     assert catalogue.project(project).name in text
     for site in catalogue.sites_of(project):
         assert site.name in text
-    assert len(at.get("plotly_chart")) >= len(catalogue.sites_of(project))
     assert "go-live" in text
+    assert len(at.get("plotly_chart")) >= len(catalogue.sites_of(project)), "the first tab draws a chart per site"
+    sections = [t.label for t in at.tabs]
+    assert sections[0] == "Outcomes over time" and sections[-1] == "Facilitators and barriers"
+    shown = {}
+    for view in each_view(at):
+        shown[view.query_params.get("section", sections[0])] = (all_text(view), len(view.get("plotly_chart")))
+    assert set(shown) == set(sections), "every tab opened"
     if project == "pcref":
-        assert "Equity by ethnicity" in text
+        assert "Equity by ethnicity" in sections and "rate ratio" in shown["Equity by ethnicity"][0]
+        assert shown["Equity by ethnicity"][1] >= 2 * len(catalogue.sites_of(project))
     if project == "parent-cbt":
-        assert "Uptake" in text and "delivery mode" in text
+        assert "Uptake" in sections and "delivery mode" in shown["Uptake"][0]
+        assert shown["Uptake"][1] == len(catalogue.sites_of(project))
+    if catalogue.indicators_of(project, "participant"):
+        text, charts = shown["Before and after"]
+        assert "between baseline and follow-up" in text and charts >= len(catalogue.sites_of(project))
+        assert "Paired" in text or "paired" in text, "the opened details show the statistics and methods"
 
 
 def test_overview_has_a_headline_row_per_site_and_indicator(app, catalogue):

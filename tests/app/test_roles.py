@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from mhin_eval.store import Store
-from tests.app.conftest import all_text, open_page
+from tests.app.conftest import all_text, each_view, open_page
 
 POLICY = """
 [[users]]
@@ -58,7 +58,12 @@ def signed_in(app, tmp_path, monkeypatch):
 
 
 def everything_shown(at) -> str:
-    """Text, tables, dataframes, widget options and chart data of the current page, as one string."""
+    """Text, tables, dataframes, widget options and chart data of the current page, in every tab and opened
+    details expander, as one string."""
+    return "\n".join(_view_text(view) for view in each_view(at))
+
+
+def _view_text(at) -> str:
     parts = [all_text(at)]
     for table in list(at.table) + list(at.dataframe):
         parts.append(table.value.to_csv())
@@ -170,8 +175,17 @@ def _numbers(values) -> list[float]:
 
 
 def shown_counts(at) -> dict[str, list[float]]:
-    """Every count the page draws or writes: observed points of time series and SPC charts, uptake bars,
-    the counts behind group rates, and numbers of people in text and tables."""
+    """Every count the page draws or writes, in every tab and opened details expander: observed points of
+    time series and SPC charts, uptake bars, the counts behind group rates, and numbers of people in text
+    and tables."""
+    found: dict[str, list[float]] = {"observed": [], "bars": [], "rate counts": [], "people": []}
+    for view in each_view(at):
+        for kind, values in _view_counts(view).items():
+            found[kind] += values
+    return found
+
+
+def _view_counts(at) -> dict[str, list[float]]:
     found: dict[str, list[float]] = {"observed": [], "bars": [], "rate counts": [], "people": []}
     for chart in at.get("plotly_chart"):
         for trace in json.loads(chart.proto.spec).get("data", []):
@@ -184,7 +198,7 @@ def shown_counts(at) -> dict[str, list[float]]:
             if "Rate" in str(trace.get("hovertemplate", "")) and custom:
                 rows = _typed_array(custom).tolist() if isinstance(custom, dict) else custom
                 found["rate counts"] += _numbers([row[2] for row in rows])
-    text = everything_shown(at)
+    text = _view_text(at)
     found["people"] = [float(m.replace(",", "")) for m in PEOPLE.findall(text)]
     return found
 

@@ -61,21 +61,24 @@ def stop_app(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def wait_until_drawn(pg, timeout: float = 60_000, min_charts: int = 0) -> None:
-    """Return as soon as Streamlit has finished running the script and every plotly chart has its svg.
+#: True once Streamlit has finished running the script, the page shows its title (or an exception box), no
+#: element is still a loading skeleton (a chart whose code is still loading) and every plotly chart has
+#: drawn its svg. Checked inside the page on every animation frame, so the time it
+#: takes is the page's, not that of round trips between Playwright and the browser.
+_DRAWN = """(minCharts) => {
+  if (!document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')) return false;
+  if (!document.querySelector('[data-testid="stMain"] h1, [data-testid="stException"]')) return false;
+  if (document.querySelector('[data-testid="stSkeleton"]')) return false;
+  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  return charts.length >= minCharts && charts.every((chart) => chart.querySelector('.main-svg'));
+}"""
 
-    A page that shows an exception box instead of its title returns too, for the caller to report.
-    """
-    pg.wait_for_selector('[data-testid="stMain"] h1, [data-testid="stException"]', timeout=timeout)
-    pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
-    if min_charts:
-        pg.wait_for_function(
-            f"document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length >= {min_charts}",
-            timeout=timeout,
-        )
-    charts = pg.locator('[data-testid="stPlotlyChart"]')
-    for i in range(charts.count()):
-        charts.nth(i).locator(".main-svg").first.wait_for(state="attached", timeout=timeout)
+
+def wait_until_drawn(pg, timeout: float = 60_000, min_charts: int = 0) -> None:
+    """Return as soon as Streamlit has finished running the script and every plotly chart has its svg
+    (at least ``min_charts`` of them). A page that shows an exception box instead of its title returns too,
+    for the caller to report."""
+    pg.wait_for_function(_DRAWN, arg=min_charts, polling="raf", timeout=timeout)
 
 
 def wait_for_app(pg, timeout: float = 60_000, min_charts: int = 0) -> None:

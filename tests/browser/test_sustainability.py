@@ -48,11 +48,13 @@ def test_findings_section_beside_outcomes(app_url, page, artifacts_dir, path, na
     page.goto(f"{app_url}/{path}")
     wait_for_app(page, min_charts=1)
     assert_no_exception(page)
-    heading = page.get_by_role("heading", name="Facilitators and barriers")
-    heading.scroll_into_view_if_needed()
-    assert heading.is_visible()
-    section = page.locator('[data-testid="stMain"]').inner_text()
-    assert section.index("Facilitators and barriers") > section.index("go-live")
-    assert "Barriers (" in section and "Facilitators (" in section
+    tabs = page.get_by_role("tab").all_inner_texts()
+    assert tabs.index("Facilitators and barriers") > 0, "after the outcome sections"
+    page.get_by_role("tab", name="Facilitators and barriers").click()
+    page.get_by_text("Barriers (").first.wait_for()
+    wait_for_app(page)
+    assert_no_exception(page)
+    section = page.get_by_role("tabpanel").filter(visible=True).inner_text()
+    assert "Barriers (" in section and "Facilitators (" in section and "(Synthetic)" in section
     screenshot(page, artifacts_dir / f"findings-{name}.png")
     assert page.errors == []
