@@ -1045,7 +1045,9 @@ def funnel_chart(stages: pd.DataFrame, *, title: str = "") -> go.Figure:
         )
     subtitle = f"Count and share of {first_stage.lower()}" + ("" if single else " within each group")
     bars = len(stage_order) * len(groups)
-    layout = base_layout(title, height=max(280, 34 * bars + 40 * len(stage_order) + 130), subtitle=subtitle)
+    legend_rows = 0 if single else len(groups)  # a line per group when two sites share the width
+    layout = base_layout(title, height=max(280, 34 * bars + 40 * len(stage_order) + 130 + 24 * legend_rows),
+                         subtitle=subtitle)
     layout["yaxis"].update(
         type="category", categoryorder="array", categoryarray=stage_order[::-1], automargin=True, showgrid=False,
     )
@@ -1054,8 +1056,8 @@ def funnel_chart(stages: pd.DataFrame, *, title: str = "") -> go.Figure:
         title="People", range=[0, 1.22 * (maximum if pd.notna(maximum) and maximum > 0 else 1)], showgrid=True,
         gridcolor=NHS_PALE_GREY, rangemode="tozero",
     )
-    layout["margin"]["l"] = 20
-    layout = _legend_below(layout) if not single else layout
+    layout["margin"].update(l=20, r=90)  # room for the longest label, "1,234 (100%)", beyond the longest bar
+    layout = _legend_below(layout, rows=legend_rows) if not single else layout
     layout["legend"]["traceorder"] = "reversed"
     fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05, **layout)
     return fig

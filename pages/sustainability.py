@@ -33,15 +33,16 @@ summary = implementation.summary(instrument.id, access.scope)
 scored = {s.site: s for s in summary.sites if s.site in names}
 st.caption(f"{instrument.description} Source: {instrument.citation}.")
 
-with st.expander(f"The {instrument.short_name}'s domains and items"):
-    st.markdown(instrument.item_wording or "Item labels as in the catalogue.")
-    st.dataframe(
-        pd.DataFrame(
-            [{"Domain": d.label, "Item": item, "Label": d.item_label(item)} for d in instrument.domains for item in d.items]
-        ),
-        hide_index=True,
-    )
-    st.caption(f"Scale {instrument.scale_text}. {summary.methods}")
+items = components.details(f"The {instrument.short_name}'s domains and items", key=f"items-{instrument.id}")
+if items.open:
+    with items:
+        st.markdown(instrument.item_wording or "Item labels as in the catalogue.")
+        st.dataframe(
+            pd.DataFrame([{"Domain": d.label, "Item": item, "Label": d.item_label(item)}
+                          for d in instrument.domains for item in d.items]),
+            hide_index=True,
+        )
+        st.caption(f"Scale {instrument.scale_text}. {summary.methods}")
 
 st.header("Latest round at each site")
 if not scored:
@@ -83,13 +84,14 @@ else:
         low = own.scores[own.scores["lowest"]]
         st.markdown(f"**Where to act first ({own.latest:%b %Y}):** "
                     + ", ".join(f"{r.label} ({fmt_number(r.mean)})" for r in low.itertuples()) + ".")
-    with st.expander("Scores by round"):
+    by_round = components.details("Scores by round", key=f"rounds-{instrument.id}-{site_id}")
+    if by_round.open:
         shown = site_rows.assign(
             Round=pd.to_datetime(site_rows["assessment_date"]).dt.strftime("%b %Y"),
             CI=["" if pd.isna(lo) else f"{lo:.2f} to {hi:.2f}"
                 for lo, hi in zip(site_rows["ci_low"], site_rows["ci_high"], strict=True)],
         )
-        st.dataframe(shown[["Round", "label", "n_respondents", "mean", "CI", "suppressed", "lowest"]].rename(
+        by_round.dataframe(shown[["Round", "label", "n_respondents", "mean", "CI", "suppressed", "lowest"]].rename(
             columns={"label": "Domain", "n_respondents": "Respondents", "mean": "Mean", "CI": "95% CI",
                      "suppressed": f"Not shown (fewer than {limit})", "lowest": "Lowest"}), hide_index=True)
 
@@ -100,12 +102,17 @@ else:
     else:
         labels = {r.date().isoformat(): f"{r:%b %Y}" for r in rounds}
         keys = list(labels)
+        hidden_rounds = {pd.Timestamp(d).date().isoformat() for d in hidden.loc[hidden["site"] == site_id, "assessment_date"]}
+        scored_rounds = [k for k in keys if k not in hidden_rounds]
+        # By default the two latest rounds whose scores are shown, not a pair with a round too small to score.
+        default_first, default_second = scored_rounds[-2:] if len(scored_rounds) >= 2 else keys[-2:]
         left, right = st.columns(2)
-        first = left.selectbox("From round", keys[:-1], index=len(keys) - 2, format_func=labels.get,
+        first = left.selectbox("From round", keys[:-1], index=keys.index(default_first), format_func=labels.get,
                                key=f"change-first-{instrument.id}-{site_id}")
         later = [k for k in keys if k > first]
-        second = right.selectbox("To round", later, index=len(later) - 1, format_func=labels.get,
-                                 key=f"change-second-{instrument.id}-{site_id}")
+        second = right.selectbox("To round", later,
+                                 index=later.index(default_second) if default_second in later else len(later) - 1,
+                                 format_func=labels.get, key=f"change-second-{instrument.id}-{site_id}")
         change = implementation.change(instrument.id, site_id, first, second)
         if isinstance(change, str):
             st.info(change)

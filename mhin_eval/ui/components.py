@@ -75,7 +75,7 @@ def its_details(result: ITSResult, indicator: Indicator) -> None:
             ("Cumulative effect over the post period", result.cumulative_effect, indicator.unit),
         ]
     )
-    st.dataframe(table, hide_index=True)
+    st.table(table.set_index("Estimate"))
     diag = {k: v for k, v in result.diagnostics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     st.caption(
         "Diagnostics: "

@@ -64,6 +64,17 @@ def lazy_expander_keys(at: AppTest) -> list[str]:
     return [e.proto.id.split("-", 2)[2] for e in at.expander if e.proto.id.startswith("$$ID-")]
 
 
+def open_details(at: AppTest) -> AppTest:
+    """Open every details-on-demand expander of the page (as clicks on them would) and rerun."""
+    keys = lazy_expander_keys(at)
+    for key in keys:
+        at.session_state[key] = True
+    if keys:
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def each_view(at: AppTest) -> Iterator[AppTest]:
     """The current page with each of its on-demand tabs (components.lazy_tabs, kept in ``?section=``) open in
     turn, and in each every details expander opened: everything a user can reach on the page without
@@ -74,10 +85,4 @@ def each_view(at: AppTest) -> Iterator[AppTest]:
             at.session_state["section"] = label
             at.query_params["section"] = label
             at.run()
-        keys = lazy_expander_keys(at)
-        for key in keys:
-            at.session_state[key] = True
-        if keys:
-            at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        yield at
+        yield open_details(at)

@@ -3,7 +3,7 @@
 import pytest
 
 from mhin_eval.catalogue import PROJECT_ROOT
-from tests.app.conftest import all_text, each_view, open_page
+from tests.app.conftest import all_text, each_view, open_details, open_page
 
 PAGES = sorted(p.stem for p in (PROJECT_ROOT / "pages").glob("*.py"))
 
@@ -101,3 +101,25 @@ def test_a_rerun_with_cached_results_fits_nothing(app, monkeypatch):
     at.switch_page("pages/project.py")
     at.run()
     assert len(calls) == fitted
+
+
+def test_closed_tabs_and_details_run_nothing_until_opened(app, monkeypatch):
+    """Sections in tabs and details in expanders are computed and drawn only once opened (issue 4: speed)."""
+    from mhin_eval import evaluate
+
+    before_after = []
+    real = evaluate.site_prepost
+
+    def counting(*args, **kwargs):
+        before_after.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "site_prepost", counting)
+    at = open_page(app, "project", project="aaot")
+    assert [t.label for t in at.tabs] == ["Outcomes over time", "Before and after", "Facilitators and barriers"]
+    assert before_after == [] and "Diagnostics:" not in all_text(at)
+    assert "Diagnostics:" in all_text(open_details(at)), "an opened expander shows the estimates and diagnostics"
+    at.query_params["section"] = "Before and after"
+    at.run()
+    assert not at.exception and len(before_after) == 2, "one before/after analysis per site once the tab is open"
+    assert "between baseline and follow-up" in all_text(at)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from mhin_eval.catalogue import DEFAULT_CATALOGUE
-from tests.app.conftest import all_text, open_page
+from tests.app.conftest import all_text, open_details, open_page
 from tests.app.test_roles import HULL_USER, OTHER_SITE_NAMES
 
 
@@ -21,7 +21,7 @@ def chart_titles(at) -> list[str]:
 
 
 def test_sustainability_page_shows_profile_change_items_and_findings(app, catalogue):
-    at = open_page(app, "sustainability", instrument="psat", site="hull")
+    at = open_details(open_page(app, "sustainability", instrument="psat", site="hull"))
     text = all_text(at)
     assert "Synthetic demo data" in text
     assert at.title[0].value == "Sustainability of interventions"
@@ -53,9 +53,11 @@ def test_switching_instrument_and_rounds_changes_the_view(app):
 
 
 def test_small_round_is_suppressed_with_a_plain_message(app):
-    at = open_page(app, "sustainability", instrument="psat", site="east-of-england")
+    at = open_details(open_page(app, "sustainability", instrument="psat", site="east-of-england"))
     text = all_text(at)
     assert "Mar 2023: 5 respondents answered, fewer than 8, so this round's scores are not shown." in text
+    changes = [m.value for m in at.markdown if m.value.startswith("**From ")]
+    assert changes and changes[0].startswith("**From Mar 2022 to Mar 2024"), "by default the latest rounds shown"
     table = next(d.value for d in at.dataframe if "Not shown (fewer than 8)" in d.value.columns)
     hidden = table[table["Round"] == "Mar 2023"]
     assert len(hidden) == 9 and hidden["Not shown (fewer than 8)"].all() and hidden["Mean"].isna().all()
@@ -72,8 +74,7 @@ def test_findings_sit_beside_outcomes_on_project_and_site_pages(app, page, query
     assert "Facilitators and barriers" in tabs
     assert tabs.index("Facilitators and barriers") > 0, "after the outcome sections"
     at.query_params["section"] = "Facilitators and barriers"
-    at.run()
-    assert not at.exception
+    open_details(at.run())
     text = all_text(at)
     assert "(Synthetic)" in text and "Barriers (" in text and "Facilitators (" in text
     table = next(d.value for d in at.dataframe if "Summary" in d.value.columns)
@@ -140,7 +141,7 @@ def test_a_new_catalogue_instrument_appears_on_the_page_with_no_code_change(app,
     Store(os.environ["MHIN_DATA_DIR"], catalogue=catalogue).ingest(load_extract(extract_path, catalogue=catalogue),
                                                                   user="test")
 
-    at = open_page(app, "sustainability", instrument="fidelity-check", site="hull")
+    at = open_details(open_page(app, "sustainability", instrument="fidelity-check", site="hull"))
     chooser = at.selectbox(key="w:instrument")
     assert chooser.value == "fidelity-check"
     assert "FSC: Fidelity Self-Check (test instrument)" in chooser.options
