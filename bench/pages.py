@@ -6,11 +6,19 @@ copy of one demo-seeded store, so seeding is never timed.
 - AppTest cold: a new AppTest with Streamlit's caches cleared; the time of the first run of the page.
   (One unmeasured run of the app beforehand pays the process's one-off imports.)
 - AppTest warm: a second run of the page in the same AppTest.
-- Browser cold: a freshly started server and a new browser context; the time from ``page.goto`` of
-  ``/<url_path>`` until the script is idle and every plotly chart has its ``.main-svg``.
-- Browser warm: a second ``page.goto`` of the same URL in that context (a new session, warm caches).
+- Browser cold: a freshly started server (``python -m mhin_eval.ui.serve``, as ``make run``: it renders every
+  page once before it accepts connections, so this is the first visitor after a start) and a new browser
+  context (empty HTTP cache); the time from ``page.goto`` of ``/<url_path>`` until, checked inside the page on
+  every animation frame, the script is idle, no element is still a loading skeleton and every plotly chart
+  has its ``.main-svg``. Project and site pages draw their first tab; other tabs draw when opened.
+- Browser warm: a second ``page.goto`` of the same URL in that context (a full page load and a new session,
+  with the browser's and the server's caches warm).
+- Browser via menu (for information): in that context, from another page (home, or methods for home), a
+  click on the page's link in the sidebar menu until the new page is drawn, as people move between pages
+  (same session, no page load).
 
-Targets: warm < 1 s, cold < 3 s. With ``--repeat N`` each figure is the median of N measurements.
+Targets: warm < 1 s, cold < 3 s, judged on the AppTest and page-load figures. With ``--repeat N`` each
+figure is the median of N measurements.
 Figures only; nothing here asserts a time.
 """
 
@@ -134,18 +142,41 @@ def apptest_times(page: AppPage, seeded: Path, root: Path) -> tuple[float, float
 # --------------------------------------------------------------------------- browser
 
 
+def _check_drawn(pg, what: str) -> None:
+    if pg.locator('[data-testid="stException"]').count():
+        raise RuntimeError(f"{what} shows an exception: {pg.locator('[data-testid=stException]').first.inner_text()}")
+
+
 def _timed_visit(pg, url: str) -> float:
     start = time.perf_counter()
     pg.goto(url, timeout=TIMEOUT_MS)
     wait_until_drawn(pg, timeout=TIMEOUT_MS)
     elapsed = time.perf_counter() - start
-    if pg.locator('[data-testid="stException"]').count():
-        raise RuntimeError(f"{url} shows an exception: {pg.locator('[data-testid=stException]').first.inner_text()}")
+    _check_drawn(pg, url)
     return elapsed
 
 
-def browser_times(browser, page: AppPage, seeded: Path, root: Path) -> tuple[float, float]:
-    """(cold, warm) seconds of one page in Chromium: first visit after server start, then a second visit."""
+def _timed_menu_click(pg, base: str, page: AppPage) -> float:
+    """From another page, a click on ``page``'s sidebar link until it is drawn."""
+    start_from = "methods" if page.url_path == "" else ""
+    pg.goto(f"{base}/{start_from}", timeout=TIMEOUT_MS)
+    wait_until_drawn(pg, timeout=TIMEOUT_MS)
+    left = pg.locator('[data-testid="stMain"] h1').first.inner_text().strip()
+    link = pg.locator(f'[data-testid="stSidebarNav"] a[href="{base}/{page.url_path}"]')
+    start = time.perf_counter()
+    link.click(timeout=TIMEOUT_MS)
+    wait_until_drawn(pg, timeout=TIMEOUT_MS, not_title=left)
+    elapsed = time.perf_counter() - start
+    _check_drawn(pg, f"{page.name} via the menu")
+    return elapsed
+
+
+Times = tuple[float, ...]
+
+
+def browser_times(browser, page: AppPage, seeded: Path, root: Path) -> Times:
+    """(cold, warm, via menu) seconds of one page in Chromium: first visit after server start, a second
+    visit, then a click on its menu link from another page."""
     proc, base = start_app(private_copy(seeded, root, "browser-store"))
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -154,17 +185,15 @@ def browser_times(browser, page: AppPage, seeded: Path, root: Path) -> tuple[flo
             url = f"{base}/{page.url_path}"
             cold = _timed_visit(pg, url)
             warm = _timed_visit(pg, url)
+            menu = _timed_menu_click(pg, base, page)
         finally:
             context.close()
     finally:
         stop_app(proc)
-    return cold, warm
+    return cold, warm, menu
 
 
 # --------------------------------------------------------------------------- report
-
-
-Times = tuple[float, float]
 
 
 def verdict(apptest: Times | None, browser: Times | None) -> str:
@@ -179,31 +208,31 @@ def verdict(apptest: Times | None, browser: Times | None) -> str:
     return "pass" if not misses else "FAIL: " + ", ".join(misses)
 
 
-def _cells(times: Times | None) -> tuple[str, str]:
-    return ("error", "error") if times is None else (f"{times[0]:.2f}", f"{times[1]:.2f}")
+def _cells(times: Times | None, width: int) -> tuple[str, ...]:
+    return ("error",) * width if times is None else tuple(f"{t:.2f}" for t in times)
 
 
 def print_table(rows: list[tuple[str, Times | None, Times | None]], repeat: int, errors: list[str]) -> None:
-    header = ("page", "AppTest cold s", "AppTest warm s", "browser cold s", "browser warm s",
+    header = ("page", "AppTest cold s", "AppTest warm s", "browser cold s", "browser warm s", "via menu s",
               f"target (warm < {WARM_TARGET_S:g} s, cold < {COLD_TARGET_S:g} s)")
-    lines = [(name, *_cells(a), *_cells(b), verdict(a, b)) for name, a, b in rows]
+    lines = [(name, *_cells(a, 2), *_cells(b, 3), verdict(a, b)) for name, a, b in rows]
     widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
     print(f"Page timings (median of {repeat}; {os.cpu_count()} CPUs)")
     for line in [header, *lines]:
-        cells = [str(c).ljust(w) if i in (0, 5) else str(c).rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))]
+        cells = [str(c).ljust(w) if i in (0, 6) else str(c).rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))]
         print("  ".join(cells).rstrip())
     for error in errors:
         print(f"error: {error}")
 
 
 def _medians(measure, repeat: int, what: str, errors: list[str]) -> Times | None:
-    """Median (cold, warm) of ``repeat`` calls of ``measure``; None, with the reason in ``errors``, on failure."""
+    """Median of each figure over ``repeat`` calls of ``measure``; None, with the reason in ``errors``, on failure."""
     try:
-        pairs = [measure() for _ in range(repeat)]
+        runs = [measure() for _ in range(repeat)]
     except Exception as exc:  # one broken page must not lose the other pages' figures
         errors.append(f"{what}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         return None
-    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+    return tuple(statistics.median(figures) for figures in zip(*runs, strict=True))
 
 
 def select(pages: list[AppPage], wanted: list[str] | None) -> list[AppPage]:

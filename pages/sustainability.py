@@ -1,5 +1,6 @@
-"""Sustainability: each site's self-assessment profile by domain, change between rounds, the
-instrument's items, and the site's facilitators and barriers. Instruments come from the catalogue."""
+"""Sustainability: each site's self-assessment profile by domain, change between rounds, every site's latest
+round, the instrument's items, and the site's facilitators and barriers, as tabs drawn when opened.
+Instruments come from the catalogue."""
 
 import pandas as pd
 import streamlit as st
@@ -44,86 +45,100 @@ if items.open:
         )
         st.caption(f"Scale {instrument.scale_text}. {summary.methods}")
 
-st.header("Latest round at each site")
-if not scored:
-    st.info(f"No {instrument.short_name} assessments are stored for "
-            + ("your site" if len(sites) == 1 else "these sites") + " yet.")
-else:
-    st.markdown("\n".join(f"- {s.sentence}" for s in scored.values()))
-    table = summary.table()
-    table = table[table["site"].isin(names)]
-    table["site"] = table["site"].map(names)
-    table["round"] = pd.to_datetime(table["round"]).dt.strftime("%b %Y")
-    scores = [c for c in table.columns if c not in ("site", "round", "respondents")]
-    table[scores] = table[scores].apply(pd.to_numeric, errors="coerce")
-    st.dataframe(table.rename(columns={"site": "Site", "round": "Round", "respondents": "Respondents"})
-                 .style.format("{:.1f}", subset=scores, na_rep="not shown"), hide_index=True)
-    st.caption(f"Mean scores ({instrument.scale_text}); empty where fewer than {limit} respondents answered.")
-
-st.header("Domain profile")
-site_id = state.choose("Site", list(names), "site", format_func=names.get, default=next(iter(scored), None))
+site_id = state.choose("Site", list(names), "site", format_func=names.get, default=next(iter(scored), None),
+                       container=st.sidebar)
 site = cat.site(site_id)
-if site_id not in scored:
-    st.info(f"No {instrument.short_name} assessments are stored for {site.name} yet.")
-else:
-    own = scored[site_id]
-    site_rows = summary.scores.table[summary.scores.table["site"] == site_id]
-    st.plotly_chart(
-        charts.domain_profile_chart(site_rows, title=f"{instrument.short_name} domain profile: {site.name}",
-                                    scale=(instrument.scale_min, instrument.scale_max), threshold=limit),
-        theme=None, key=f"profile-{instrument.id}-{site_id}",
-    )
-    respondents = summary.scores.respondents[summary.scores.respondents["site"] == site_id]
-    st.caption("Respondents per round: " + ", ".join(
-        f"{pd.Timestamp(r.assessment_date):%b %Y}: {r.n_respondents}" for r in respondents.itertuples()) + ".")
-    hidden = summary.scores.suppressed_rounds
-    for r in hidden[hidden["site"] == site_id].itertuples():
-        st.info(f"{pd.Timestamp(r.assessment_date):%b %Y}: {r.n_respondents} respondents answered, fewer than "
-                f"{limit}, so this round's scores are not shown.", icon=":material/visibility_off:")
-    if own.lowest:
-        low = own.scores[own.scores["lowest"]]
-        st.markdown(f"**Where to act first ({own.latest:%b %Y}):** "
-                    + ", ".join(f"{r.label} ({fmt_number(r.mean)})" for r in low.itertuples()) + ".")
-    by_round = components.details("Scores by round", key=f"rounds-{instrument.id}-{site_id}")
-    if by_round.open:
-        shown = site_rows.assign(
-            Round=pd.to_datetime(site_rows["assessment_date"]).dt.strftime("%b %Y"),
-            CI=["" if pd.isna(lo) else f"{lo:.2f} to {hi:.2f}"
-                for lo, hi in zip(site_rows["ci_low"], site_rows["ci_high"], strict=True)],
-        )
-        by_round.dataframe(shown[["Round", "label", "n_respondents", "mean", "CI", "suppressed", "lowest"]].rename(
-            columns={"label": "Domain", "n_respondents": "Respondents", "mean": "Mean", "CI": "95% CI",
-                     "suppressed": f"Not shown (fewer than {limit})", "lowest": "Lowest"}), hide_index=True)
+hidden = summary.scores.suppressed_rounds
+tabs = components.lazy_tabs(["Domain profile", "Change between rounds", "Latest round at each site",
+                             "Facilitators and barriers"])
 
-    st.header("Change between rounds")
-    rounds = [pd.Timestamp(r) for r in summary.scores.rounds(site_id)]
-    if len(rounds) < 2:
-        st.info(f"{site.name} has one {instrument.short_name} round so far; a change needs two.")
-    else:
-        labels = {r.date().isoformat(): f"{r:%b %Y}" for r in rounds}
-        keys = list(labels)
-        hidden_rounds = {pd.Timestamp(d).date().isoformat() for d in hidden.loc[hidden["site"] == site_id, "assessment_date"]}
-        scored_rounds = [k for k in keys if k not in hidden_rounds]
-        # By default the two latest rounds whose scores are shown, not a pair with a round too small to score.
-        default_first, default_second = scored_rounds[-2:] if len(scored_rounds) >= 2 else keys[-2:]
-        left, right = st.columns(2)
-        first = left.selectbox("From round", keys[:-1], index=keys.index(default_first), format_func=labels.get,
-                               key=f"change-first-{instrument.id}-{site_id}")
-        later = [k for k in keys if k > first]
-        second = right.selectbox("To round", later,
-                                 index=later.index(default_second) if default_second in later else len(later) - 1,
-                                 format_func=labels.get, key=f"change-second-{instrument.id}-{site_id}")
-        change = implementation.change(instrument.id, site_id, first, second)
-        if isinstance(change, str):
-            st.info(change)
+if tab := tabs.get("Domain profile"):
+    with tab:
+        if site_id not in scored:
+            st.info(f"No {instrument.short_name} assessments are stored for {site.name} yet.")
         else:
-            est = change.estimate(TOTAL)
-            if est is not None:
-                st.markdown(f"**From {labels[first]} to {labels[second]}, the {instrument.short_name} total at "
-                            f"{site.name} {difference_phrase(est, 'points')}.**")
-            st.plotly_chart(charts.round_change_chart(change, title=f"Change by domain: {site.name}"), theme=None,
-                            key=f"change-{instrument.id}-{site_id}")
-            components.show_warnings(change.warnings)
-            st.caption(change.methods)
+            own = scored[site_id]
+            st.markdown(f"**{own.sentence}**")
+            site_rows = summary.scores.table[summary.scores.table["site"] == site_id]
+            st.plotly_chart(
+                charts.domain_profile_chart(site_rows, title=f"{instrument.short_name} domain profile: {site.name}",
+                                            scale=(instrument.scale_min, instrument.scale_max), threshold=limit),
+                theme=None, key=f"profile-{instrument.id}-{site_id}",
+            )
+            respondents = summary.scores.respondents[summary.scores.respondents["site"] == site_id]
+            st.caption("Respondents per round: " + ", ".join(
+                f"{pd.Timestamp(r.assessment_date):%b %Y}: {r.n_respondents}" for r in respondents.itertuples()) + ".")
+            for r in hidden[hidden["site"] == site_id].itertuples():
+                st.info(f"{pd.Timestamp(r.assessment_date):%b %Y}: {r.n_respondents} respondents answered, fewer than "
+                        f"{limit}, so this round's scores are not shown.", icon=":material/visibility_off:")
+            if own.lowest:
+                low = own.scores[own.scores["lowest"]]
+                st.markdown(f"**Where to act first ({own.latest:%b %Y}):** "
+                            + ", ".join(f"{r.label} ({fmt_number(r.mean)})" for r in low.itertuples()) + ".")
+            by_round = components.details("Scores by round", key=f"rounds-{instrument.id}-{site_id}")
+            if by_round.open:
+                shown = site_rows.assign(
+                    Round=pd.to_datetime(site_rows["assessment_date"]).dt.strftime("%b %Y"),
+                    CI=["" if pd.isna(lo) else f"{lo:.2f} to {hi:.2f}"
+                        for lo, hi in zip(site_rows["ci_low"], site_rows["ci_high"], strict=True)],
+                )
+                columns = {"label": "Domain", "n_respondents": "Respondents", "mean": "Mean", "CI": "95% CI",
+                           "suppressed": f"Not shown (fewer than {limit})", "lowest": "Lowest"}
+                by_round.dataframe(shown[["Round", *columns]].rename(columns=columns), hide_index=True)
 
-sections.findings_section(site.project, (site,))
+if tab := tabs.get("Change between rounds"):
+    with tab:
+        if site_id not in scored:
+            st.info(f"No {instrument.short_name} assessments are stored for {site.name} yet.")
+        else:
+            rounds = [pd.Timestamp(r) for r in summary.scores.rounds(site_id)]
+            if len(rounds) < 2:
+                st.info(f"{site.name} has one {instrument.short_name} round so far; a change needs two.")
+            else:
+                labels = {r.date().isoformat(): f"{r:%b %Y}" for r in rounds}
+                keys = list(labels)
+                hidden_rounds = {pd.Timestamp(d).date().isoformat()
+                                 for d in hidden.loc[hidden["site"] == site_id, "assessment_date"]}
+                scored_rounds = [k for k in keys if k not in hidden_rounds]
+                # By default the two latest rounds whose scores are shown, not a round too small to score.
+                default_first, default_second = scored_rounds[-2:] if len(scored_rounds) >= 2 else keys[-2:]
+                left, right = st.columns(2)
+                first = left.selectbox("From round", keys[:-1], index=keys.index(default_first),
+                                       format_func=labels.get, key=f"change-first-{instrument.id}-{site_id}")
+                later = [k for k in keys if k > first]
+                default_index = later.index(default_second) if default_second in later else len(later) - 1
+                second = right.selectbox("To round", later, index=default_index, format_func=labels.get,
+                                         key=f"change-second-{instrument.id}-{site_id}")
+                change = implementation.change(instrument.id, site_id, first, second)
+                if isinstance(change, str):
+                    st.info(change)
+                else:
+                    est = change.estimate(TOTAL)
+                    if est is not None:
+                        st.markdown(f"**From {labels[first]} to {labels[second]}, the {instrument.short_name} total at "
+                                    f"{site.name} {difference_phrase(est, 'points')}.**")
+                    st.plotly_chart(charts.round_change_chart(change, title=f"Change by domain: {site.name}"),
+                                    theme=None, key=f"change-{instrument.id}-{site_id}")
+                    components.show_warnings(change.warnings)
+                    st.caption(change.methods)
+
+if tab := tabs.get("Latest round at each site"):
+    with tab:
+        if not scored:
+            st.info(f"No {instrument.short_name} assessments are stored for "
+                    + ("your site" if len(sites) == 1 else "these sites") + " yet.")
+        else:
+            st.markdown("\n".join(f"- {s.sentence}" for s in scored.values()))
+            table = summary.table()
+            table = table[table["site"].isin(names)]
+            table["site"] = table["site"].map(names)
+            table["round"] = pd.to_datetime(table["round"]).dt.strftime("%b %Y")
+            scores = [c for c in table.columns if c not in ("site", "round", "respondents")]
+            table[scores] = table[scores].apply(pd.to_numeric, errors="coerce")
+            st.dataframe(table.rename(columns={"site": "Site", "round": "Round", "respondents": "Respondents"})
+                         .style.format("{:.1f}", subset=scores, na_rep="not shown"), hide_index=True)
+            st.caption(f"Mean scores ({instrument.scale_text}); empty where fewer than {limit} respondents answered.")
+
+if tab := tabs.get("Facilitators and barriers"):
+    with tab:
+        sections.findings_section(site.project, (site,), heading=False)

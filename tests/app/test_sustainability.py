@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from mhin_eval.catalogue import DEFAULT_CATALOGUE
-from tests.app.conftest import all_text, open_details, open_page
+from tests.app.conftest import all_text, each_view, open_details, open_page
 from tests.app.test_roles import HULL_USER, OTHER_SITE_NAMES
 
 
@@ -21,18 +21,23 @@ def chart_titles(at) -> list[str]:
 
 
 def test_sustainability_page_shows_profile_change_items_and_findings(app, catalogue):
-    at = open_details(open_page(app, "sustainability", instrument="psat", site="hull"))
-    text = all_text(at)
+    at = open_page(app, "sustainability", instrument="psat", site="hull")
+    assert [t.label for t in at.tabs] == ["Domain profile", "Change between rounds", "Latest round at each site",
+                                          "Facilitators and barriers"]
+    texts, titles = [], []
+    for view in each_view(at):
+        texts.append(all_text(view))
+        titles += chart_titles(view)
+    text = "\n".join(texts)
     assert "Synthetic demo data" in text
     assert at.title[0].value == "Sustainability of interventions"
-    assert "PSAT domain profile: Hull" in chart_titles(at)
-    assert "Change by domain: Hull" in chart_titles(at)
+    assert titles == ["PSAT domain profile: Hull", "Change by domain: Hull"], "one chart per tab, drawn when open"
     # every site's latest round in words, with its respondents and total
     for site in catalogue.sites:
         if not site.is_comparison:
             assert f"{site.name}, PSAT round of" in text
     assert "Where to act first" in text
-    assert "Facilitators and barriers" in text and "Barriers (" in text and "Facilitators (" in text
+    assert "Barriers (" in text and "Facilitators (" in text
     assert "(Synthetic)" in text
     items = at.dataframe[0].value
     assert len(items) == 40 and set(items["Domain"]) == {d.label for d in catalogue.instrument("psat").domains}
@@ -45,6 +50,8 @@ def test_switching_instrument_and_rounds_changes_the_view(app):
     assert not at.exception
     assert "CSAT domain profile: Hull" in chart_titles(at)
     assert at.query_params["instrument"] in (["csat"], "csat")
+    at.query_params["section"] = "Change between rounds"
+    at.run()
     before = [m.value for m in at.markdown if m.value.startswith("**From ")]
     at.selectbox(key="change-first-csat-hull").set_value("2021-10-01").run()
     assert not at.exception
@@ -56,12 +63,14 @@ def test_small_round_is_suppressed_with_a_plain_message(app):
     at = open_details(open_page(app, "sustainability", instrument="psat", site="east-of-england"))
     text = all_text(at)
     assert "Mar 2023: 5 respondents answered, fewer than 8, so this round's scores are not shown." in text
-    changes = [m.value for m in at.markdown if m.value.startswith("**From ")]
-    assert changes and changes[0].startswith("**From Mar 2022 to Mar 2024"), "by default the latest rounds shown"
     table = next(d.value for d in at.dataframe if "Not shown (fewer than 8)" in d.value.columns)
     hidden = table[table["Round"] == "Mar 2023"]
     assert len(hidden) == 9 and hidden["Not shown (fewer than 8)"].all() and hidden["Mean"].isna().all()
     assert table.loc[table["Round"] != "Mar 2023", "Mean"].notna().all()
+    at.query_params["section"] = "Change between rounds"
+    at.run()
+    changes = [m.value for m in at.markdown if m.value.startswith("**From ")]
+    assert changes and changes[0].startswith("**From Mar 2022 to Mar 2024"), "by default the latest rounds shown"
 
 
 @pytest.mark.parametrize(("page", "query", "names"), [

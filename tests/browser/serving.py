@@ -61,24 +61,28 @@ def stop_app(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-#: True once Streamlit has finished running the script, the page shows its title (or an exception box), no
-#: element is still a loading skeleton (a chart whose code is still loading) and every plotly chart has
-#: drawn its svg. Checked inside the page on every animation frame, so the time it
-#: takes is the page's, not that of round trips between Playwright and the browser.
-_DRAWN = """(minCharts) => {
+#: True once Streamlit has finished running the script, the page shows its title (or an exception box) and
+#: that title is not ``notTitle`` (the page left by a click in the menu), no element is still a loading
+#: skeleton (a chart whose code is still loading) and every plotly chart has drawn its svg. Checked inside
+#: the page on every animation frame, so the time it takes is the page's, not that of round trips between
+#: Playwright and the browser.
+_DRAWN = """({minCharts, notTitle}) => {
   if (!document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')) return false;
-  if (!document.querySelector('[data-testid="stMain"] h1, [data-testid="stException"]')) return false;
+  const title = document.querySelector('[data-testid="stMain"] h1');
+  if (!title && !document.querySelector('[data-testid="stException"]')) return false;
+  if (title && notTitle !== null && title.textContent.trim() === notTitle) return false;
   if (document.querySelector('[data-testid="stSkeleton"]')) return false;
   const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
   return charts.length >= minCharts && charts.every((chart) => chart.querySelector('.main-svg'));
 }"""
 
 
-def wait_until_drawn(pg, timeout: float = 60_000, min_charts: int = 0) -> None:
+def wait_until_drawn(pg, timeout: float = 60_000, min_charts: int = 0, not_title: str | None = None) -> None:
     """Return as soon as Streamlit has finished running the script and every plotly chart has its svg
-    (at least ``min_charts`` of them). A page that shows an exception box instead of its title returns too,
-    for the caller to report."""
-    pg.wait_for_function(_DRAWN, arg=min_charts, polling="raf", timeout=timeout)
+    (at least ``min_charts`` of them); with ``not_title``, once the page showing that title has been
+    replaced. A page that shows an exception box instead of its title returns too, for the caller to report."""
+    pg.wait_for_function(_DRAWN, arg={"minCharts": min_charts, "notTitle": not_title}, polling="raf",
+                         timeout=timeout)
 
 
 def wait_for_app(pg, timeout: float = 60_000, min_charts: int = 0) -> None:
