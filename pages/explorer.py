@@ -1,7 +1,6 @@
 """ITS explorer: choose a series, go-live and model options; see estimates, chart, diagnostics and methods."""
 
-import datetime as dt
-
+import pandas as pd
 import streamlit as st
 
 from mhin_eval import evaluate
@@ -33,8 +32,12 @@ left, right = st.columns(2)
 with left:
     group = st.selectbox("Group", groups, key="its-group",
                          format_func=lambda g: "All groups together" if g == "all" else g)
-    go_live = st.date_input("Go-live (first month after)", value=site.go_live, key="its-go-live",
-                            min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 1, 1))
+    months = sorted({pd.Timestamp(p).date() for p in rows["period"]} | {site.go_live})
+    go_live = st.selectbox(
+        "Go-live (first month after)", months, index=months.index(site.go_live), key="its-go-live",
+        format_func=lambda m: f"{m:%B %Y}" + (" (catalogue)" if m == site.go_live else ""),
+        help="The first month of the post-intervention period; the catalogue's go-live is marked.",
+    )
     family = st.selectbox("Model family", FAMILIES, index=FAMILIES.index(defaults.family), key="its-family",
                           help="Counts: Poisson, quasi-Poisson (overdispersion by Pearson χ²/df) or negative binomial; "
                                "continuous: gaussian (least squares).")

@@ -91,5 +91,5 @@ st.plotly_chart(
 trust = frame[frame["level"] == "NHS Trust"]
 if not trust.empty:
     st.subheader(f"{site.trust_name}: published counts, {year}")
-    st.dataframe(trust[["measure_id", "published_value"]].rename(
-        columns={"measure_id": "Measure", "published_value": "Count as published"}), hide_index=True)
+    st.table(trust[["measure_id", "published_value"]].rename(
+        columns={"measure_id": "Measure", "published_value": "Count as published"}).set_index("Measure"))

@@ -74,6 +74,21 @@ def test_explorer_model_option_changes_the_estimate(app):
     assert any("Poisson generalised linear model" in m.value for m in at.markdown)
 
 
+def test_explorer_go_live_is_a_month_of_the_series_and_moving_it_refits(app):
+    import datetime as dt
+
+    at = open_page(app, "explorer", project="aaot", site="hull", indicator="ae-attendances")
+    go_live = at.selectbox(key="its-go-live")
+    assert go_live.value == dt.date(2021, 4, 1) and go_live.format_func(go_live.value) == "April 2021 (catalogue)"
+    assert "April 2021 (catalogue)" in go_live.options and len(go_live.options) == 72, "the series' 72 months"
+    first = [m.value for m in at.markdown if "at Hull" in m.value]
+    go_live.set_value(dt.date(2022, 4, 1)).run()
+    assert not at.exception
+    later = [m.value for m in at.markdown if "at Hull" in m.value]
+    assert first and later and first != later
+    assert "Go-live Apr 2022" in at.get("plotly_chart")[0].proto.spec
+
+
 def test_choices_survive_a_page_change(app):
     at = open_page(app, "site", site="sheffield")
     assert "Sheffield" in at.title[0].value
