@@ -34,7 +34,8 @@ summary = implementation.summary(instrument.id, access.scope)
 scored = {s.site: s for s in summary.sites if s.site in names}
 st.caption(f"{instrument.description} Source: {instrument.citation}.")
 
-items = components.details(f"The {instrument.short_name}'s domains and items", key=f"items-{instrument.id}")
+items = components.details_on_demand(f"The {instrument.short_name}'s domains and items",
+                                     key=f"items-{instrument.id}")
 if items.open:
     with items:
         st.markdown(instrument.item_wording or "Item labels as in the catalogue.")
@@ -75,7 +76,7 @@ if tab := tabs.get("Domain profile"):
                 low = own.scores[own.scores["lowest"]]
                 st.markdown(f"**Where to act first ({own.latest:%b %Y}):** "
                             + ", ".join(f"{r.label} ({fmt_number(r.mean)})" for r in low.itertuples()) + ".")
-            by_round = components.details("Scores by round", key=f"rounds-{instrument.id}-{site_id}")
+            by_round = components.details_on_demand("Scores by round", key=f"rounds-{instrument.id}-{site_id}")
             if by_round.open:
                 shown = site_rows.assign(
                     Round=pd.to_datetime(site_rows["assessment_date"]).dt.strftime("%b %Y"),

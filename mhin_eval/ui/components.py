@@ -21,7 +21,7 @@ def show_warnings(warnings, *, prefix: str = "") -> None:
         st.warning(f"{prefix}{text}", icon=":material/warning:")
 
 
-def details(label: str, *, key: str, icon: str | None = None):
+def details_on_demand(label: str, *, key: str, icon: str | None = None):
     """An expander whose content runs only once it is opened (details on demand): while closed nothing in
     it is computed, sent or drawn. Use ``if box.open: with box: ...``."""
     return st.expander(label, key=f"details-{key}", icon=icon, on_change="rerun")
@@ -117,7 +117,7 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
     )
     show_warnings(result.warnings)
     if details:
-        box = globals()["details"]("Estimates, diagnostics and methods", key=f"its-{key}")
+        box = details_on_demand("Estimates, diagnostics and methods", key=f"its-{key}")
         if box.open:
             with box:
                 its_details(result, indicator)
@@ -148,7 +148,7 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
     if rows is None:
         st.caption("Means only: individual people's values are shown to the evaluation team only.")
     show_warnings(result.warnings)
-    box = details("All statistics and methods", key=f"prepost-{key}")
+    box = details_on_demand("All statistics and methods", key=f"prepost-{key}")
     if not box.open:
         return
     with box:

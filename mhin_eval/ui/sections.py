@@ -145,6 +145,7 @@ def findings_section(project: str, sites: tuple[Site, ...], *, heading: bool = T
                     st.markdown(f"**{heading}**  \nNone recorded.")
                     continue
                 st.markdown(f"**{heading}**\n\n" + "\n".join(_finding_line(r, spec) for r in part.itertuples()))
-    table = components.details("All findings as a table", key=f"findings-{project}-{'-'.join(s.id for s in sites)}")
+    table = components.details_on_demand("All findings as a table",
+                                         key=f"findings-{project}-{'-'.join(s.id for s in sites)}")
     if table.open:
         table.dataframe(findings_frame(rows, spec, site_names={s.id: s.name for s in sites}), hide_index=True)

@@ -60,7 +60,7 @@ def open_page(at: AppTest, page: str, **query) -> AppTest:
 
 
 def lazy_expander_keys(at: AppTest) -> list[str]:
-    """Keys of the page's details-on-demand expanders (components.details): their content runs only when open."""
+    """Keys of the page's expanders from components.details_on_demand: their content runs only when open."""
     return [e.proto.id.split("-", 2)[2] for e in at.expander if e.proto.id.startswith("$$ID-")]
 
 

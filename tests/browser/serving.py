@@ -37,7 +37,7 @@ def start_app(data_dir: Path, port: int | None = None, extra_env: dict | None = 
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + 120  # the server renders every page once before it is healthy
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("streamlit exited early:\n" + proc.stdout.read().decode(errors="replace"))
@@ -48,7 +48,7 @@ def start_app(data_dir: Path, port: int | None = None, extra_env: dict | None = 
         except OSError:
             time.sleep(0.3)
     proc.kill()
-    raise RuntimeError("streamlit did not become healthy within 60 s")
+    raise RuntimeError("streamlit did not become healthy within 120 s")
 
 
 def stop_app(proc: subprocess.Popen) -> None:

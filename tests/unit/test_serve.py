@@ -1,0 +1,59 @@
+"""The server's warm-up (mhin_eval.ui.serve): every page is rendered once before the first visitor comes."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+
+from mhin_eval.catalogue import PROJECT_ROOT, load_catalogue
+from mhin_eval.ui import serve
+
+
+@pytest.fixture
+def seeded_copy(tmp_path, monkeypatch):
+    from mhin_eval.store import Store, seed
+
+    path = tmp_path / "store"
+    seed(Store(path))
+    monkeypatch.setenv("MHIN_DATA_DIR", str(path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield path
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def test_warm_up_views_cover_every_page_project_and_site():
+    catalogue = load_catalogue()
+    views = serve.warm_up_views()
+    assert {page for page, _ in views} == {f"pages/{p.name}" for p in (PROJECT_ROOT / "pages").glob("*.py")}
+    assert {q["project"] for p, q in views if p == "pages/project.py" and q} == set(catalogue.project_ids)
+    assert {q["site"] for p, q in views if p == "pages/site.py" and q} == {
+        s.id for s in catalogue.sites if not s.is_comparison}
+
+
+def test_after_the_warm_up_a_visitor_fits_nothing(seeded_copy, monkeypatch, capsys):
+    from streamlit.testing.v1 import AppTest
+
+    from mhin_eval import evaluate
+
+    serve.warm_up()
+    err = capsys.readouterr().err
+    assert "pages prepared in" in err and "failed" not in err
+    fits = []
+    real_fit = evaluate.fit_its
+    monkeypatch.setattr(evaluate, "fit_its", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+    at.query_params["project"] = "pcref"
+    at.run()
+    at.switch_page("pages/project.py")
+    at.run()
+    assert not at.exception and at.get("plotly_chart")
+    assert fits == [], "the project page's models were fitted by the warm-up"
+
+
+def test_a_page_that_fails_during_the_warm_up_is_reported_not_raised(seeded_copy, monkeypatch, capsys):
+    monkeypatch.setattr(serve, "warm_up_views", lambda: [("pages/no-such-page.py", {})])
+    serve.warm_up()
+    err = capsys.readouterr().err
+    assert "pages prepared in" in err and "failed:" in err
