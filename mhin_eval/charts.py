@@ -447,7 +447,12 @@ def its_chart(
         subtitle=wrap_text(subtitle or "", 95),
     )
     layout["yaxis"].update(rangemode="tozero" if (treated["observed"] >= 0).all() else "normal")
-    fig.update_layout(**_legend_below(layout, rows=legend_rows))
+    layout = _legend_below(layout, rows=legend_rows)
+    # Hang the legend just under the axis labels (a fixed distance in pixels: the height is fixed, only the
+    # width varies), so that where the entries fit on fewer lines the spare room is below it, not above.
+    plot_height = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
+    layout["legend"].update(yref="paper", y=-(34 if dates else 62) / plot_height, yanchor="top")
+    fig.update_layout(**layout)
     return fig
 
 
