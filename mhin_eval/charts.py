@@ -50,6 +50,9 @@ SPC_COLOURS = {
 POINT_TYPE_ORDER = ("common_cause", "special_cause_improvement", "special_cause_concern", "special_cause_neither")
 
 FONT_FAMILY = "Frutiger, Arial, Helvetica, sans-serif"
+#: Longest title and subtitle line (characters) that fit a chart in half the page's width.
+TITLE_CHARACTERS = 48
+SUBTITLE_CHARACTERS = 72
 
 
 def base_layout(
@@ -57,10 +60,17 @@ def base_layout(
 ) -> dict:
     """Layout shared by every chart: white background, NHS text colour, legible sizes.
 
-    ``subtitle`` (plotly ``<br>`` for line breaks) sits under the title in grey; the top margin grows with it.
+    ``subtitle`` (plotly ``<br>`` for line breaks) sits under the title in grey. Plotly does not wrap text, so a
+    long title or subtitle without line breaks of its own is wrapped to fit a half-width column (two sites side
+    by side); the top margin grows with the lines.
     """
+    if "<br>" not in title:
+        title = wrap_text(title, TITLE_CHARACTERS)
+    if "<br>" not in subtitle:
+        subtitle = wrap_text(subtitle, SUBTITLE_CHARACTERS)
+    title_lines = title.count("<br>") + 1 if title else 0
     subtitle_lines = subtitle.count("<br>") + 1 if subtitle else 0
-    top = (60 if title else 30) + 20 * subtitle_lines
+    top = (60 if title else 30) + 24 * max(title_lines - 1, 0) + 20 * subtitle_lines
     return dict(
         title=dict(
             text=title, x=0, xanchor="left", pad=dict(l=12), font=dict(size=18, color=NHS_TEXT),
@@ -825,7 +835,8 @@ def prepost_chart(
     if not lines:
         subtitle += " · boxes show the median and quartiles"
     layout = base_layout(title, height=440, y_title=axis_title(y_title, unit), subtitle=subtitle)
-    layout["xaxis"].update(type="category", categoryorder="array", categoryarray=labels, range=[-0.6, 1.6])
+    # Room beside the boxes for the "mean" labels, also in a half-width column.
+    layout["xaxis"].update(type="category", categoryorder="array", categoryarray=labels, range=[-0.95, 1.95])
     fig.update_layout(**_legend_below(layout))
     return fig
 
