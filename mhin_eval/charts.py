@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mhin_eval.analysis.pooling import METHOD_NAMES as METHOD_LABELS
+from mhin_eval.wording import fmt_signed
 
 if TYPE_CHECKING:
     from mhin_eval.analysis.its import ITSResult
@@ -454,7 +455,7 @@ def its_chart(
     legend_rows = len(fig.data)
     layout = base_layout(
         title, height=460 + 24 * (legend_rows - 2), y_title=axis_title(y_title, unit), x_title="" if dates else "Period",
-        subtitle=wrap_text(subtitle or "", 95),
+        subtitle=subtitle or "",
     )
     layout["yaxis"].update(rangemode="tozero" if (treated["observed"] >= 0).all() else "normal")
     layout = _legend_below(layout, rows=legend_rows)
@@ -716,7 +717,7 @@ def forest_plot(result: PoolingResult, *, title: str = "", x_title: str = "", lo
         x_label += " (log scale)"
     layout = base_layout(
         title, height=max(300, 44 * (len(tick_vals) + 1) + 150), x_title=x_label,
-        subtitle=wrap_text(" · ".join(subtitle_parts), 100),
+        subtitle=" · ".join(subtitle_parts),
     )
     layout["margin"]["r"] = 280
     layout["margin"]["l"] = 20
@@ -875,7 +876,7 @@ def prepost_means_chart(
             showarrow=False, xanchor=side, font=dict(size=14, color=NHS_BLUE), bgcolor="rgba(255,255,255,0.9)",
         )
     subtitle = "; ".join(p for p in (n_text, "individual values are not shown in shared views") if p)
-    layout = base_layout(title, height=440, y_title=axis_title(y_title, unit), subtitle=wrap_text(subtitle, 90))
+    layout = base_layout(title, height=440, y_title=axis_title(y_title, unit), subtitle=subtitle)
     layout["xaxis"].update(type="category", categoryorder="array", categoryarray=labels, range=[-0.6, 1.6])
     layout["yaxis"].update(rangemode="tozero")
     fig.update_layout(**_legend_below(layout))
@@ -1138,7 +1139,7 @@ def domain_profile_chart(
         notes.append("Not shown (fewer than " + (f"{threshold} " if threshold else "the threshold of ")
                      + "respondents): " + ", ".join(_round_label(d) for d in hidden_rounds))
     layout = base_layout(title, height=max(340, 44 * n_domains + 200), x_title="Mean score (95% CI across respondents)",
-                         subtitle=wrap_text("; ".join(notes), 95))
+                         subtitle="; ".join(notes))
     layout["yaxis"].update(tickmode="array", tickvals=list(range(n_domains)), ticktext=labels[::-1],
                            range=[-0.6, n_domains - 0.4], showgrid=False, automargin=True, zeroline=False)
     low, high = scale
@@ -1152,8 +1153,7 @@ def domain_profile_chart(
 
 def _signed(value: float) -> str:
     """'+0.3', '−0.2' (typographic minus), '0.0' when it rounds to zero."""
-    text = f"{value:+.1f}"
-    return "0.0" if text in ("+0.0", "-0.0") else text.replace("-", "\u2212")
+    return fmt_signed(value, 1).replace("-", "\u2212")
 
 
 def round_change_chart(change, *, title: str = "") -> go.Figure:
@@ -1192,7 +1192,7 @@ def round_change_chart(change, *, title: str = "") -> go.Figure:
     reach = np.nanmax(np.abs(shown[["ci_low", "ci_high", "difference"]].to_numpy(dtype=float)))
     reach = max(1.0, float(reach) * 1.15) if np.isfinite(reach) else 1.0
     layout = base_layout(title, height=max(320, 40 * len(labels) + 190), x_title="Change in mean score (points)",
-                         subtitle=wrap_text(subtitle, 95))
+                         subtitle=subtitle)
     layout["yaxis"].update(type="category", categoryorder="array", categoryarray=labels[::-1], automargin=True,
                            showgrid=False)
     layout["xaxis"].update(range=[-reach, reach], showgrid=True, gridcolor=NHS_PALE_GREY, zeroline=False)

@@ -20,6 +20,12 @@ def fmt_number(value: float | None, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
+def fmt_signed(value: float, digits: int = 1) -> str:
+    """A signed number ("+0.3", "-0.2") that never reads "-0.0" or "+0.0": a value that rounds to zero is 0.0."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
 def fmt_percent(value: float, digits: int = 0, signed: bool = False) -> str:
     """A proportion (0.31) as a percentage ("31%")."""
     if value is None or math.isnan(value):
@@ -60,12 +66,6 @@ def relative_change_phrase(ratio: Estimate, note_null: bool = True) -> str:
     )
 
 
-def _signed(value: float, digits: int) -> str:
-    """A signed number that never reads "-0.0" or "+0.0" (a value that rounds to zero is shown as 0.0)."""
-    text = f"{value:+.{digits}f}"
-    return text[1:] if float(text) == 0 else text
-
-
 def difference_phrase(diff: Estimate, unit: str, digits: int = 1, note_null: bool = True) -> str:
     """A difference estimate in words: 'fell by 4.2 points (95% CI 2.1 to 6.3)'."""
     level = f"{diff.conf_level * 100:.0f}%"
@@ -80,8 +80,8 @@ def difference_phrase(diff: Estimate, unit: str, digits: int = 1, note_null: boo
             f"to {fmt_number(diff.ci_high, digits)})"
         )
     return (
-        f"changed by {_signed(diff.estimate, digits)} {unit} ({level} CI {_signed(diff.ci_low, digits)} to "
-        f"{_signed(diff.ci_high, digits)})" + (", consistent with no change" if note_null else "")
+        f"changed by {fmt_signed(diff.estimate, digits)} {unit} ({level} CI {fmt_signed(diff.ci_low, digits)} to "
+        f"{fmt_signed(diff.ci_high, digits)})" + (", consistent with no change" if note_null else "")
     )
 
 
