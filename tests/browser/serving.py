@@ -86,6 +86,32 @@ def wait_until_drawn(pg, timeout: float = 60_000, min_charts: int = 0, not_title
 
 
 def wait_for_app(pg, timeout: float = 60_000, min_charts: int = 0) -> None:
-    """Wait until Streamlit has finished running the script and every plotly chart is drawn, then settle."""
+    """Wait until Streamlit has finished running the script and every plotly chart is drawn."""
     wait_until_drawn(pg, timeout=timeout, min_charts=min_charts)
-    pg.wait_for_timeout(300)
+
+
+#: True once the tab named ``label`` is selected, the script is idle, nothing is a skeleton, and the visible
+#: tab panel holds at least ``minCharts`` drawn plotly charts whose titles include every one of ``titles``.
+_TAB_DRAWN = """({label, minCharts, titles}) => {
+  if (!document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')) return false;
+  if (document.querySelector('[data-testid="stSkeleton"]')) return false;
+  const tab = [...document.querySelectorAll('[role="tab"]')].find((t) => t.textContent.trim() === label);
+  if (!tab || tab.getAttribute('aria-selected') !== 'true') return false;
+  const panel = [...document.querySelectorAll('[role="tabpanel"]')].find((p) => p.offsetParent !== null);
+  if (!panel) return false;
+  const charts = [...panel.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  if (charts.length < minCharts || !charts.every((chart) => chart.querySelector('.main-svg'))) return false;
+  const shown = charts.map((chart) => (chart.querySelector('.gtitle') || {}).textContent);
+  return titles.every((title) => shown.includes(title));
+}"""
+
+
+def open_tab(pg, label: str, min_charts: int = 0, titles: tuple[str, ...] = (), timeout: float = 60_000) -> None:
+    """Click the tab named ``label`` and wait until its own panel shows its charts (with these ``titles``).
+
+    Waits for the content itself, never for the URL or a fixed time: under load the query string can
+    change before the new tab's script run has drawn anything, and the previous tab's charts are still there.
+    """
+    pg.get_by_role("tab", name=label, exact=True).click()
+    pg.wait_for_function(_TAB_DRAWN, arg={"label": label, "minCharts": min_charts, "titles": list(titles)},
+                         polling="raf", timeout=timeout)

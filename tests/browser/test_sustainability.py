@@ -4,6 +4,7 @@ charts drawn, suppression message, findings beside the outcomes, no errors; scre
 import pytest
 
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.serving import open_tab
 
 pytestmark = pytest.mark.browser
 
@@ -22,10 +23,9 @@ def test_sustainability_page_draws_profile_and_change(app_url, page, artifacts_d
     assert chart_titles(page) == ["PSAT domain profile: Hull"]
     ticks = page.locator('[data-testid="stPlotlyChart"] .ytick text').evaluate_all("els => els.map(e => e.textContent)")
     assert "Funding Stability" in ticks and "Total score" in ticks
-    page.get_by_role("tab", name="Change between rounds").click()
-    page.wait_for_url("**section=Change*")
-    wait_for_app(page, min_charts=1)
+    open_tab(page, "Change between rounds", min_charts=1, titles=("Change by domain: Hull",))
     assert chart_titles(page) == ["Change by domain: Hull"]
+    assert "section=Change" in page.url
     screenshot(page, artifacts_dir / "page-sustainability-change.png")
     page.get_by_text("The PSAT's domains and items").click()
     page.locator('[data-testid="stExpander"] [data-testid="stDataFrame"]').first.wait_for(timeout=20_000)
@@ -54,9 +54,8 @@ def test_findings_section_beside_outcomes(app_url, page, artifacts_dir, path, na
     assert_no_exception(page)
     tabs = page.get_by_role("tab").all_inner_texts()
     assert tabs.index("Facilitators and barriers") > 0, "after the outcome sections"
-    page.get_by_role("tab", name="Facilitators and barriers").click()
-    page.get_by_text("Barriers (").first.wait_for()
-    wait_for_app(page)
+    open_tab(page, "Facilitators and barriers")
+    page.get_by_role("tabpanel").filter(visible=True).get_by_text("Barriers (").first.wait_for()
     assert_no_exception(page)
     section = page.get_by_role("tabpanel").filter(visible=True).inner_text()
     assert "Barriers (" in section and "Facilitators (" in section and "(Synthetic)" in section
