@@ -297,16 +297,6 @@ def _ratio_range(values: list[float]) -> tuple[float, float]:
 # interrupted time series
 
 
-def _its_treated_label(result, fitted: pd.DataFrame):
-    """The treated series of a controlled ITS: named in the diagnostics, else the first rows (fit_its orders them first)."""
-    named = (result.diagnostics or {}).get("residual_series")
-    labels = list(pd.unique(fitted["group"]))
-    for label in labels:
-        if named is not None and str(label) == str(named):
-            return label
-    return labels[0]
-
-
 def _its_go_live(go_live, treated: pd.DataFrame, dates: bool):
     if go_live is None:
         post = treated.loc[treated["post"], "period"]
@@ -338,7 +328,7 @@ def its_chart(
         return empty_figure(title)
     frame = fitted.sort_values("time")
     if "group" in frame.columns:
-        treated_label = _its_treated_label(result, frame)
+        treated_label = result.treated_label
         is_treated = frame["group"].astype(str) == str(treated_label)
     else:
         treated_label = None

@@ -1,23 +1,22 @@
 """From stored rows to analysis results: the one place that knows how a catalogue indicator is analysed.
 
-Pages, exports and the CLI ask here for a site's ITS or pre/post result and for the headline table,
-so that each number is computed the same way wherever it is shown. Pure: frames in, results out.
+Pages, exports and the CLI ask here for a site's ITS or pre/post result (mhin_eval.record describes the
+main one once, as the result of record), so that each number is computed the same way wherever it is
+shown. Pure: frames in, results out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pandas as pd
 
 from mhin_eval.access.suppression import SuppressionRule, suppress_table
-from mhin_eval.analysis import equity, pooling
+from mhin_eval.analysis import equity
 from mhin_eval.analysis.its import ITSOptions, ITSResult, fit_its
 from mhin_eval.analysis.prepost import count_prepost, paired_prepost
-from mhin_eval.analysis.results import AnalysisError, Estimate
+from mhin_eval.analysis.results import AnalysisError
 from mhin_eval.catalogue import Catalogue, Indicator, Site
-from mhin_eval.wording import direction, finding_sentence
 
 ALL = "all"
 
@@ -187,75 +186,6 @@ def site_prepost(participants: pd.DataFrame, indicator: Indicator, site: Site):
     return paired_prepost(rows, reliable_change=indicator.reliable_change, better=indicator.better)
 
 
-def pooling_estimate(result, which: str = "level_change") -> Estimate | None:
-    """The estimate of one site's result that is pooled across sites: the ITS estimate named by ``which``,
-    else the before/after rate ratio (per-person counts) or mean difference."""
-    if isinstance(result, ITSResult):
-        return getattr(result, which)
-    return getattr(result, "rate_ratio", None) or getattr(result, "mean_difference", None)
-
-
-def pool_sites(named: Iterable[tuple[str, Estimate | None]], method: str = "DL") -> pooling.PoolingResult:
-    """Pooling of the sites' estimates that carry a standard error (random effects unless ``method="FE"``).
-
-    Raises AnalysisError when too few sites have an estimate.
-    """
-    estimates = [pooling.from_estimate(name, est) for name, est in named if est is not None and est.se is not None]
-    return pooling.pool(estimates, method=method)
-
-
-@dataclass(frozen=True)
-class Headline:
-    """One row of the overview: a site's main result for one indicator, in numbers and in words."""
-
-    project: str
-    site: str
-    site_name: str
-    indicator: str
-    label: str
-    method: str
-    estimate: Estimate | None
-    sentence: str
-    direction: str
-    n: int
-    period: str
-    warnings: tuple[str, ...]
-
-
-def its_headline(result: ITSResult, site: Site, indicator: Indicator, horizon: int) -> tuple[Estimate | None, str]:
-    """The ITS result most people want: relative effect at the horizon (counts) or level change (means)."""
-    if result.scale == "ratio" and result.relative_effect is not None:
-        rel = result.relative_effect
-        ratio = Estimate(1 + rel.estimate, 1 + rel.ci_low, 1 + rel.ci_high, rel.p_value, "ratio", rel.conf_level)
-        sentence = finding_sentence(
-            f"{indicator.label} at {site.name}", ratio,
-            f"in the {horizon} months after go-live compared with the expected trend",
-        )
-        return ratio, sentence
-    if result.level_change is not None:
-        sentence = finding_sentence(
-            f"{indicator.label} at {site.name}", result.level_change,
-            "at go-live compared with the expected trend", indicator.unit,
-        )
-        return result.level_change, sentence
-    return None, f"No estimate for {indicator.label} at {site.name}: " + " ".join(result.warnings)
-
-
-def prepost_headline(result, site: Site, indicator: Indicator, n_text: str | None = None) -> tuple[Estimate | None, str]:
-    """Pre/post result in one sentence: rate ratio for per-person counts, mean difference otherwise.
-
-    ``n_text`` stands in for the number of pairs (a suppressed view's ``*`` or rounded count).
-    """
-    est = getattr(result, "rate_ratio", None) or getattr(result, "mean_difference", None)
-    if est is None:
-        return None, f"No estimate for {indicator.label} at {site.name}: " + " ".join(result.warnings)
-    n_text = n_text if n_text is not None else str(result.n_pairs)
-    return est, finding_sentence(
-        f"{indicator.label} at {site.name}", est,
-        f"between baseline and follow-up ({n_text} people with both measurements)", indicator.unit,
-    )
-
-
 def site_result(series: pd.DataFrame, participants: pd.DataFrame, catalogue: Catalogue, site: Site,
                 indicator: Indicator):
     """A site's main analysis of an indicator: ITS (controlled when the site has comparison series) for
@@ -263,56 +193,3 @@ def site_result(series: pd.DataFrame, participants: pd.DataFrame, catalogue: Cat
     if indicator.source == "series":
         return site_its(series, catalogue, site, indicator, comparison_sites=site.comparison_sites)
     return site_prepost(participants, indicator, site)
-
-
-def headline_of(result, site: Site, indicator: Indicator, horizon: int) -> Headline:
-    """The headline row of a site's result, or of the AnalysisError that stopped it."""
-    if isinstance(result, AnalysisError):
-        est, sentence, method, n, period, warnings = None, str(result), "", 0, "", (str(result),)
-    elif indicator.source == "series":
-        est, sentence = its_headline(result, site, indicator, horizon)
-        method = f"Interrupted time series ({result.family})"
-        n = result.n
-        periods = result.fitted["period"] if "period" in result.fitted else pd.Series(dtype="datetime64[ns]")
-        period = f"{periods.min():%b %Y} – {periods.max():%b %Y}" if len(periods) else ""
-        warnings = tuple(result.warnings)
-    else:
-        est, sentence = prepost_headline(result, site, indicator)
-        method = "Rate ratio, before vs after" if indicator.default_model == "rate-ratio" else "Paired mean difference"
-        n = result.n_pairs
-        period = "6 months before vs after" if indicator.default_model == "rate-ratio" else "baseline vs follow-up"
-        warnings = tuple(result.warnings)
-    return Headline(
-        project=indicator.project,
-        site=site.id,
-        site_name=site.name,
-        indicator=indicator.id,
-        label=indicator.label,
-        method=method,
-        estimate=est,
-        sentence=sentence,
-        direction=direction(est, indicator.better),
-        n=n,
-        period=period,
-        warnings=warnings,
-    )
-
-
-def headline_results(
-    series: pd.DataFrame, participants: pd.DataFrame, catalogue: Catalogue, project: str,
-    sites: tuple[str, ...] | None = None,
-) -> list[Headline]:
-    """Headline result per site and indicator of a project, as the overview and decks show them
-    (only the given ``sites`` when a scope is given)."""
-    headlines = []
-    horizon = int(catalogue.setting("horizon_months", 12))
-    for site in catalogue.sites_of(project):
-        if sites is not None and site.id not in sites:
-            continue
-        for indicator in catalogue.indicators_of(project):
-            try:
-                result = site_result(series, participants, catalogue, site, indicator)
-            except AnalysisError as exc:
-                result = exc
-            headlines.append(headline_of(result, site, indicator, horizon))
-    return headlines

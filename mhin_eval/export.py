@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from mhin_eval import charts, evaluate
+from mhin_eval import charts, evaluate, record
 from mhin_eval.access import Access
 from mhin_eval.access.shown import Counts
 from mhin_eval.access.suppression import HIDDEN, suppress_table
@@ -34,20 +34,13 @@ from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.pooling import METHOD_NAMES, PoolingResult
 from mhin_eval.analysis.results import AnalysisError, Estimate
 from mhin_eval.catalogue import Catalogue, Indicator, Project, Site
+from mhin_eval.record import ResultOfRecord
 from mhin_eval.wording import DIRECTION_ICONS, change_phrase, direction, finding_sentence, fmt_estimate
 
 Progress = Callable[[float, str], None]
 
 CHROMIUM = os.environ.get("MHIN_CHROMIUM", "/usr/bin/chromium")
 SYNTHETIC_MARKER = "Synthetic demo data: invented numbers built to test the dashboard, not findings"
-ITS_FAMILY_NAMES = {
-    "gaussian": "linear regression",
-    "poisson": "Poisson regression",
-    "quasipoisson": "quasi-Poisson regression",
-    "negbin": "negative binomial regression",
-}
-
-
 # ------------------------------------------------------------------------------------------------ images
 
 
@@ -169,8 +162,8 @@ class ChartItem:
 class ExportView:
     """Everything an export of one project (all sites in scope) or one site shows, computed once.
 
-    Text is as the view shows it (suppressed where needed); ``Headline.n`` stays the analysis's number, so
-    show it through ``counts.n`` (or an item's ``n_text``).
+    Text is as the view shows it (suppressed where needed); ``records`` are the results of record that every
+    surface reads (mhin_eval.record), in the order of ``sites``.
     """
 
     project: Project
@@ -181,7 +174,7 @@ class ExportView:
     synthetic: bool
     counts: Counts
     indicators: tuple[Indicator, ...]
-    headlines: tuple[evaluate.Headline, ...]
+    records: tuple[ResultOfRecord, ...]
     items: tuple[ChartItem, ...]
     pooled: tuple[tuple[Indicator, PoolingResult], ...] = ()
     findings: tuple[tuple[Site, pd.DataFrame], ...] = ()
@@ -230,34 +223,6 @@ def _notify(progress: Progress | None, fraction: float, message: str) -> None:
         progress(min(max(fraction, 0.0), 1.0), message)
 
 
-def its_method_line(result: ITSResult) -> str:
-    """The ITS model in one line: family, standard errors, seasonality and what the effect compares."""
-    options = result.options
-    parts = [f"Interrupted time series, segmented {ITS_FAMILY_NAMES.get(result.family, result.family)}"]
-    if options.autocorrelation == "ar1":
-        parts.append("AR(1)-corrected standard errors")
-    elif options.prais_winsten:
-        parts.append("Prais–Winsten (AR(1)) errors")
-    elif options.hac_lags is not None:
-        parts.append(f"Newey–West standard errors (lag {options.hac_lags})")
-    if options.harmonics:
-        parts.append(f"seasonality by {options.harmonics} Fourier pair{'s' if options.harmonics != 1 else ''}")
-    if result.difference_in_level_change is not None:
-        parts.append("against a comparison series")
-    effect = (f"effect {options.horizon} months after go-live against the expected trend"
-              if result.scale == "ratio" else "level change at go-live against the expected trend")
-    return ", ".join(parts) + f"; {effect}; {options.conf_level:.0%} CI."
-
-
-def prepost_method_line(result) -> str:
-    """The before/after analysis in one line."""
-    if getattr(result, "rate_ratio", None) is not None:
-        return ("Before and after: events per person in the 6 months before and after, rate ratio of the totals "
-                "with a 95% CI; people with both periods only.")
-    return ("Before and after: paired mean difference (follow-up minus baseline) with a t-based 95% CI; "
-            "people with both measurements only.")
-
-
 def pooling_method_line(result: PoolingResult) -> str:
     return (f"Sites pooled by {METHOD_NAMES.get(result.method, result.method)} on the "
             f"{'log ratio' if result.scale == 'ratio' else 'difference'} scale; squares sized by weight; "
@@ -274,7 +239,7 @@ def _data_date(store, project: str, site_ids: list[str]) -> tuple[str, bool]:
     return words, bool(fresh["demo"].fillna(False).astype(bool).any())
 
 
-def _its_item(result: ITSResult, headline, site: Site, indicator: Indicator, counts: Counts,
+def _its_item(result: ITSResult, rec: ResultOfRecord, site: Site, indicator: Indicator, counts: Counts,
               shown: pd.DataFrame | None, names: dict[str, str]) -> ChartItem:
     series_sites = {site.name: site.id, **{names.get(c, c): c for c in site.comparison_sites}}
     drawn = counts.its_result(result, indicator, shown, series_sites)
@@ -288,36 +253,27 @@ def _its_item(result: ITSResult, headline, site: Site, indicator: Indicator, cou
         drawn, title="", y_title=indicator.unit.capitalize(), unit=indicator.unit, go_live=pd.Timestamp(site.go_live),
         annotation=note,
     )
-    months = result.n_pre + result.n_post
     return ChartItem(
         key=f"its-{site.id}-{indicator.id}", kind="its", section="Outcomes over time",
-        title=f"{indicator.label}: {site.name}", figure=figure, finding=headline.sentence,
-        direction=headline.direction, n_text=f"n = {months} months ({result.n_pre} before and {result.n_post} after go-live)",
-        n_short=f"{months} months", method=its_method_line(result), warnings=drawn.warnings, site=site.id,
-        indicator=indicator.id, estimate=headline.estimate,
+        title=f"{indicator.label}: {site.name}", figure=figure, finding=rec.sentence, direction=rec.direction,
+        n_text=f"n = {rec.n_detail} · {rec.period}", n_short=rec.n_text, method=rec.method, warnings=rec.warnings,
+        site=site.id, indicator=indicator.id, estimate=rec.estimate,
     )
 
 
-def _prepost_item(result, rows: pd.DataFrame, site: Site, indicator: Indicator, counts: Counts,
-                  show_people: bool) -> ChartItem:
-    people = counts.n(result.n_pairs)
-    n_text = f"n = {people} people with both measurements"
-    if result.n_missing_followup:
-        n_text += f"; {counts.n(result.n_missing_followup)} without follow-up"
-    shown = replace(result, warnings=tuple(counts.text(w) for w in result.warnings))
-    estimate, finding = evaluate.prepost_headline(shown, site, indicator, n_text=people)
+def _prepost_item(result, rows: pd.DataFrame, rec: ResultOfRecord, site: Site, indicator: Indicator,
+                  counts: Counts, show_people: bool) -> ChartItem:
     if show_people:
         figure = charts.prepost_chart(rows, result, title="", y_title=indicator.unit, unit=indicator.unit)
     else:
-        figure = charts.prepost_means_chart(*counts.prepost_means(result), title="", y_title=indicator.unit, unit=indicator.unit,
-                                            before=result.before, after=result.after,
-                                            n_text=n_text.removeprefix("n = "))
+        figure = charts.prepost_means_chart(*counts.prepost_means(result), title="", y_title=indicator.unit,
+                                            unit=indicator.unit, before=result.before, after=result.after,
+                                            n_text=rec.n_detail)
     return ChartItem(
         key=f"prepost-{site.id}-{indicator.id}", kind="prepost", section="Before and after",
-        title=f"{indicator.label}: {site.name}", figure=figure, finding=finding,
-        direction=direction(estimate, indicator.better), n_text=n_text, n_short=f"{people} people",
-        method=prepost_method_line(result), warnings=shown.warnings, site=site.id, indicator=indicator.id,
-        estimate=estimate,
+        title=f"{indicator.label}: {site.name}", figure=figure, finding=rec.sentence, direction=rec.direction,
+        n_text=f"n = {rec.n_detail}", n_short=rec.n_text, method=rec.method, warnings=rec.warnings, site=site.id,
+        indicator=indicator.id, estimate=rec.estimate,
     )
 
 
@@ -385,19 +341,20 @@ def _equity_item(series: pd.DataFrame, site: Site, indicator: Indicator, counts:
     )
 
 
-def _forest_item(pooled: PoolingResult, indicator: Indicator, counts: Counts) -> ChartItem:
-    series = indicator.source == "series"
-    what = "level change at go-live" if series else "change from baseline to follow-up"
-    x_title = "Rate ratio" if pooled.scale == "ratio" else f"Difference ({indicator.unit})"
+def _forest_item(pooled: PoolingResult, indicator: Indicator, counts: Counts, context: str) -> ChartItem:
+    x_title = "Ratio of observed to expected" if pooled.scale == "ratio" else f"Difference ({indicator.unit})"
+    if indicator.source == "participant" and pooled.scale == "ratio":
+        x_title = "Rate ratio, after vs before"
     figure = charts.forest_plot(pooled, title="", x_title=x_title)
     if pooled.pooled is not None:
         finding = finding_sentence(f"Pooled across {pooled.k} sites, {indicator.label}", pooled.pooled,
-                                   "at go-live" if series else "between baseline and follow-up", indicator.unit)
+                                   context, indicator.unit)
     else:
         finding = f"No pooled estimate for {indicator.label}: " + " ".join(pooled.warnings)
     return ChartItem(
         key=f"forest-{indicator.id}", kind="forest", section="Across sites",
-        title=f"{indicator.label}: {what}, sites and pooled", figure=figure, finding=counts.text(finding),
+        title=f"{indicator.label}: each site's headline and the pooled estimate", figure=figure,
+        finding=counts.text(finding),
         direction=direction(pooled.pooled, indicator.better), n_text=f"{pooled.k} sites",
         method=pooling_method_line(pooled), warnings=tuple(counts.text(w) for w in pooled.warnings),
         indicator=indicator.id, estimate=pooled.pooled,
@@ -474,41 +431,36 @@ def collect(
     participants = store.participants(project=project, sites=data_sites)
     site_ids = [s.id for s in sites]
     data_date, synthetic = _data_date(store, project, site_ids)
-    horizon = int(catalogue.setting("horizon_months", 12))
+    records = record.results_of_record(store, catalogue, project, counts, sites=site_ids)
     series_items: list[ChartItem] = []
     participant_items: list[ChartItem] = []
-    headlines: list[evaluate.Headline] = []
     pooled: list[tuple[Indicator, PoolingResult]] = []
     indicators = catalogue.indicators_of(project)
     shown = counts.shown_series(series, indicators)
     names = {s.id: s.name for s in catalogue.sites}
     for number, indicator in enumerate(indicators):
         _notify(progress, 0.05 + 0.25 * number / max(len(indicators), 1), f"Analysing {indicator.label}")
-        named = []
+        items = series_items if indicator.source == "series" else participant_items
         for s in sites:
+            rec = record.find(records, s.id, indicator.id)
+            if rec is None or rec.estimate is None and not rec.method:
+                continue
             try:
                 result = evaluate.site_result(series, participants, catalogue, s, indicator)
-            except AnalysisError as exc:
-                headlines.append(evaluate.headline_of(AnalysisError(counts.text(str(exc))), s, indicator, horizon))
-                named.append((s.name, None))
+            except AnalysisError:
                 continue
-            headline = evaluate.headline_of(result, s, indicator, horizon)
             if isinstance(result, ITSResult):
-                item = _its_item(result, headline, s, indicator, counts, shown, names)
+                items.append(_its_item(result, rec, s, indicator, counts, shown, names))
             else:
                 rows = participants[(participants["site"] == s.id) & (participants["measure"] == indicator.id)]
-                item = _prepost_item(result, rows, s, indicator, counts, access.can_see_participants)
-            (series_items if indicator.source == "series" else participant_items).append(item)
-            headlines.append(replace(headline, sentence=item.finding, warnings=item.warnings))
-            named.append((s.name, evaluate.pooling_estimate(result)))
+                items.append(_prepost_item(result, rows, rec, s, indicator, counts, access.can_see_participants))
         if len(sites) >= 2:
             try:
-                result = evaluate.pool_sites(named, method=pool_method)
+                result = record.pool(records, indicator, method=pool_method)
             except AnalysisError:
                 continue
             pooled.append((indicator, result))
-            (series_items if indicator.source == "series" else participant_items).append(
-                _forest_item(result, indicator, counts))
+            items.append(_forest_item(result, indicator, counts, record.pooled_context(records, indicator)))
 
     funnel = [i for i in catalogue.indicators_of(project, "series") if i.funnel_stage]
     uptake = [_funnel_item(series, funnel, s, counts) for s in sites] if funnel else []
@@ -519,10 +471,10 @@ def collect(
     findings = _findings(store, catalogue, project, sites)
 
     order = {s.id: n for n, s in enumerate(sites)}
-    shown_headlines = tuple(sorted(headlines, key=lambda h: order[h.site]))
     view = ExportView(
         project=proj, site=chosen, sites=sites, data_date=data_date, exported=f"{dt.date.today():%-d %B %Y}",
-        synthetic=synthetic, counts=counts, indicators=indicators, headlines=shown_headlines, items=tuple(items),
+        synthetic=synthetic, counts=counts, indicators=indicators,
+        records=tuple(sorted(records, key=lambda r: order[r.site])), items=tuple(items),
         pooled=tuple(pooled), findings=findings,
     )
     view = replace(view, methods=_methods(view), caveats=_caveats(view), tables=results_tables(view))
@@ -551,43 +503,39 @@ def _caveats(view: ExportView) -> tuple[str, ...]:
     return tuple(dict.fromkeys(notes))
 
 
+RESULTS_COLUMNS = {
+    "site_name": "Site", "label": "Indicator", "quantity": "What the estimate is", "estimate": "Estimate",
+    "ci_low": "CI low", "ci_high": "CI high", "p_value": "p-value", "scale": "Scale", "n": "n", "n_unit": "n counts",
+    "n_comparison": "Comparison months", "period": "Period", "method": "Method", "direction": "Direction",
+    "sentence": "Finding", "warnings": "Warnings",
+}
+
+
 def results_tables(view: ExportView) -> dict[str, pd.DataFrame]:
-    """The results behind the slides as tables: one row per site and indicator, and the pooled estimates."""
-    counts = view.counts
-    sources = {i.id: i.source for i in view.indicators}
-    rows = []
-    for h in view.headlines:
-        est = h.estimate
-        rows.append({
-            "Project": view.project.short_name,
-            "Site": h.site_name,
-            "Indicator": h.label,
-            "Method": h.method,
-            "Estimate": None if est is None else round(est.estimate, 4),
-            "CI low": None if est is None else round(est.ci_low, 4),
-            "CI high": None if est is None else round(est.ci_high, 4),
-            "p-value": None if est is None or est.p_value is None else round(est.p_value, 4),
-            "Scale": "" if est is None else ("ratio (1 = no change)" if est.scale == "ratio" else "difference"),
-            "n": h.n if not counts.suppressed or sources.get(h.indicator) == "series" else counts.n(h.n),
-            "Direction": h.direction,
-            "Finding": h.sentence,
-            "Period": h.period,
-            "Warnings": " ".join(h.warnings),
-        })
+    """The results behind the slides as tables: the results of record (one row per site and indicator, from
+    their tidy frame) and the pooled estimates with each site's headline row."""
+    tidy = record.tidy(view.records)
+    results = tidy[list(RESULTS_COLUMNS)].rename(columns=RESULTS_COLUMNS)
+    results.insert(0, "Project", view.project.short_name)
+    results["n"] = [r.n_text.split(" ")[0] if r.n_text else "" for r in view.records]
+    results["Scale"] = results["Scale"].map({"ratio": "ratio (1 = no change)", "difference": "difference"}).fillna("")
+    results = results.round({"Estimate": 4, "CI low": 4, "CI high": 4, "p-value": 4})
     pooled_rows = []
     for indicator, result in view.pooled:
         for site in result.sites.itertuples(index=False):
-            pooled_rows.append({"Indicator": indicator.label, "Estimate of": site.label, "Estimate": site.estimate,
+            pooled_rows.append({"Indicator": indicator.label, "Pooled quantity": record.pooled_quantity(view.records, indicator),
+                                "Estimate of": site.label, "Estimate": site.estimate,
                                 "CI low": site.ci_low, "CI high": site.ci_high,
                                 "Weight (%)": site.weight_percent})
         if result.pooled is not None:
             pooled_rows.append({
-                "Indicator": indicator.label, "Estimate of": f"Pooled ({METHOD_NAMES.get(result.method, result.method)})",
+                "Indicator": indicator.label, "Pooled quantity": record.pooled_quantity(view.records, indicator),
+                "Estimate of": f"Pooled ({METHOD_NAMES.get(result.method, result.method)})",
                 "Estimate": result.pooled.estimate, "CI low": result.pooled.ci_low, "CI high": result.pooled.ci_high,
                 "Weight (%)": 100.0, "I² (%)": result.i2, "τ²": result.tau2,
                 "Prediction low": result.prediction_low, "Prediction high": result.prediction_high,
             })
-    tables = {"results": pd.DataFrame(rows)}
+    tables = {"results": results}
     if pooled_rows:
         tables["pooled"] = pd.DataFrame(pooled_rows).round(4)
     return tables
@@ -793,7 +741,7 @@ class _Deck:
                   size=12, colour="#FFFFFF", name="footer")
         return slide
 
-    def glance_slide(self, site: Site, headlines: list[evaluate.Headline]):
+    def glance_slide(self, site: Site, headlines: list[ResultOfRecord]):
         """Results at a glance: one row per indicator with its change in words, direction and n."""
         from pptx.util import Inches, Pt
 
@@ -806,11 +754,10 @@ class _Deck:
         table = shape.table
         for column, width in enumerate(widths):
             table.columns[column].width = Inches(width)
-        n_of = {(i.site, i.indicator): i.n_short for i in self.view.items}
         cells = [("Indicator", "Change (95% CI)", "Direction", "n")]
         for h in headlines:
             change = change_phrase(h.estimate, self.view.unit(h.indicator)) if h.estimate is not None else "no estimate"
-            cells.append((h.label, change, DIRECTION_ICONS[h.direction], n_of.get((h.site, h.indicator), "")))
+            cells.append((h.label, change, DIRECTION_ICONS[h.direction], h.n_text))
         size = 14 if len(headlines) <= 7 else 12
         for r, values in enumerate(cells):
             for c, value in enumerate(values):
@@ -825,7 +772,8 @@ class _Deck:
                 cell.fill.solid()
                 cell.fill.fore_color.rgb = self._rgb(charts.NHS_BLUE if r == 0 else
                                                      ("#FFFFFF" if r % 2 else "#F0F4F5"))
-        note = "Change over time: effect 12 months after go-live against the expected trend (counts) or level change."
+        horizon = next((r.quantity for r in headlines if r.source == "series" and r.quantity), "")
+        note = ("Change over time: " + horizon + "." if horizon else "") + " Before and after: baseline vs follow-up."
         self.text(slide, (0.45, 6.62, 12.3, 0.4), note, size=11, colour=charts.NHS_DARK_GREY, name="note")
         return slide
 
@@ -977,7 +925,7 @@ def deck_from_view(view: ExportView, *, progress: Progress | None = None, images
     deck = _Deck(view)
     deck.title_slide()
     for site in view.sites:
-        deck.glance_slide(site, [h for h in view.headlines if h.site == site.id])
+        deck.glance_slide(site, [h for h in view.records if h.site == site.id])
     images = iter(pngs)
     for item in view.items:
         if item.native is not None:
@@ -1039,12 +987,11 @@ def report_html(view: ExportView) -> str:
     if view.suppressed:
         parts.append(f'<div class="suppressed">{_esc(view.suppression_text)}</div>')
     parts.append("<h2>Results at a glance</h2>")
-    n_of = {(i.site, i.indicator): i.n_short for i in view.items}
     for site in view.sites:
         rows = "".join(
             f"<tr><td>{_esc(h.label)}</td><td>{_esc(change_phrase(h.estimate, view.unit(h.indicator)) if h.estimate else 'no estimate')}"
-            f"</td><td>{_esc(DIRECTION_ICONS[h.direction])}</td><td>{_esc(n_of.get((h.site, h.indicator), ''))}</td></tr>"
-            for h in view.headlines if h.site == site.id
+            f"</td><td>{_esc(DIRECTION_ICONS[h.direction])}</td><td>{_esc(h.n_text)}</td></tr>"
+            for h in view.records if h.site == site.id
         )
         parts.append(f'<section class="block"><h3>{_esc(site.name)}</h3><table><thead><tr><th>Indicator</th>'
                      f"<th>Change (95% CI)</th><th>Direction</th><th>n</th></tr></thead><tbody>{rows}</tbody></table>"

@@ -389,7 +389,8 @@ class Store:
         """True when every table exists (a store made by an older version gains new tables on open)."""
         if not self.path.exists():
             return False
-        wanted = {"meta", "ingests", "audit"} | {f"{k}_{t}" for k in KINDS for t in ("versions", "current")}
+        wanted = {"meta", "ingests", "audit", "results_of_record"} | {f"{k}_{t}" for k in KINDS
+                                                                      for t in ("versions", "current")}
         with self._read() as con:
             found = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
             return wanted <= found
@@ -427,6 +428,10 @@ class Store:
             "event VARCHAR NOT NULL, detail VARCHAR NOT NULL)"
         )
         con.execute("CREATE TABLE IF NOT EXISTS meta (name VARCHAR NOT NULL, value BIGINT NOT NULL)")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS results_of_record (version BIGINT NOT NULL, view VARCHAR NOT NULL, "
+            "project VARCHAR NOT NULL, format INTEGER NOT NULL, records VARCHAR NOT NULL)"
+        )
         con.execute(
             "INSERT INTO meta SELECT * FROM (VALUES ('version', 0), ('schema', ?)) v(name, value) "
             "WHERE NOT EXISTS (SELECT 1 FROM meta)",
@@ -803,6 +808,29 @@ class Store:
             value = int(con.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()[0])
         self._version_cache = (signature, value)
         return value
+
+    def recorded_results(self, version: int, view: str, project: str, record_format: int) -> str | None:
+        """The stored results of record (JSON) of a project for a data version and view, or None."""
+        with self._read() as con:
+            row = con.execute(
+                "SELECT records FROM results_of_record WHERE version = ? AND view = ? AND project = ? AND format = ?",
+                [version, view, project, record_format],
+            ).fetchone()
+        return None if row is None else row[0]
+
+    def record_results(self, version: int, view: str, project: str, record_format: int, records: str) -> None:
+        """Keep a project's results of record for a data version and view (mhin_eval.record); those of older
+        versions go. Not an ingest: the data version does not change, and a newer version already stored
+        (another process ingested meanwhile) is left alone."""
+        with self._write() as con:
+            con.execute("BEGIN TRANSACTION")
+            current = int(con.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()[0])
+            if current == version:
+                con.execute("DELETE FROM results_of_record WHERE version <> ? OR (view = ? AND project = ?)",
+                            [version, view, project])
+                con.execute("INSERT INTO results_of_record VALUES (?, ?, ?, ?, ?)",
+                            [version, view, project, record_format, records])
+            con.execute("COMMIT")
 
     def checksum(self) -> str:
         """sha256 over every current row of every kind, independent of row order and of ingest ids."""

@@ -16,7 +16,9 @@ st.markdown(
 
 st.header("Settings")
 st.markdown(
-    f"- Headline effects are reported {cat.setting('horizon_months')} months after go-live.\n"
+    f"- A time series' headline is its average change over the first {cat.setting('horizon_months')} months after go-live "
+    "against the expected trend (against the comparison series too where a site has them); Compare sites pools "
+    "that same number.\n"
     f"- Monthly seasonality: {cat.setting('seasonal_harmonics')} Fourier pairs (period {cat.setting('seasonal_period')}).\n"
     + (
         "- Standard errors allow for first-order autocorrelation of the residuals (AR(1) working correlation; "

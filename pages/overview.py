@@ -9,14 +9,15 @@ access = auth.page_access()
 cat = context.catalogue()
 st.title("Overview of results")
 st.markdown(
-    "The main result of every indicator at every site. Time series show the change at "
-    f"{cat.setting('horizon_months', 12)} months after go-live against the expected trend (as a ratio: "
-    "below 1 means fewer than expected); before/after measures show the change between baseline and follow-up."
+    "The main result of every indicator at every site. Time series show the average change over the first "
+    f"{cat.setting('horizon_months', 12)} months after go-live against the expected trend (as a percentage for "
+    "counts and rates, in the indicator's unit otherwise); before/after measures show the change between "
+    "baseline and follow-up. n counts each site's own months or people."
 )
 
 for project in (cat.project(p) for p in access.project_ids(cat)):
     st.header(project.name)
-    st.table(components.headline_frame(analyses.headlines(project.id)).set_index("Site"))
+    st.table(components.results_frame(analyses.results_of_record(project.id)).set_index("Site"))
     st.page_link("pages/project.py", label=f"Open {project.short_name}", icon=":material/arrow_forward:",
                  query_params={"project": project.id})
 

@@ -22,8 +22,8 @@ if site.fidelity_score is not None:
 exports.export_buttons(project.id, site_id)
 
 st.header("Results at a glance")
-st.table(components.headline_frame([h for h in analyses.headlines(project.id) if h.site == site_id],
-                                   include_site=False).set_index("Indicator"))
+st.table(components.results_frame([r for r in analyses.results_of_record(project.id) if r.site == site_id],
+                                  include_site=False).set_index("Indicator"))
 
 series_indicators = cat.indicators_of(project.id, "series")
 participant_indicators = cat.indicators_of(project.id, "participant")

@@ -224,6 +224,24 @@ class ITSResult:
     def has_estimates(self) -> bool:
         return self.level_change is not None
 
+    @property
+    def treated_label(self):
+        """The treated series' label in ``fitted["group"]`` of a controlled fit (named in the diagnostics,
+        else the first rows: fit_its orders them first); None for a single series."""
+        if "group" not in self.fitted:
+            return None
+        named = (self.diagnostics or {}).get("residual_series")
+        labels = list(pd.unique(self.fitted["group"]))
+        return next((label for label in labels if named is not None and str(label) == str(named)), labels[0])
+
+    @property
+    def treated_fitted(self) -> pd.DataFrame:
+        """The rows of ``fitted`` that belong to the treated series (all of them for a single series)."""
+        label = self.treated_label
+        if label is None:
+            return self.fitted
+        return self.fitted[self.fitted["group"].astype(str) == str(label)]
+
 
 @dataclass(frozen=True)
 class NestedComparison:

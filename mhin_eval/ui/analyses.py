@@ -14,7 +14,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from mhin_eval import evaluate
+from mhin_eval import evaluate, record
 from mhin_eval.access.shown import COUNT_KINDS, Counts
 from mhin_eval.access.suppression import SuppressionRule, suppress_table
 from mhin_eval.analysis import equity, spc
@@ -148,30 +148,21 @@ def stratified_prepost(project: str, site: str, indicator: str, breakdown: str) 
 
 
 @st.cache_data(show_spinner="Summarising every site…", max_entries=16)
-def _headlines(version: int, scope, suppressed: bool, project: str,
-               sites: tuple[str, ...] | None) -> list[evaluate.Headline]:
-    cat = context.catalogue()
-    headlines = evaluate.headline_results(
-        _project_series(version, project, scope), _project_participants(version, project, scope),
-        cat, project, sites=sites,
-    )
-    if not suppressed:
-        return headlines
-    shown = _counts(True)
-    out = []
-    for h in headlines:
-        if cat.indicator(project, h.indicator).source == "participant" and h.estimate is not None:
-            result = _prepost(version, scope, project, h.site, h.indicator)
-            _, sentence = evaluate.prepost_headline(result, cat.site(h.site), cat.indicator(project, h.indicator),
-                                                    n_text=shown.n(result.n_pairs))
-            h = replace(h, sentence=sentence)
-        out.append(replace(h, sentence=shown.text(h.sentence), warnings=tuple(shown.text(w) for w in h.warnings)))
-    return out
+def _records(version: int, suppressed: bool, project: str) -> tuple[record.ResultOfRecord, ...]:
+    return record.results_of_record(context.get_store(), context.catalogue(), project, _counts(suppressed))
 
 
-def headlines(project: str) -> list[evaluate.Headline]:
-    """Headline results of a project for the sites this user may see, as the view shows them."""
-    return _headlines(context.data_version(), _scope(), _suppressed(), project, auth.current_access().sites)
+def results_of_record(project: str) -> tuple[record.ResultOfRecord, ...]:
+    """The project's results of record for the sites this user may see, as the view shows them (the same
+    records that decks, reports, tables and the CLI read)."""
+    records = _records(context.data_version(), _suppressed(), project)
+    sites = auth.current_access().sites
+    return records if sites is None else tuple(r for r in records if r.site in sites)
+
+
+def result_of_record(project: str, site: str, indicator: str) -> record.ResultOfRecord | None:
+    """One site's result of record for an indicator (None outside the user's sites)."""
+    return record.find(results_of_record(project), site, indicator)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -204,25 +195,19 @@ def spc_chart_data(project: str, site: str, indicator: str, rebase: bool = True)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _pool(version: int, scope, project: str, indicator: str, method: str, which: str):
-    cat = context.catalogue()
-    ind = cat.indicator(project, indicator)
-    named = []
-    for site in cat.sites_of(project):
-        if ind.source == "series":
-            result = _its(version, scope, project, site.id, indicator, None, "all", "all", site.comparison_sites, None)
-        else:
-            result = _prepost(version, scope, project, site.id, indicator)
-        named.append((site.name, None if isinstance(result, str) else evaluate.pooling_estimate(result, which)))
+def _pool(version: int, suppressed: bool, project: str, indicator: str, method: str, sites):
+    records = _records(version, suppressed, project)
+    if sites is not None:
+        records = tuple(r for r in records if r.site in sites)
     try:
-        return evaluate.pool_sites(named, method=method)
+        return record.pool(records, context.catalogue().indicator(project, indicator), method=method)
     except AnalysisError as exc:
         return str(exc)
 
 
-def pooled(project: str, indicator: str, method: str = "DL", which: str = "level_change"):
-    """Random-effects pooling of the sites' estimates for an indicator."""
-    return _pool(context.data_version(), _scope(), project, indicator, method, which)
+def pooled(project: str, indicator: str, method: str = "DL"):
+    """Random-effects pooling of the sites' headline estimates (their results of record) for an indicator."""
+    return _pool(context.data_version(), _suppressed(), project, indicator, method, auth.current_access().sites)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

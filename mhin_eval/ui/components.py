@@ -5,14 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mhin_eval import charts, evaluate
+from mhin_eval import charts, record
 from mhin_eval.access.shown import COUNT_KINDS
 from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.prepost import tidy
 from mhin_eval.analysis.results import Estimate
 from mhin_eval.catalogue import Indicator, Site
 from mhin_eval.ui import analyses, auth, context
-from mhin_eval.wording import DIRECTION_ICONS, direction, fmt_p
+from mhin_eval.wording import DIRECTION_ICONS, change_phrase, direction, fmt_estimate, fmt_p
 
 
 def show_warnings(warnings, *, prefix: str = "") -> None:
@@ -80,7 +80,7 @@ def its_details(result: ITSResult, indicator: Indicator) -> None:
     st.caption(
         "Diagnostics: "
         + "; ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in diag.items())
-        + f". n = {result.n} ({result.n_pre} before, {result.n_post} after go-live)."
+        + f". n = {record.its_n_detail(result)}."
     )
     st.markdown(result.methods)
 
@@ -94,8 +94,13 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
     if isinstance(result, str):
         st.info(result)
         return None
-    horizon = result.options.horizon
-    est, sentence = evaluate.its_headline(result, site, indicator, horizon)
+    of_record = (options is None and go_live is None and (breakdown, group) == ("all", "all")
+                 and tuple(comparisons) == tuple(site.comparison_sites))
+    shown_record = analyses.result_of_record(project, site.id, indicator.id) if of_record else None
+    if shown_record is not None:
+        est, sentence = shown_record.estimate, shown_record.sentence
+    else:
+        est, sentence = record.describe_its(result, site, indicator)
     finding(sentence, est, indicator.better)
     shown = analyses.counts()
     note = None
@@ -115,6 +120,8 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
         theme=None,
         key=f"its-{key}",
     )
+    st.caption("n = " + (shown_record.n_detail if shown_record is not None else record.its_n_detail(result, site.name))
+               + (f" · {shown_record.period}" if shown_record is not None else ""))
     show_warnings(result.warnings)
     if details:
         box = details_on_demand("Estimates, diagnostics and methods", key=f"its-{key}")
@@ -132,7 +139,11 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
         return
     shown = analyses.counts()
     people = shown.n(result.n_pairs)
-    est, sentence = evaluate.prepost_headline(result, site, indicator, n_text=people)
+    shown_record = analyses.result_of_record(project, site.id, indicator.id)
+    if shown_record is not None:
+        est, sentence = shown_record.estimate, shown_record.sentence
+    else:
+        est, sentence = record.describe_prepost(result, site, indicator, n_text=people)
     finding(sentence, est, indicator.better)
     title = f"{indicator.label}: {site.name}"
     if auth.current_access().can_see_participants:
@@ -159,21 +170,32 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
             st.dataframe(rows, hide_index=True)
 
 
-def headline_frame(headlines, *, include_site: bool = True) -> pd.DataFrame:
-    """Headline results as a table people read: the sentence carries the number, unit and CI."""
-    cat = context.catalogue()
-    shown = analyses.counts()
+def results_frame(records, *, include_site: bool = True) -> pd.DataFrame:
+    """Results of record as a table people read: the sentence carries the number, unit and CI; n its unit."""
     rows = []
-    for h in headlines:
-        row = {"Site": h.site_name} if include_site else {}
-        if cat.indicator(h.project, h.indicator).source == "series":
-            n = f"{h.n} months" if h.n else ""
-        else:
-            n = f"{shown.n(h.n)} people" if h.n else ""
-        row.update({"Indicator": h.label, "Result": h.sentence, "Direction": DIRECTION_ICONS[h.direction],
-                    "n": n, "Method": h.method})
+    for r in records:
+        row = {"Site": r.site_name} if include_site else {}
+        row.update({"Indicator": r.label, "Result": r.sentence, "Direction": DIRECTION_ICONS[r.direction],
+                    "n": r.n_text, "Period": r.period, "Method": r.method})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def compare_frame(records, pooled=None) -> pd.DataFrame:
+    """Each site's headline (its result of record, worded as on the overview) with its weight in the pooling."""
+    weights = {} if pooled is None else dict(zip(pooled.sites["label"], pooled.sites["weight_percent"], strict=True))
+    rows = []
+    for r in records:
+        est = r.estimate
+        weight = weights.get(r.site_name)
+        rows.append({"Site": r.site_name, "Result": r.sentence if est is None else change_phrase(est, unit_of(r)),
+                     "Estimate": fmt_estimate(est), "n": r.n_text, "Period": r.period,
+                     "Weight": "" if weight is None or pd.isna(weight) else f"{weight:.1f}%"})
+    return pd.DataFrame(rows, columns=["Site", "Result", "Estimate", "n", "Period", "Weight"])
+
+
+def unit_of(result_of_record) -> str:
+    return context.catalogue().indicator(result_of_record.project, result_of_record.indicator).unit
 
 
 def freshness_table(freshness: pd.DataFrame) -> pd.DataFrame:

@@ -68,11 +68,6 @@ class Dashboard:
         self.catalogue = catalogue
         self.series = store.series()
         self.participants = store.participants()
-        self.horizon = int(catalogue.setting("horizon_months", 12))
-        self.headlines = {
-            (h.site, h.indicator): h for p in catalogue.project_ids
-            for h in evaluate.headline_results(self.series, self.participants, catalogue, p)
-        }
         self._its: dict = {}
 
     def its(self, site, indicator, breakdown, group):
@@ -94,10 +89,8 @@ class Dashboard:
         if q in ITS_QUANTITIES:
             return getattr(self.its(site, indicator, row.breakdown, row.group), ITS_QUANTITIES[q])
         if q == "effect_ratio_at_horizon":
-            if row.group == ALL:
-                return self.headlines[(site.id, indicator.id)].estimate
-            return evaluate.its_headline(self.its(site, indicator, row.breakdown, row.group), site, indicator,
-                                         self.horizon)[0]
+            rel = self.its(site, indicator, row.breakdown, row.group).relative_effect
+            return Estimate(1 + rel.estimate, 1 + rel.ci_low, 1 + rel.ci_high, rel.p_value, "ratio", rel.conf_level)
         if q in EQUITY_WINDOWS:
             rows, _ = evaluate.group_window(self.series, site, indicator.id, EQUITY_WINDOWS[q])
             return equity.rate_ratios(rows, indicator.reference_group, per=indicator.rate_per).estimate(row.group)
@@ -112,7 +105,7 @@ class Dashboard:
             ).level_change
         if q in ("rate_ratio", "mean_difference"):
             if row.group == ALL:
-                return self.headlines[(site.id, indicator.id)].estimate
+                return getattr(evaluate.site_prepost(self.participants, indicator, site), q)
             rows = self.participants[(self.participants["site"] == site.id)
                                      & (self.participants["measure"] == indicator.id)]
             by_group = prepost.stratified(prepost.paired_prepost, rows, by=row.breakdown,

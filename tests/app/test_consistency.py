@@ -1,0 +1,190 @@
+"""One result of record: every surface shows the same, correctly described number for every site and indicator
+of the demo data — the overview, project, site and compare pages (AppTest), the deck (read back with
+python-pptx), the HTML report, the CSV and Excel results tables and the per-site rows of the pooled table.
+
+The records themselves are checked against the analysis functions (evaluate.site_result): the headline of
+a time series is its average effect over the first months after go-live, and n counts the treated series'
+own months, with comparison months apart.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+
+import pandas as pd
+import pytest
+from pptx import Presentation
+
+from mhin_eval import evaluate, export, record
+from mhin_eval.access import Access
+from mhin_eval.access.shown import Counts
+from mhin_eval.access.suppression import SuppressionRule
+from mhin_eval.analysis.its import ITSResult
+from mhin_eval.analysis.results import AnalysisError
+from mhin_eval.store import Store
+from mhin_eval.wording import change_phrase, fmt_estimate
+from tests.app.conftest import open_page
+
+EVALUATOR = Access.local_evaluator()
+
+
+@pytest.fixture(scope="module")
+def store(seeded_dir):
+    return Store(seeded_dir)
+
+
+@pytest.fixture(scope="module")
+def records(store, catalogue):
+    counts = Counts(False, SuppressionRule.from_catalogue(catalogue))
+    return {p: record.results_of_record(store, catalogue, p, counts) for p in catalogue.project_ids}
+
+
+@pytest.fixture(scope="module")
+def views(store, catalogue):
+    return {p: export.collect(store, catalogue, p, access=EVALUATOR) for p in catalogue.project_ids}
+
+
+def every_record(records):
+    return [r for project in records.values() for r in project]
+
+
+def unit(catalogue, r) -> str:
+    return catalogue.indicator(r.project, r.indicator).unit
+
+
+def test_each_record_is_the_analysis_headline_with_its_own_n(store, catalogue, records):
+    checked = 0
+    for project, project_records in records.items():
+        series, people = store.series(project=project), store.participants(project=project)
+        assert len(project_records) == len(catalogue.sites_of(project)) * len(catalogue.indicators_of(project))
+        for r in project_records:
+            site, indicator = catalogue.site(r.site), catalogue.indicator(project, r.indicator)
+            try:
+                result = evaluate.site_result(series, people, catalogue, site, indicator)
+            except AnalysisError as exc:
+                assert r.estimate is None and r.sentence == str(exc)
+                continue
+            if isinstance(result, ITSResult):
+                assert r.estimate == result.average_effect
+                treated = series[(series["site"] == site.id) & (series["indicator"] == indicator.id)]
+                assert r.n == treated["period"].nunique() == result.n_pre + result.n_post
+                assert r.n_text == f"{r.n} months"
+                assert f"over the first {min(result.options.horizon, result.n_post)} months after go-live" in r.sentence
+            else:
+                assert r.estimate in (getattr(result, "rate_ratio", None), getattr(result, "mean_difference", None))
+                assert r.n == result.n_pairs and r.n_text == f"{result.n_pairs} people"
+            checked += 1
+    assert checked >= 30
+
+
+def test_greater_manchester_n_counts_its_own_months_and_comparisons_apart(store, records, catalogue):
+    gm = record.find(records["aaot"], "greater-manchester", "ae-attendances")
+    site = catalogue.site("greater-manchester")
+    assert site.comparison_sites, "the demo's controlled ITS"
+    rows = store.series(project="aaot", indicator="ae-attendances")
+    own = rows[rows["site"] == site.id]["period"].nunique()
+    comparison = len(rows[rows["site"].isin(site.comparison_sites)].drop_duplicates(["site", "period"]))
+    assert gm.n == own and gm.n_comparison == comparison > 0
+    assert gm.n_detail.startswith(f"{own} months of Greater Manchester")
+    assert f"{comparison} months of comparison series, counted separately" in gm.n_detail
+    assert "comparison series" in gm.sentence
+
+
+def test_overview_rows_are_the_records(app, records):
+    at = open_page(app, "overview")
+    shown = pd.concat([t.value.reset_index() for t in at.table if "Result" in t.value.columns])
+    for r in every_record(records):
+        row = shown[(shown["Site"] == r.site_name) & (shown["Indicator"] == r.label)]
+        assert len(row) == 1, (r.site_name, r.label)
+        assert row["Result"].iloc[0] == r.sentence
+        assert row["n"].iloc[0] == r.n_text and row["Period"].iloc[0] == r.period
+
+
+@pytest.mark.parametrize("project", ["aaot", "parent-cbt", "pcref"])
+def test_project_site_and_compare_pages_show_the_records(app, catalogue, records, project):
+    for indicator in catalogue.indicators_of(project):
+        own = [r for r in records[project] if r.indicator == indicator.id]
+        if indicator.source == "series":
+            at = open_page(app, "project", project=project, indicator=indicator.id)
+        else:
+            at = open_page(app, "project", project=project, measure=indicator.id, section="Before and after")
+        text = "\n".join(m.value for m in at.markdown)
+        for r in own:
+            if r.estimate is not None:
+                assert f"**{r.sentence}**" in text, (project, r.site, r.indicator)
+                assert any(c.value.startswith(f"n = {r.n_detail}") for c in at.caption) or indicator.source != "series"
+
+        at = open_page(app, "compare", project=project, indicator=indicator.id)
+        (table,) = [t.value.reset_index() for t in at.table]
+        for r in own:
+            row = table[table["Site"] == r.site_name]
+            assert row["Estimate"].iloc[0] == fmt_estimate(r.estimate)
+            if r.estimate is not None:
+                assert row["Result"].iloc[0] == change_phrase(r.estimate, unit(catalogue, r))
+            assert row["n"].iloc[0] == r.n_text and row["Period"].iloc[0] == r.period
+        estimated = [r for r in own if r.estimate is not None]
+        if len(estimated) >= 2:
+            assert any(c.value == f"Pooled: each site's {estimated[0].quantity}." for c in at.caption)
+
+    for site in catalogue.sites_of(project):
+        at = open_page(app, "site", site=site.id)
+        (table,) = [t.value.reset_index() for t in at.table if "Result" in t.value.columns]
+        for r in (r for r in records[project] if r.site == site.id):
+            row = table[table["Indicator"] == r.label]
+            assert row["Result"].iloc[0] == r.sentence and row["n"].iloc[0] == r.n_text
+
+
+def test_deck_report_and_tables_show_the_records(views, records, catalogue):
+    for project, view in views.items():
+        own = records[project]
+        assert tuple(sorted(view.records, key=lambda r: (r.site, r.indicator))) == \
+            tuple(sorted(own, key=lambda r: (r.site, r.indicator)))
+        deck = Presentation(io.BytesIO(export.deck_from_view(view)))
+        slides = {s.shapes.title.text: s for s in deck.slides if s.shapes.title is not None}
+        for site in view.sites:
+            glance = slides[f"Results at a glance: {site.name}"]
+            table = next(s for s in glance.shapes if s.has_table).table
+            cells = {row.cells[0].text: [c.text for c in row.cells] for row in list(table.rows)[1:]}
+            for r in (r for r in own if r.site == site.id):
+                change = change_phrase(r.estimate, unit(catalogue, r)) if r.estimate is not None else "no estimate"
+                assert cells[r.label][1] == change and cells[r.label][3] == r.n_text
+                if r.estimate is not None:
+                    slide = slides[f"{r.label}: {site.name}"]
+                    finding = next(s for s in slide.shapes if s.name == "finding").text_frame.text
+                    assert finding == r.sentence
+
+        report = export.report_html(view)
+        for r in own:
+            assert html.escape(r.sentence) in report or r.estimate is None
+
+        csv = pd.read_csv(io.BytesIO(export.table_bytes(view, "results", "csv")), dtype={"n": str})
+        xlsx = pd.read_excel(io.BytesIO(export.table_bytes(view, "results", "xlsx")), dtype={"n": str})
+        for table in (csv, xlsx):
+            for r in own:
+                row = table[(table["Site"] == r.site_name) & (table["Indicator"] == r.label)].iloc[0]
+                assert row["Finding"] == r.sentence and row["Period"] == (r.period or row["Period"])
+                if r.estimate is not None:
+                    assert (row["Estimate"], row["CI low"], row["CI high"]) == pytest.approx(
+                        (round(r.estimate.estimate, 4), round(r.estimate.ci_low, 4), round(r.estimate.ci_high, 4)))
+                    assert str(row["n"]) == r.n_text.split(" ")[0]
+
+        if "pooled" in view.tables:
+            pooled = pd.read_csv(io.BytesIO(export.table_bytes(view, "pooled", "csv")))
+            for r in (r for r in own if r.estimate is not None and r.estimate.se is not None):
+                row = pooled[(pooled["Indicator"] == r.label) & (pooled["Estimate of"] == r.site_name)]
+                assert len(row) == 1
+                assert (row["Estimate"].iloc[0], row["CI low"].iloc[0], row["CI high"].iloc[0]) == pytest.approx(
+                    (round(r.estimate.estimate, 4), round(r.estimate.ci_low, 4), round(r.estimate.ci_high, 4)))
+                assert row["Pooled quantity"].iloc[0] == r.quantity
+
+
+def test_records_are_computed_once_per_data_version(store, catalogue, monkeypatch):
+    counts = Counts(False, SuppressionRule.from_catalogue(catalogue))
+    first = record.results_of_record(store, catalogue, "aaot", counts)
+
+    def refit(*args, **kwargs):
+        raise AssertionError("a stored record was computed again")
+
+    monkeypatch.setattr(record, "compute", refit)
+    assert record.results_of_record(store, catalogue, "aaot", counts) == first
