@@ -1,0 +1,71 @@
+"""`python -m mhin_eval results`: the results of record of a project (or one site) as the pages show them.
+
+The same stored records the overview, site and compare pages, decks, reports and tables read
+(mhin_eval.record), printed from their tidy frame: a readable table, CSV (formula-safe) or JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+TABLE_COLUMNS = ("site_name", "label", "estimate", "ci_low", "ci_high", "scale", "n", "n_unit", "period")
+
+
+def register(subparsers) -> None:
+    """Add the `results` sub-command to the top-level CLI."""
+    p = subparsers.add_parser("results", help="print the results of record of a project or site",
+                              description="Print each site's headline result per indicator, exactly as every "
+                                          "page, slide and table shows it.")
+    p.add_argument("--data-dir", default=argparse.SUPPRESS,
+                   help="folder of the store (default: $MHIN_DATA_DIR, else data/store)")
+    p.add_argument("--project", required=True, help="project id (as in data/catalogue.toml)")
+    p.add_argument("--site", help="one site of the project (default: every site you may see)")
+    p.add_argument("--indicator", help="one indicator of the project")
+    p.add_argument("--format", default="table", choices=["table", "csv", "json"], help="output format")
+    p.add_argument("--user", help="as this user of the access policy (default: local evaluator)")
+    p.add_argument("--suppressed", action="store_true",
+                   help="small numbers suppressed, as programme leads and partner sites see them")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mhin_eval import record
+    from mhin_eval.access.downloads import to_csv_bytes
+    from mhin_eval.access.shown import Counts
+    from mhin_eval.catalogue import load_catalogue
+    from mhin_eval.cli import _store
+    from mhin_eval.cli_export import _access
+
+    catalogue = load_catalogue()
+    try:
+        catalogue.project(args.project)
+        if args.site:
+            catalogue.site(args.site)
+        if args.indicator:
+            catalogue.indicator(args.project, args.indicator)
+        access = _access(args, catalogue)
+    except PermissionError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except (KeyError, ValueError) as exc:
+        print(f"error: {str(exc).strip(chr(39))}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.site and not access.allows_site(args.site):
+        print(f"refused: {args.site} is outside the sites you may see.", file=sys.stderr)
+        return EXIT_REFUSED
+    records = record.results_of_record(_store(args), catalogue, args.project,
+                                       Counts.for_access(access, catalogue), sites=access.sites)
+    records = [r for r in records if (not args.site or r.site == args.site)
+               and (not args.indicator or r.indicator == args.indicator)]
+    frame = record.tidy(records)
+    if args.format == "json":
+        print(json.dumps([r.to_json() for r in records], indent=2, allow_nan=False, default=str))
+    elif args.format == "csv":
+        sys.stdout.write(to_csv_bytes(frame).decode("utf-8-sig"))
+    else:
+        for r in records:
+            print(f"{r.site_name} · {r.label}\n  {r.sentence}\n  n = {r.n_detail} · {r.period} · {r.method}\n")
+    return EXIT_OK
