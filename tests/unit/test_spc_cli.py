@@ -44,7 +44,7 @@ def test_spc_cli_rebase_improvement_and_target(monthly_csv, capsys):
     assert document["analysis"] == "spc"
     assert [row["mean"] for row in document["summary"]] == pytest.approx([0.5, 10.5])
     assert [row["start"] for row in document["summary"]] == ["2021-01-01", "2022-09-01"]
-    assert document["icons"][0]["assurance_icon"] == "pass"
+    assert document["icons"][0]["assurance_icon"] == "consistent_pass"
     assert document["icons"][0]["variation_icon"] == "common_cause"
     assert len(document["points"]) == 40
     assert document["points"][0]["time"] == "2021-01-01"
@@ -56,7 +56,7 @@ def test_spc_cli_no_screen_and_baseline(monthly_csv, capsys):
                            "--baseline", "20", "--no-screen"], capsys)
     summary = fixed["summary"][0]
     assert summary["mean"] == pytest.approx(0.5) and summary["n_baseline"] == 20
-    assert fixed["icons"][0]["variation_icon"] == "neither_high"
+    assert fixed["icons"][0]["variation_icon"] == "neutral_high"
     assert fixed["icons"][0]["assurance_icon"] is None
 
 
