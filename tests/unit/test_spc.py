@@ -85,7 +85,8 @@ def test_a_tie_breaks_a_trend():
 
 
 def test_trend_direction_decides_point_type_even_below_the_mean():
-    # rising points 0.0 .. 0.4 lie below the mean 0.5 but belong to an increasing trend
+    # rising points 0.0 .. 0.4 lie below the mean 0.5 but belong to an increasing trend; NHSRplotthedots'
+    # ptd_point_type reads "7 Point Trend (Increasing)" as high whichever side (fixed in 0.2, issue #171)
     rising = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2]
     _, up_good = chart_after_base(rising, improvement="increase")
     _, down_good = chart_after_base(rising, improvement="decrease")
@@ -98,6 +99,29 @@ def test_point_in_two_opposite_trends_takes_the_later_one():
     _, tail = chart_after_base(peak)
     assert tail["special_cause_trend"].all()
     assert tail["direction"].tolist() == [1] * 6 + [-1] * 7
+
+
+def test_point_ending_a_rise_before_a_tie_that_starts_a_fall_reads_as_decreasing():
+    # ptd_special_cause_type: a trend point whose next point is in a trend takes the step to it, and a flat
+    # step is not "In"creasing, so the top of this rise is labelled as part of the fall
+    rise, fall = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2], [1.2, 1.0, 0.8, 0.6, 0.4, 0.2, 0.0]
+    _, tail = chart_after_base(rise + fall, improvement="increase")
+    assert tail["special_cause_trend"].all()
+    assert tail["special_cause_type"].tolist() == (
+        ["7 Point Trend (Increasing)"] * 6 + ["7 Point Trend (Decreasing)"] * 8
+    )
+    assert tail["point_type"].tolist() == ["special_cause_improvement"] * 6 + ["special_cause_concern"] * 8
+
+
+def test_summary_counts_point_types_per_segment_like_ptd_summary():
+    values = BASE + [v + 10 for v in BASE]
+    frame = series(values)
+    result = xmr(frame, improvement="increase", baseline=20)
+    row = result.summary.iloc[0]
+    # the last baseline value 1.0 is above the mean 0.5 and joins the run of 20 high values (a shift)
+    assert (row["n"], row["common_cause"], row["special_cause_improvement"], row["special_cause_concern"]) == (
+        40, 19, 21, 0)
+    assert row["variation_type"] == "special_cause_improvement"
 
 
 def test_two_of_three_beyond_two_sigma_on_the_same_side():

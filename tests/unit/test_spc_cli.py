@@ -64,3 +64,16 @@ def test_spc_cli_reports_errors(monthly_csv, capsys):
     code, _, err = run_cli(["analyse", "spc", "--input", str(monthly_csv), "--time", "month", "--value", "nope"],
                            capsys)
     assert code == 2 and "not in the data" in err
+
+
+def test_spc_cli_carries_point_types_labels_and_summary_counts(monthly_csv, capsys):
+    code, document, _ = run_cli(["analyse", "spc", "--input", str(monthly_csv), "--time", "month", "--value", "rate",
+                                 "--improvement", "neutral", "--target", "5", "--baseline", "20"], capsys)
+    assert code == 0
+    last = document["points"][-1]
+    assert (last["point_type"], last["special_cause_type"]) == ("special_cause_neutral_high", "Above UCL")
+    summary = document["summary"][0]
+    assert (summary["common_cause"], summary["variation_type"]) == (19, "special_cause_neutral_high")
+    assert document["icons"][0]["variation_icon"] == "neutral_high"
+    assert document["icons"][0]["assurance_icon"] is None
+    assert any("without an improvement direction" in w for w in document["warnings"])
