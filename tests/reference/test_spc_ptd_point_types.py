@@ -12,15 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mhin_eval.analysis.spc import (
-    assurance_icon,
+from mhin_eval.analysis.spc import assurance_icon, xmr
+from mhin_eval.analysis.spc_rules import (
     part_of_seven_trend,
     part_of_two_in_three,
     seven_point_one_side_mean,
     seven_point_trend,
     special_cause_type,
     two_in_three,
-    xmr,
 )
 from tests.reference.r_rnorm import RRandom
 from tests.reference.test_spc_ptd import assert_printed
