@@ -168,9 +168,11 @@ def xmr(
 ) -> SPCResult:
     """XmR chart with Making Data Count special-cause rules, point types and icons.
 
-    ``baseline`` fixes the limits on the first N observed points of each segment; ``rebase_at``
-    starts a new segment (new mean and limits) at each given time, e.g. an intervention's go-live.
-    Method: Wheeler's XmR chart as in NHS England's Making Data Count / NHSRplotthedots (see METHODS).
+    ``improvement`` is "increase", "decrease" or "neutral" (None, the default, is neutral: special causes
+    are neutral high or low and there is no assurance icon). ``baseline`` fixes the limits on the first N
+    observed points of each segment; ``rebase_at`` starts a new segment (new mean and limits) at each
+    given time, e.g. an intervention's go-live. Method: Wheeler's XmR chart as NHSRplotthedots computes
+    it for NHS England's Making Data Count (see METHODS; DIFFERENCES for where this one departs from it).
     """
     if improvement not in (None, "increase", "decrease", "neutral"):
         raise ValueError(f"improvement must be 'increase', 'decrease', 'neutral' or None, not {improvement!r}")
