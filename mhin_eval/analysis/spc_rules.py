@@ -1,4 +1,4 @@
-"""NHSRplotthedots' special-cause rules, one to one (R/ptd_calculate_point_type.R, current source):
+"""NHSRplotthedots' special-cause rules, one to one (R/ptd_calculate_point_type.R at commit f7891af4b8f7):
 numeric 0/±1 vectors in, as there, so that the package's own unit tests can be replayed against them.
 
 Each function works on one run of consecutive points (a segment, or part of one between gaps);
