@@ -41,14 +41,16 @@ NHS_TEXT = "#212B32"
 # (ordered after Okabe & Ito 2008, mapped onto the NHS palette where it allows).
 SERIES_COLOURS = (NHS_BLUE, NHS_ORANGE, NHS_AQUA_GREEN, NHS_PURPLE, NHS_WARM_YELLOW, NHS_LIGHT_BLUE, NHS_DARK_GREY)
 
-# Making Data Count point colours: improvement blue, concern orange, common cause grey.
+# Making Data Count point colours: improvement blue, concern orange, neutral purple, common cause grey.
 SPC_COLOURS = {
     "special_cause_improvement": NHS_LIGHT_BLUE,
     "special_cause_concern": NHS_ORANGE,
-    "special_cause_neither": NHS_PURPLE,
+    "special_cause_neutral_high": NHS_PURPLE,
+    "special_cause_neutral_low": NHS_PURPLE,
     "common_cause": NHS_MID_GREY,
 }
-POINT_TYPE_ORDER = ("common_cause", "special_cause_improvement", "special_cause_concern", "special_cause_neither")
+POINT_TYPE_ORDER = ("common_cause", "special_cause_improvement", "special_cause_concern",
+                    "special_cause_neutral_high", "special_cause_neutral_low")
 
 FONT_FAMILY = "Frutiger, Arial, Helvetica, sans-serif"
 #: Longest title and subtitle line (characters) that fit a chart in half the page's width.
@@ -155,18 +157,20 @@ SPC_POINT_LABELS = {
     "common_cause": "Common cause",
     "special_cause_improvement": "Special cause – improvement",
     "special_cause_concern": "Special cause – concern",
-    "special_cause_neither": "Special cause – neither",
+    "special_cause_neutral_high": "Special cause – neutral (high)",
+    "special_cause_neutral_low": "Special cause – neutral (low)",
 }
 SPC_POINT_SYMBOLS = {
     "common_cause": "circle",
     "special_cause_improvement": "diamond",
     "special_cause_concern": "square",
-    "special_cause_neither": "triangle-up",
+    "special_cause_neutral_high": "triangle-up",
+    "special_cause_neutral_low": "triangle-down",
 }
 SPC_RULE_LABELS = {
     "outside_limits": "a point outside the process limits",
     "trend": "a run of 7 rising or falling points",
-    "two_of_three": "two of three points beyond 2σ",
+    "two_of_three": "two of three points near a process limit, all on one side",
     "shift": "a run of 7 points on one side of the mean",
 }
 # Making Data Count icons drawn as badges: (letter in the circle, colour, label).
@@ -176,13 +180,13 @@ VARIATION_BADGES = {
     "improvement_low": ("L", SPC_COLOURS["special_cause_improvement"], "Special cause – improvement (low)"),
     "concern_high": ("H", SPC_COLOURS["special_cause_concern"], "Special cause – concern (high)"),
     "concern_low": ("L", SPC_COLOURS["special_cause_concern"], "Special cause – concern (low)"),
-    "neither_high": ("H", SPC_COLOURS["special_cause_neither"], "Special cause – neither (high)"),
-    "neither_low": ("L", SPC_COLOURS["special_cause_neither"], "Special cause – neither (low)"),
+    "neutral_high": ("H", SPC_COLOURS["special_cause_neutral_high"], "Special cause – neutral (high)"),
+    "neutral_low": ("L", SPC_COLOURS["special_cause_neutral_low"], "Special cause – neutral (low)"),
 }
 ASSURANCE_BADGES = {
-    "pass": ("P", SPC_COLOURS["special_cause_improvement"], "Consistently passing target"),
-    "fail": ("F", SPC_COLOURS["special_cause_concern"], "Consistently failing target"),
-    "hit_and_miss": ("?", SPC_COLOURS["common_cause"], "Hit and miss target"),
+    "consistent_pass": ("P", SPC_COLOURS["special_cause_improvement"], "Consistently passing target"),
+    "consistent_fail": ("F", SPC_COLOURS["special_cause_concern"], "Consistently failing target"),
+    "inconsistent": ("?", SPC_COLOURS["common_cause"], "Hit and miss target"),
 }
 
 
@@ -481,10 +485,11 @@ def _add_badge(fig: go.Figure, slot: int, letter: str, colour: str, label: str, 
 def spc_chart(result: SPCResult, *, title: str = "", y_title: str = "", unit: str = "", facet_value=None) -> go.Figure:
     """Making Data Count XmR chart: values, mean and dashed process limits per segment, points coloured by type.
 
-    Special-cause points are blue (improvement), orange (concern) or purple (neither) with their own
-    marker shapes; the variation and assurance icons are drawn as labelled badges beside the plot's
-    top-right corner so they survive image export. A faceted result shows ``facet_value`` (default:
-    the first facet, named in the subtitle).
+    Special-cause points are blue (improvement), orange (concern) or purple (neutral: no improvement
+    direction) with their own marker shapes; the variation and assurance icons are drawn as labelled
+    badges beside the plot's top-right corner so they survive image export. A faceted result shows
+    ``facet_value`` (default: the first facet, named in the subtitle). A chart drawn from suppressed
+    counts carries the result's ``disclosure_note`` in its subtitle.
     """
     points = None if result is None else result.points
     if points is None or points.empty:
@@ -573,6 +578,8 @@ def spc_chart(result: SPCResult, *, title: str = "", y_title: str = "", unit: st
             _add_badge(fig, slot, *ASSURANCE_BADGES[assurance], name="assurance_icon")
     if len(points) < 12:
         notes.append(f"only {len(points)} points: trial limits")
+    if result.disclosure_note:
+        notes.append(result.disclosure_note)
     layout = base_layout(title, height=440, y_title=axis_title(y_title, unit), subtitle="; ".join(notes))
     layout["margin"]["r"] = 170
     fig.update_layout(**_legend_below(layout))

@@ -235,7 +235,8 @@ COMMANDS["its"] = ("interrupted time series: level and slope change at go-live",
 def _spc_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time", default="period", help="time column (dates or numbers)")
     p.add_argument("--value", default="value", help="value column")
-    p.add_argument("--improvement", choices=("increase", "decrease"), help="which direction is an improvement")
+    p.add_argument("--improvement", choices=("increase", "decrease", "neutral"),
+                   help="which direction is an improvement (default: neutral)")
     p.add_argument("--target", type=float, help="target value, for the assurance icon")
     p.add_argument("--no-screen", action="store_true", help="do not screen out large moving ranges")
     p.add_argument("--baseline", type=int, help="fix the limits on the first N points of each segment")

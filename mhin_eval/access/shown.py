@@ -2,7 +2,7 @@
 (mhin_eval.access.suppression) for leads, partner sites and an evaluator's suppressed view.
 
 One place for pages and exports alike: counts of people in text, observed points of a time series,
-per-person means, and the series rows a suppressed view draws.
+per-person means, the series rows a suppressed view draws, and the note on an SPC chart drawn from them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from mhin_eval import evaluate
 from mhin_eval.access.policy import Access
 from mhin_eval.access.suppression import SuppressionRule, suppress_series
 from mhin_eval.analysis.its import ITSResult
+from mhin_eval.analysis.spc import SPCResult
 from mhin_eval.catalogue import Catalogue, Indicator
 
 COUNT_KINDS = ("count", "rate", "proportion")  # indicator kinds whose stored values are counts
@@ -97,6 +98,18 @@ class Counts:
             observed[mask] = fitted.loc[mask, "period"].map(self.observed(shown, site_id, indicator.id)).astype(float)
         fitted["observed"] = observed
         return replace(result, fitted=fitted, warnings=tuple(self.text(w) for w in result.warnings))
+
+    def spc_note(self, indicator: Indicator) -> str | None:
+        """What a suppressed view's SPC chart of a count indicator says about its limits, else None."""
+        if not self.suppressed or indicator.kind not in COUNT_KINDS:
+            return None
+        return (f"Limits computed from counts rounded to the nearest {self.rule.round_to} for disclosure control; "
+                "an evaluator's view may show different signals.")
+
+    def spc_result(self, result: SPCResult, indicator: Indicator) -> SPCResult:
+        """The XmR chart as this view draws it: one computed from suppressed counts carries ``spc_note``."""
+        note = self.spc_note(indicator)
+        return result if note is None else replace(result, disclosure_note=note)
 
     def observed(self, shown: pd.DataFrame, site_id: str, indicator_id: str) -> pd.Series:
         """Suppressed monthly totals of one series by period: the stored "all" row as suppressed, else the

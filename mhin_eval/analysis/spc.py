@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mhin_eval.analysis.results import AnalysisError
+from mhin_eval.analysis.spc_rules import RUN_LENGTH, label_direction, special_cause_parts, special_cause_type
 
 LIMIT_FACTOR = 2.66
 """3σ for individuals: 3 / d2 with d2 = 1.128 for moving ranges of two points (Wheeler)."""
@@ -23,8 +24,6 @@ NEAR_LIMIT_FACTOR = 2 * LIMIT_FACTOR / 3
 """The 2σ band used by the two-of-three rule."""
 MR_SCREEN_FACTOR = 3.267
 """Upper range limit of the moving-range chart (D4 for n = 2); larger moving ranges are screened out."""
-RUN_LENGTH = 7
-"""Points needed for a trend (strictly monotone) or a shift (one side of the mean)."""
 MIN_RELIABLE_POINTS = 12
 """Fewer points than this per segment give trial limits only (NHSRplotthedots warns below 12)."""
 
@@ -35,48 +34,70 @@ POINT_TYPES = (
     "common_cause",
     "special_cause_improvement",
     "special_cause_concern",
-    "special_cause_neither",
+    "special_cause_neutral_high",
+    "special_cause_neutral_low",
 )
+"""NHSRplotthedots' point types; the neutral ones are for a chart without an improvement direction."""
 VARIATION_ICONS = (
     "common_cause",
     "improvement_high",
     "improvement_low",
     "concern_high",
     "concern_low",
-    "neither_high",
-    "neither_low",
+    "neutral_high",
+    "neutral_low",
 )
-ASSURANCE_ICONS = ("pass", "fail", "hit_and_miss")
+ASSURANCE_ICONS = ("consistent_pass", "consistent_fail", "inconsistent")
 
-Improvement = Literal["increase", "decrease"]
+Improvement = Literal["increase", "decrease", "neutral"]
 
 METHODS = f"""\
-XmR (individuals) chart after NHS England's "Making Data Count" guidance, as implemented in the
-NHS-R Community package NHSRplotthedots. Within each segment (a facet, split again at each rebase
-point) the centre line is the mean of the values; moving ranges are |y_t - y_(t-1)| between
-consecutive observed periods; process limits are mean ± {LIMIT_FACTOR}·mean(MR) and the 2σ band is
-mean ± (2/3)·{LIMIT_FACTOR}·mean(MR). Unless screening is switched off, moving ranges
-≥ {MR_SCREEN_FACTOR}·mean(MR) are excluded once before the limits are set (the mean itself is never
-screened; the Making Data Count Excel tool does not screen). With a fixed baseline the mean and the
-moving ranges come from the first N observed points of each segment only.
-Special cause, in precedence: (1) a point outside the process limits; (2) a run of {RUN_LENGTH}
-strictly increasing or strictly decreasing points (a tie breaks the run); (3) two of three
-consecutive points beyond 2σ on the same side of the mean (points beyond the limits count as beyond
-2σ, and only the points beyond 2σ are flagged); (4) {RUN_LENGTH} or more consecutive points on one
-side of the mean (a point on the mean breaks the run). The first rule that flags a point gives its
-direction (side of the mean, or the trend's direction; a point in two opposite trends takes the
-later one). A missing value or a missing period breaks moving ranges and runs. With an improvement
-direction, a special cause is an improvement or a concern; without one it is "neither".
-Variation icon: the type of the last observed point. Assurance icon (needs a target and a
-direction): pass when the target lies beyond the limit on the unfavourable side, fail when it lies
-beyond the limit on the favourable side, hit and miss when it lies within the limits.
-Differences from NHSRplotthedots: its two-of-three rule counts only points between 2σ and the limits
-and asks all three points to be on one side; this one follows Wheeler's detection rule (two of three
-beyond 2σ on the same side). It computes moving ranges across gaps; this one does not.
+XmR (individuals) chart after NHS England's "Making Data Count" guidance, computed as the NHS-R
+Community package NHSRplotthedots computes it (its current source, version 0.2). Within each segment
+(a facet, split again at each rebase point) the centre line is the mean of the values; moving ranges
+are |y_t - y_(t-1)| between consecutive observed periods; process limits are
+mean ± {LIMIT_FACTOR}·mean(MR) and the 2σ band is mean ± (2/3)·{LIMIT_FACTOR}·mean(MR). Unless
+screening is switched off, moving ranges ≥ {MR_SCREEN_FACTOR}·mean(MR) are excluded once before the
+limits are set (the mean itself is never screened; the Making Data Count Excel tool does not screen).
+With a fixed baseline the mean and the moving ranges come from the first N observed points of each
+segment only.
+Special cause, in precedence: (1) a point outside the process limits (above or below); (2) a run of
+{RUN_LENGTH} strictly increasing or strictly decreasing points (a tie breaks the run), its points
+taking the trend's direction whichever side of the mean they lie; (3) two of three consecutive points
+between the 2σ band and the limits, all three points on the same side of the mean (only the points
+between 2σ and the limits are flagged; a point beyond the limits or on the mean does not count);
+(4) {RUN_LENGTH} or more consecutive points on one side of the mean (a point on the mean breaks the
+run). The first rule that flags a point gives its direction: above or below the mean, or for a trend
+the direction of the step to the next point if that point is in the trend too, else of the step from
+the previous point. With an improvement direction a special cause in that direction is an improvement
+and one against it a concern; without one (neutral) it is "neutral high" or "neutral low".
+Variation icon: the type of the last point (improvement, concern or neutral, high or low). Assurance
+icon (needs a target and a direction), from the last point's limits: consistently passing when the
+target lies beyond the limit on the unfavourable side, consistently failing when it lies beyond the
+limit on the favourable side, inconsistent (hit and miss) when it lies within or on the limits.
 References: NHS England and NHS Improvement, "Making Data Count" (2019, 2021); Wheeler DJ,
 "Understanding Variation: the key to managing chaos", 2nd ed. (SPC Press, 2000); Wheeler DJ &
 Chambers DS, "Understanding Statistical Process Control" (1992); NHS-R Community, NHSRplotthedots
 R package (https://github.com/nhs-r-community/NHSRplotthedots).
+"""
+
+DIFFERENCES = """\
+Where these charts deliberately differ from NHSRplotthedots:
+
+- **Gaps.** A missing value or a missing period breaks the moving ranges and every run (trend, two of
+  three, shift); NHSRplotthedots assumes a series without gaps and takes moving ranges across them.
+- **No direction given.** Without an improvement direction a chart here is neutral (special causes
+  are "neutral high" or "neutral low" and there is no assurance icon); NHSRplotthedots assumes that an
+  increase is an improvement.
+- **Fixed baseline.** Limits fixed on the first N points count observed points; NHSRplotthedots
+  counts rows, including rows without a value.
+- **Flat series.** When every moving range is 0 nothing is screened out and the limits lie on the mean;
+  NHSRplotthedots would screen out every moving range and have no limits.
+- **Version.** Trend points take the trend's direction even across the mean, as in NHSRplotthedots'
+  current source (issue #171); its first release (0.1.0) coloured them by their side of the mean.
+- **Suppressed views.** Where counts are suppressed for disclosure control, the chart is drawn from
+  the rounded counts, months with a hidden count left out, so its limits and signals can differ from
+  the evaluation team's chart; such a chart says so.
 """
 
 
@@ -86,11 +107,15 @@ class SPCResult:
 
     ``points`` columns: facet (when faceted), time, value, segment, mean, lpl, upl, lower_2s,
     upper_2s, moving_range, mr_screened_out, in_baseline, one boolean column per rule in RULES
-    (``special_cause_<rule>``), special_cause, special_cause_rule, direction (+1 above / -1 below
-    or trend direction, 0 for common cause) and point_type (one of POINT_TYPES).
-    ``summary``: one row per facet and segment with start, end, n, mean, mrbar, lpl, upl,
-    lower_2s, upper_2s and n_mr_screened_out. ``icons``: one row per facet with the last point's
-    time and type, the variation icon and the assurance icon (None without target or direction).
+    (``special_cause_<rule>``), special_cause, special_cause_rule, special_cause_type
+    (NHSRplotthedots' label, e.g. "7 Point Trend (Increasing)"), direction (+1 high / -1 low, 0 for
+    common cause) and point_type (one of POINT_TYPES).
+    ``summary``: one row per facet and segment with start, end, n, n_baseline, mean, mrbar, lpl, upl,
+    lower_2s, upper_2s, n_mr_screened_out, the counts common_cause, special_cause_improvement and
+    special_cause_concern, and variation_type (the segment's last point type), as NHSRplotthedots'
+    summary. ``icons``: one row per facet with the last point's time and type, the variation icon and
+    the assurance icon (None without target or direction). ``disclosure_note`` is set when the chart
+    was drawn from counts suppressed for disclosure control (mhin_eval.access.shown).
     """
 
     points: pd.DataFrame
@@ -103,6 +128,15 @@ class SPCResult:
     facet: str | None
     warnings: tuple[str, ...]
     methods: str = METHODS
+    disclosure_note: str | None = None
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per point: (facet,) period, value, centre, lower_limit, upper_limit, point_type."""
+        columns = {"time": "period", "value": "value", "mean": "centre", "lpl": "lower_limit",
+                   "upl": "upper_limit", "point_type": "point_type"}
+        if self.facet is not None:
+            columns = {self.facet: self.facet, **columns}
+        return self.points[list(columns)].rename(columns=columns).reset_index(drop=True)
 
     @property
     def variation_icon(self) -> str:
@@ -134,12 +168,14 @@ def xmr(
 ) -> SPCResult:
     """XmR chart with Making Data Count special-cause rules, point types and icons.
 
-    ``baseline`` fixes the limits on the first N observed points of each segment; ``rebase_at``
-    starts a new segment (new mean and limits) at each given time, e.g. an intervention's go-live.
-    Method: Wheeler's XmR chart as in NHS England's Making Data Count / NHSRplotthedots (see METHODS).
+    ``improvement`` is "increase", "decrease" or "neutral" (None, the default, is neutral: special causes
+    are neutral high or low and there is no assurance icon). ``baseline`` fixes the limits on the first N
+    observed points of each segment; ``rebase_at`` starts a new segment (new mean and limits) at each
+    given time, e.g. an intervention's go-live. Method: Wheeler's XmR chart as NHSRplotthedots computes
+    it for NHS England's Making Data Count (see METHODS; DIFFERENCES for where this one departs from it).
     """
-    if improvement not in (None, "increase", "decrease"):
-        raise ValueError(f"improvement must be 'increase', 'decrease' or None, not {improvement!r}")
+    if improvement not in (None, "increase", "decrease", "neutral"):
+        raise ValueError(f"improvement must be 'increase', 'decrease', 'neutral' or None, not {improvement!r}")
     if baseline is not None and (isinstance(baseline, bool) or int(baseline) != baseline or baseline < 2):
         raise ValueError(f"baseline must be a whole number of at least 2 points, not {baseline!r}")
     if target is not None and not math.isfinite(float(target)):
@@ -167,7 +203,7 @@ def xmr(
 
     points = pd.concat(point_frames, ignore_index=True)
     summary = pd.DataFrame(summary_rows)
-    if target is not None and improvement is None:
+    if target is not None and improvement in (None, "neutral"):
         warnings.append("a target was given without an improvement direction: no assurance icon")
     icons = _icons(points, summary, improvement=improvement, target=target)
     if facet is None:
@@ -403,133 +439,89 @@ def _chart_one_facet(
     points["moving_range"] = moving_range
     points["mr_screened_out"] = screened
     points["in_baseline"] = in_baseline
-    flags, direction, rule = _special_causes(points, block_start)
+    flags, labels = _special_causes(points, block_start)
     for name in RULES:
         points[f"special_cause_{name}"] = flags[name]
+    rule = np.select([flags[name] for name in RULES], list(RULES), "").astype(object)
     points["special_cause"] = rule != ""
     points["special_cause_rule"] = rule
-    points["direction"] = direction
-    points["point_type"] = _point_types(direction, improvement)
+    points["special_cause_type"] = labels
+    points["direction"] = label_direction(labels)
+    points["point_type"] = _point_types(labels, improvement)
+    for row in summary_rows:
+        types = points.loc[points["segment"] == row["segment"], "point_type"]
+        row.update({kind: int((types == kind).sum()) for kind in POINT_TYPES[:3]})
+        row["variation_type"] = types.iloc[-1]
     return points, summary_rows, warnings
 
 
-def _special_causes(points: pd.DataFrame, block_start: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Flags per rule, the deciding rule (by precedence) and the direction of each point."""
-    n = len(points)
+def _special_causes(points: pd.DataFrame, block_start: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Flags per rule and NHSRplotthedots' special-cause label of each point, rules applied within each
+    run of consecutive observed periods (ptd_spc_standard, ptd_special_cause_type)."""
     y = points["value"].to_numpy()
-    side = np.sign(y - points["mean"].to_numpy()).astype(int)
-    outside = np.where(y > points["upl"].to_numpy(), 1, np.where(y < points["lpl"].to_numpy(), -1, 0))
-    beyond_2s = np.where(y > points["upper_2s"].to_numpy(), 1, np.where(y < points["lower_2s"].to_numpy(), -1, 0))
-    trend = np.zeros(n, dtype=int)
-    two_of_three = np.zeros(n, dtype=int)
-    shift = np.zeros(n, dtype=int)
-
+    relative_to_mean = np.sign(y - points["mean"].to_numpy()).astype(int)
+    outside = (y > points["upl"].to_numpy()) | (y < points["lpl"].to_numpy())
+    close = ~outside & ((y < points["lower_2s"].to_numpy()) | (y > points["upper_2s"].to_numpy()))
+    flags = {name: np.zeros(len(y), dtype=bool) for name in RULES}
+    flags["outside_limits"] = outside
+    labels = np.full(len(y), "Common Cause", dtype=object)
     block_id = np.cumsum(block_start)
     for b in np.unique(block_id):
         idx = np.flatnonzero(block_id == b)
-        trend[idx] = _trend_direction(y[idx])
-        shift[idx] = _shift_direction(side[idx])
-        two_of_three[idx] = _two_of_three_direction(beyond_2s[idx])
-
-    by_rule = {"outside_limits": outside, "trend": trend, "two_of_three": two_of_three, "shift": shift}
-    direction = np.zeros(n, dtype=int)
-    rule = np.full(n, "", dtype=object)
-    for name in reversed(RULES):
-        hit = by_rule[name] != 0
-        direction[hit] = by_rule[name][hit]
-        rule[hit] = name
-    flags = {name: by_rule[name] != 0 for name in RULES}
-    return flags, direction, rule
+        parts = special_cause_parts(y[idx], relative_to_mean[idx], close[idx])
+        for name, part in zip(("trend", "two_of_three", "shift"), parts, strict=True):
+            flags[name][idx] = part.astype(bool)
+        labels[idx] = special_cause_type(y[idx], relative_to_mean[idx], outside[idx], *parts)
+    return flags, labels
 
 
-def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
-    """Maximal runs of equal non-zero labels as (start, stop, label), stop exclusive."""
-    runs, start = [], 0
-    for i in range(1, len(labels) + 1):
-        if i == len(labels) or labels[i] != labels[start]:
-            if labels[start] != 0:
-                runs.append((start, i, int(labels[start])))
-            start = i
-    return runs
-
-
-def _trend_direction(y: np.ndarray) -> np.ndarray:
-    """+1/-1 for points in a run of RUN_LENGTH strictly rising/falling values; a later run wins."""
-    out = np.zeros(len(y), dtype=int)
-    steps = np.sign(np.diff(y)).astype(int)
-    for start, stop, label in _runs(steps):
-        if stop - start >= RUN_LENGTH - 1:
-            out[start : stop + 1] = label
-    return out
-
-
-def _shift_direction(side: np.ndarray) -> np.ndarray:
-    """+1/-1 for points in a run of RUN_LENGTH or more on one side of the mean."""
-    out = np.zeros(len(side), dtype=int)
-    for start, stop, label in _runs(side):
-        if stop - start >= RUN_LENGTH:
-            out[start:stop] = label
-    return out
-
-
-def _two_of_three_direction(beyond: np.ndarray) -> np.ndarray:
-    """+1/-1 for points beyond 2σ that, with another within three consecutive points, lie on one side."""
-    out = np.zeros(len(beyond), dtype=int)
-    for start in range(max(len(beyond) - 2, 0)):
-        window = beyond[start : start + 3]
-        for sign in (1, -1):
-            if np.count_nonzero(window == sign) >= 2:
-                hit = start + np.flatnonzero(window == sign)
-                out[hit] = sign
-    return out
-
-
-def _point_types(direction: np.ndarray, improvement: Improvement | None) -> np.ndarray:
-    if improvement is None:
-        return np.where(direction != 0, "special_cause_neither", "common_cause").astype(object)
-    good = 1 if improvement == "increase" else -1
-    return np.select(
-        [direction == 0, direction == good],
-        ["common_cause", "special_cause_improvement"],
-        "special_cause_concern",
-    ).astype(object)
+def _point_types(labels, improvement: Improvement | None) -> np.ndarray:
+    """Point types from special-cause labels and the improvement direction (ptd_point_type)."""
+    v = label_direction(labels)
+    if improvement in (None, "neutral"):
+        return np.select([v > 0, v < 0], POINT_TYPES[3:], "common_cause").astype(object)
+    v = v * (1 if improvement == "increase" else -1)
+    return np.select([v > 0, v < 0], POINT_TYPES[1:3], "common_cause").astype(object)
 
 
 def _icons(points: pd.DataFrame, summary: pd.DataFrame, *, improvement, target) -> pd.DataFrame:
-    """Variation icon from each facet's last point; assurance icon from its last segment's limits."""
+    """Variation icon from each facet's last point; assurance icon from its last point's limits (ptd_get_icons)."""
     rows = []
     for facet_value, facet_points in points.groupby("facet", sort=False):
         last = facet_points.iloc[-1]
-        limits = summary[(summary["facet"] == facet_value) & (summary["segment"] == last["segment"])].iloc[0]
         rows.append(
             {
                 "facet": facet_value,
                 "last_time": last["time"],
                 "point_type": last["point_type"],
-                "variation_icon": _variation_icon(last["point_type"], int(last["direction"])),
-                "assurance_icon": _assurance_icon(limits["lpl"], limits["upl"], improvement, target),
+                "variation_icon": variation_icon(last["point_type"], improvement),
+                "assurance_icon": assurance_icon(last["lpl"], last["upl"], improvement, target),
             }
         )
     return pd.DataFrame(rows)
 
 
-def _variation_icon(point_type: str, direction: int) -> str:
-    if point_type == "common_cause":
-        return "common_cause"
+def variation_icon(point_type: str, improvement: Improvement | None) -> str:
+    """The Making Data Count variation icon for the last point's type (ptd_get_icons)."""
+    if point_type == "common_cause" or point_type.startswith("special_cause_neutral_"):
+        return point_type.removeprefix("special_cause_")
     kind = point_type.removeprefix("special_cause_")
-    return f"{kind}_{'high' if direction > 0 else 'low'}"
+    good_high = improvement == "increase"
+    high = good_high if kind == "improvement" else not good_high
+    return f"{kind}_{'high' if high else 'low'}"
 
 
-def _assurance_icon(lpl: float, upl: float, improvement, target) -> str | None:
-    """Pass / fail / hit-and-miss: where the target lies against the process limits (Making Data Count)."""
-    if target is None or improvement is None:
+def assurance_icon(lpl: float, upl: float, improvement: Improvement | None, target: float | None) -> str | None:
+    """Consistent pass / fail or inconsistent: the target against the process limits
+    (ptd_calculate_assurance_type); None without a target or with a neutral direction."""
+    if target is None or improvement in (None, "neutral"):
         return None
     increasing = improvement == "increase"
     if target > upl:
-        return "fail" if increasing else "pass"
+        return "consistent_fail" if increasing else "consistent_pass"
     if target < lpl:
-        return "pass" if increasing else "fail"
-    return "hit_and_miss"
+        return "consistent_pass" if increasing else "consistent_fail"
+    return "inconsistent"
 
 
 def _fmt(value) -> str:
@@ -540,10 +532,13 @@ def _fmt(value) -> str:
 
 __all__ = [
     "ASSURANCE_ICONS",
+    "DIFFERENCES",
     "METHODS",
     "POINT_TYPES",
     "RULES",
     "SPCResult",
     "VARIATION_ICONS",
+    "assurance_icon",
+    "variation_icon",
     "xmr",
 ]

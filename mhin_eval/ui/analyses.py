@@ -179,18 +179,20 @@ def _spc(version: int, scope, suppressed: bool, project: str, site: str, indicat
         rows = rows.assign(value=rows["value"] / rows["denominator"] * ind.rate_per)
     go_live = cat.site(site).go_live
     try:
-        return spc.xmr(
+        result = spc.xmr(
             rows, time="period", value="value",
             improvement="decrease" if ind.lower_is_better else "increase",
             rebase_at=[pd.Timestamp(go_live)] if rebase and go_live else (),
         )
     except (AnalysisError, ValueError) as exc:
         return str(exc)
+    return _counts(suppressed).spc_result(result, ind)
 
 
 def spc_chart_data(project: str, site: str, indicator: str, rebase: bool = True):
     """XmR chart of a site's series (rates per the indicator's multiplier), rebased at go-live; in a
-    suppressed view drawn from the rounded counts, months with a hidden count left out."""
+    suppressed view drawn from the rounded counts, months with a hidden count left out, and noted so
+    (``disclosure_note``)."""
     return _spc(context.data_version(), _scope(), _suppressed(), project, site, indicator, rebase)
 
 

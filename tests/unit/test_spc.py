@@ -85,7 +85,8 @@ def test_a_tie_breaks_a_trend():
 
 
 def test_trend_direction_decides_point_type_even_below_the_mean():
-    # rising points 0.0 .. 0.4 lie below the mean 0.5 but belong to an increasing trend
+    # rising points 0.0 .. 0.4 lie below the mean 0.5 but belong to an increasing trend; NHSRplotthedots'
+    # ptd_point_type reads "7 Point Trend (Increasing)" as high whichever side (fixed in 0.2, issue #171)
     rising = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2]
     _, up_good = chart_after_base(rising, improvement="increase")
     _, down_good = chart_after_base(rising, improvement="decrease")
@@ -100,15 +101,44 @@ def test_point_in_two_opposite_trends_takes_the_later_one():
     assert tail["direction"].tolist() == [1] * 6 + [-1] * 7
 
 
+def test_point_ending_a_rise_before_a_tie_that_starts_a_fall_reads_as_decreasing():
+    # ptd_special_cause_type: a trend point whose next point is in a trend takes the step to it, and a flat
+    # step is not "In"creasing, so the top of this rise is labelled as part of the fall
+    rise, fall = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2], [1.2, 1.0, 0.8, 0.6, 0.4, 0.2, 0.0]
+    _, tail = chart_after_base(rise + fall, improvement="increase")
+    assert tail["special_cause_trend"].all()
+    assert tail["special_cause_type"].tolist() == (
+        ["7 Point Trend (Increasing)"] * 6 + ["7 Point Trend (Decreasing)"] * 8
+    )
+    assert tail["point_type"].tolist() == ["special_cause_improvement"] * 6 + ["special_cause_concern"] * 8
+
+
+def test_summary_counts_point_types_per_segment_like_ptd_summary():
+    values = BASE + [v + 10 for v in BASE]
+    frame = series(values)
+    result = xmr(frame, improvement="increase", baseline=20)
+    row = result.summary.iloc[0]
+    # the last baseline value 1.0 is above the mean 0.5 and joins the run of 20 high values (a shift)
+    assert (row["n"], row["common_cause"], row["special_cause_improvement"], row["special_cause_concern"]) == (
+        40, 19, 21, 0)
+    assert row["variation_type"] == "special_cause_improvement"
+
+
 def test_two_of_three_beyond_two_sigma_on_the_same_side():
-    _, tail = chart_after_base([0.5, 2.5, 0.5, 2.6, 0.5])
+    _, tail = chart_after_base([0.5, 2.5, 0.6, 2.6, 0.5])
     assert tail["special_cause_two_of_three"].tolist() == [False, True, False, True, False]
     assert not tail["special_cause_outside_limits"].any()
     assert tail.loc[[1, 3], "direction"].tolist() == [1, 1]
 
 
+def test_a_point_on_the_mean_breaks_two_of_three():
+    # NHSRplotthedots asks all three points to lie on one side: the middle 0.5 is on the mean
+    _, tail = chart_after_base([0.5, 2.5, 0.5, 2.6, 0.5])
+    assert not tail["special_cause_two_of_three"].any()
+
+
 def test_two_of_three_below():
-    _, tail = chart_after_base([-1.5, -1.6, 0.5])
+    _, tail = chart_after_base([-1.5, -1.6, 0.4])
     assert tail["special_cause_two_of_three"].tolist() == [True, True, False]
     assert tail.loc[[0, 1], "direction"].tolist() == [-1, -1]
 
@@ -122,11 +152,14 @@ def test_two_of_three_needs_the_same_side_and_three_consecutive_points():
     assert not single["special_cause_two_of_three"].any()
 
 
-def test_point_beyond_the_limit_counts_as_beyond_two_sigma():
-    # Wheeler's rule: "more than two sigma" includes points beyond three sigma
-    _, tail = chart_after_base([4.0, 2.5, 0.5])
-    assert tail["special_cause_rule"].tolist() == ["outside_limits", "two_of_three", ""]
-    assert tail["special_cause_two_of_three"].tolist() == [True, True, False]
+def test_point_beyond_the_limit_does_not_count_towards_two_of_three():
+    # NHSRplotthedots (ptd_spc_standard): close_to_limits = !outside_limits & beyond 2σ
+    _, tail = chart_after_base([4.0, 2.5, 0.6])
+    assert tail["special_cause_rule"].tolist() == ["outside_limits", "", ""]
+    assert not tail["special_cause_two_of_three"].any()
+    _, two = chart_after_base([4.0, 2.5, 2.4, 0.6])
+    assert two["special_cause_rule"].tolist() == ["outside_limits", "two_of_three", "two_of_three", ""]
+    assert two["special_cause_type"].tolist() == ["Above UCL", "2 in 3 Above CL", "2 in 3 Above CL", "Common Cause"]
 
 
 def shift_series(above, below):
@@ -186,8 +219,9 @@ def test_precedence_outside_limits_first():
         ("increase", -2.5, "special_cause_concern", "concern_low"),
         ("decrease", 3.5, "special_cause_concern", "concern_high"),
         ("decrease", -2.5, "special_cause_improvement", "improvement_low"),
-        (None, 3.5, "special_cause_neither", "neither_high"),
-        (None, -2.5, "special_cause_neither", "neither_low"),
+        (None, 3.5, "special_cause_neutral_high", "neutral_high"),
+        (None, -2.5, "special_cause_neutral_low", "neutral_low"),
+        ("neutral", 3.5, "special_cause_neutral_high", "neutral_high"),
         ("increase", 0.5, "common_cause", "common_cause"),
         ("decrease", 0.5, "common_cause", "common_cause"),
     ],
@@ -208,13 +242,14 @@ def test_variation_icon_ignores_earlier_special_causes():
 @pytest.mark.parametrize(
     "improvement, target, icon",
     [
-        ("increase", 5.0, "fail"),  # target above the upper limit: the process cannot reach it
-        ("decrease", 5.0, "pass"),  # ...and can never exceed it
-        ("increase", -3.0, "pass"),
-        ("decrease", -3.0, "fail"),
-        ("increase", 1.0, "hit_and_miss"),
-        ("decrease", 1.0, "hit_and_miss"),
+        ("increase", 5.0, "consistent_fail"),  # target above the upper limit: the process cannot reach it
+        ("decrease", 5.0, "consistent_pass"),  # ...and can never exceed it
+        ("increase", -3.0, "consistent_pass"),
+        ("decrease", -3.0, "consistent_fail"),
+        ("increase", 1.0, "inconsistent"),
+        ("decrease", 1.0, "inconsistent"),
         ("increase", None, None),
+        ("neutral", 5.0, None),
     ],
 )
 def test_assurance_icon(improvement, target, icon):
@@ -222,9 +257,9 @@ def test_assurance_icon(improvement, target, icon):
     assert result.assurance_icon == icon
 
 
-def test_assurance_on_the_limit_is_hit_and_miss():
+def test_assurance_on_the_limit_is_inconsistent():
     upl = xmr(series(BASE)).summary.iloc[0]["upl"]
-    assert xmr(series(BASE), improvement="increase", target=upl).assurance_icon == "hit_and_miss"
+    assert xmr(series(BASE), improvement="increase", target=upl).assurance_icon == "inconsistent"
 
 
 def test_assurance_needs_a_direction():
@@ -238,8 +273,8 @@ def test_assurance_uses_the_last_segment():
     frame = series(values)
     go_live = frame["period"].iloc[20]
     result = xmr(frame, improvement="increase", target=5.0, rebase_at=[go_live])
-    assert result.assurance_icon == "pass"  # after go-live the lower limit 7.84 is above the target
-    assert xmr(frame, improvement="increase", target=5.0, baseline=20).assurance_icon == "fail"
+    assert result.assurance_icon == "consistent_pass"  # after go-live the lower limit 7.84 is above the target
+    assert xmr(frame, improvement="increase", target=5.0, baseline=20).assurance_icon == "consistent_fail"
 
 
 def test_rebase_at_go_live_gives_separate_limits():
@@ -417,7 +452,7 @@ def test_facets_chart_separately():
     result = xmr(frame, facet="site", improvement="increase", target=5.0)
     assert result.summary.set_index("site")["mean"].to_dict() == pytest.approx({"A": 0.5, "B": 10.5})
     icons = result.icons.set_index("site")
-    assert icons["assurance_icon"].to_dict() == {"A": "fail", "B": "pass"}
+    assert icons["assurance_icon"].to_dict() == {"A": "consistent_fail", "B": "consistent_pass"}
     assert "site" in result.points.columns
     with pytest.raises(AnalysisError, match="facets"):
         _ = result.variation_icon

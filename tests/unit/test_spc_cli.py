@@ -44,7 +44,7 @@ def test_spc_cli_rebase_improvement_and_target(monthly_csv, capsys):
     assert document["analysis"] == "spc"
     assert [row["mean"] for row in document["summary"]] == pytest.approx([0.5, 10.5])
     assert [row["start"] for row in document["summary"]] == ["2021-01-01", "2022-09-01"]
-    assert document["icons"][0]["assurance_icon"] == "pass"
+    assert document["icons"][0]["assurance_icon"] == "consistent_pass"
     assert document["icons"][0]["variation_icon"] == "common_cause"
     assert len(document["points"]) == 40
     assert document["points"][0]["time"] == "2021-01-01"
@@ -56,7 +56,7 @@ def test_spc_cli_no_screen_and_baseline(monthly_csv, capsys):
                            "--baseline", "20", "--no-screen"], capsys)
     summary = fixed["summary"][0]
     assert summary["mean"] == pytest.approx(0.5) and summary["n_baseline"] == 20
-    assert fixed["icons"][0]["variation_icon"] == "neither_high"
+    assert fixed["icons"][0]["variation_icon"] == "neutral_high"
     assert fixed["icons"][0]["assurance_icon"] is None
 
 
@@ -64,3 +64,16 @@ def test_spc_cli_reports_errors(monthly_csv, capsys):
     code, _, err = run_cli(["analyse", "spc", "--input", str(monthly_csv), "--time", "month", "--value", "nope"],
                            capsys)
     assert code == 2 and "not in the data" in err
+
+
+def test_spc_cli_carries_point_types_labels_and_summary_counts(monthly_csv, capsys):
+    code, document, _ = run_cli(["analyse", "spc", "--input", str(monthly_csv), "--time", "month", "--value", "rate",
+                                 "--improvement", "neutral", "--target", "5", "--baseline", "20"], capsys)
+    assert code == 0
+    last = document["points"][-1]
+    assert (last["point_type"], last["special_cause_type"]) == ("special_cause_neutral_high", "Above UCL")
+    summary = document["summary"][0]
+    assert (summary["common_cause"], summary["variation_type"]) == (19, "special_cause_neutral_high")
+    assert document["icons"][0]["variation_icon"] == "neutral_high"
+    assert document["icons"][0]["assurance_icon"] is None
+    assert any("without an improvement direction" in w for w in document["warnings"])
