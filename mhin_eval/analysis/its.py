@@ -76,12 +76,15 @@ import pandas as pd
 from scipy import stats
 
 from mhin_eval.analysis.its_data import COUNT_FAMILIES, _design, _effect_terms, _label, _prepare, _Prepared
-from mhin_eval.analysis.its_effects import _cumulative_effect, _horizon_effects
+from mhin_eval.analysis.its_effects import _average_effect, _cumulative_effect, _horizon_effects
 from mhin_eval.analysis.its_inference import _diagnostics, _Fit, _fit, _Inference, _term_vector
 from mhin_eval.analysis.results import AnalysisError, Estimate
 
 FAMILIES = ("gaussian", "poisson", "quasipoisson", "negbin")
-AUTOCORRELATION_MODELS = ("ar1",)
+STANDARD_ERRORS = ("ar1", "newey-west", "model", "prais-winsten")
+DEFAULT_HAC_LAGS = 3
+SLOPE_ORIGINS = ("last-pre", "first-post")
+COMPARISON_INTERCEPTS = ("each", "shared")
 AR1_MIN_RESIDUAL_DF = 3
 OVERDISPERSION_THRESHOLD = 1.5
 
@@ -118,6 +121,14 @@ REFERENCES = {
         "used in the analysis of interrupted time series studies: a simulation study. BMC Med Res "
         "Methodol 2021;21:181."
     ),
+    "welch_1947": (
+        "Welch BL. The generalization of 'Student's' problem when several different population variances are "
+        "involved. Biometrika 1947;34(1/2):28-35."
+    ),
+    "linden_2015": (
+        "Linden A. Conducting interrupted time-series analysis for single- and multiple-group comparisons. "
+        "Stata Journal 2015;15(2):480-500."
+    ),
     "prais_winsten_1954": (
         "Prais SJ, Winsten CB. Trend estimators and serial correlation. Cowles Commission Discussion "
         "Paper No. 383, Chicago, 1954."
@@ -127,16 +138,27 @@ REFERENCES = {
 
 @dataclass(frozen=True)
 class ITSOptions:
-    """Model choices for :func:`fit_its`; the module docstring states each convention."""
+    """Model choices for :func:`fit_its`; the module docstring states each convention.
+
+    ``standard_errors``: "model" (model-based; a scale per series when controlled), "ar1" (AR(1)
+    working-correlation sandwich), "newey-west" (lag ``hac_lags``, default 3) or "prais-winsten"
+    (gaussian AR(1) GLS). Left empty it is "newey-west" when ``hac_lags`` is given, else "model".
+    ``small_sample`` applies to Newey-West only: Stata ``newey``'s n/(n-k) and t(n-k).
+    ``slope_origin``: the slope-change term counts periods from the "last-pre" point (the step is the
+    level change just before go-live) or from the "first-post" point (Stata ``itsa``: the step is the
+    change at the first post-period point). ``comparison_intercepts``: "each" comparison series its
+    own intercept, or one "shared" intercept for the comparison group (Stata ``itsa``).
+    """
 
     family: str = "quasipoisson"
     harmonics: int = 0
     period: int = 12
+    standard_errors: str | None = None
     hac_lags: int | None = None
     small_sample: bool = False
     slope_change: bool = True
-    prais_winsten: bool = False
-    autocorrelation: str | None = None  # None (independent errors) or "ar1"
+    slope_origin: str = "last-pre"
+    comparison_intercepts: str = "each"
     horizon: int = 12
     conf_level: float = 0.95
     min_points: int = 3
@@ -154,28 +176,23 @@ class ITSOptions:
             )
         if self.hac_lags is not None and self.hac_lags < 0:
             raise AnalysisError("The Newey-West lag must be 0 or more.")
-        if self.prais_winsten and self.family != "gaussian":
-            raise AnalysisError("Prais-Winsten applies to the gaussian family only.")
-        if self.prais_winsten and self.hac_lags is not None:
+        if self.standard_errors is None:
+            object.__setattr__(self, "standard_errors", "newey-west" if self.hac_lags is not None else "model")
+        if self.standard_errors not in STANDARD_ERRORS:
             raise AnalysisError(
-                "Choose either Prais-Winsten (which models the autocorrelation) or Newey-West standard "
-                "errors, not both."
+                f"Unknown standard errors '{self.standard_errors}'; choose one of {', '.join(STANDARD_ERRORS)}."
             )
-        if self.autocorrelation is not None:
-            if self.autocorrelation not in AUTOCORRELATION_MODELS:
-                raise AnalysisError(
-                    f"Unknown autocorrelation model '{self.autocorrelation}'; choose "
-                    f"{', '.join(AUTOCORRELATION_MODELS)} or leave it empty for independent errors."
-                )
-            if self.hac_lags is not None:
-                raise AnalysisError(
-                    "Choose either the AR(1) autocorrelation model or Newey-West standard errors, not both."
-                )
-            if self.prais_winsten:
-                raise AnalysisError(
-                    "Choose either the AR(1) autocorrelation model (which keeps the least-squares "
-                    "estimates) or Prais-Winsten, not both."
-                )
+        if self.standard_errors == "newey-west" and self.hac_lags is None:
+            object.__setattr__(self, "hac_lags", DEFAULT_HAC_LAGS)
+        if self.standard_errors == "prais-winsten" and self.family != "gaussian":
+            raise AnalysisError("Prais-Winsten applies to the gaussian family only.")
+        if self.slope_origin not in SLOPE_ORIGINS:
+            raise AnalysisError(f"slope_origin must be one of {', '.join(SLOPE_ORIGINS)}, not '{self.slope_origin}'.")
+        if self.comparison_intercepts not in COMPARISON_INTERCEPTS:
+            raise AnalysisError(
+                f"comparison_intercepts must be one of {', '.join(COMPARISON_INTERCEPTS)}, "
+                f"not '{self.comparison_intercepts}'."
+            )
         if self.horizon < 1:
             raise AnalysisError("The horizon must be at least 1 period after go-live.")
         if not 0 < self.conf_level < 1:
@@ -183,17 +200,36 @@ class ITSOptions:
         if self.min_points < 2:
             raise AnalysisError("At least 2 points on each side of go-live are needed (min_points >= 2).")
 
+    @property
+    def newey_west(self) -> bool:
+        return self.standard_errors == "newey-west"
+
+    @property
+    def ar1(self) -> bool:
+        return self.standard_errors == "ar1"
+
+    @property
+    def prais_winsten(self) -> bool:
+        return self.standard_errors == "prais-winsten"
+
 
 @dataclass(frozen=True)
 class ITSResult:
     """Estimates, fitted and counterfactual lines, diagnostics and a methods paragraph.
 
-    ``n`` counts every row in the model; ``n_pre`` and ``n_post`` count the treated series (the
-    only series without ``group``). For controlled ITS, ``level_change``/``slope_change`` are the
-    treated series' own changes and the ``difference_in_*`` fields are the treated-minus-comparison
-    contrasts (ratio of rate ratios for counts). ``relative_effect``, ``absolute_effect`` and
-    ``cumulative_effect`` compare the treated series with its counterfactual: the pre-period trend
-    extended (plus, when controlled, the comparison group's change).
+    ``n_pre`` and ``n_post`` count the treated series' own periods; ``n_comparison`` the comparison
+    series' rows (0 without a comparison); ``n`` every row in the model. For controlled ITS,
+    ``level_change``/``slope_change`` are the treated series' own changes and the ``difference_in_*``
+    fields the treated-minus-comparison contrasts (ratios of rate ratios for counts).
+
+    ``average_effect`` is the headline: the effect averaged over the first ``horizon`` months after
+    go-live (months 1..H, month 1 = go-live), what "in the first 12 months" promises. For counts it is
+    sum(fitted) / sum(counterfactual) over those months (scale "ratio", ``se`` on the log scale so it
+    can be pooled); for gaussian the mean of fitted minus counterfactual (scale "difference").
+    ``relative_effect`` and ``absolute_effect`` are the effect *at* month ``horizon`` (a single
+    point on the lines, which grows with a slope change), ``cumulative_effect`` the sum over all
+    observed post months. Each compares the treated series with its counterfactual: the pre-period
+    trend extended, plus, when controlled, the comparison group's change (a controlled contrast).
     """
 
     options: ITSOptions
@@ -202,6 +238,7 @@ class ITSResult:
     n: int
     n_pre: int
     n_post: int
+    n_comparison: int
     level_change: Estimate | None
     slope_change: Estimate | None
     difference_in_level_change: Estimate | None
@@ -209,6 +246,7 @@ class ITSResult:
     relative_effect: Estimate | None
     absolute_effect: Estimate | None
     cumulative_effect: Estimate | None
+    average_effect: Estimate | None
     coefficients: dict[str, float]
     fitted: pd.DataFrame
     diagnostics: dict
@@ -218,6 +256,41 @@ class ITSResult:
     @property
     def has_estimates(self) -> bool:
         return self.level_change is not None
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per reported quantity: quantity, estimate, ci_low, ci_high, p_value, se, scale, description."""
+        horizon = self.options.horizon
+        level_at = "first post-period point" if self.options.slope_origin == "first-post" else "interruption"
+        versus = " against the comparison group" if self.n_comparison else ""
+        described = {
+            "average_effect": f"average effect over months 1-{horizon} after go-live{versus}",
+            "level_change": f"level change at the {level_at} (treated series)",
+            "slope_change": "slope change per period (treated series)",
+            "difference_in_level_change": "treated minus comparison level change",
+            "difference_in_slope_change": "treated minus comparison slope change",
+            "relative_effect": f"relative effect at month {horizon}{versus}",
+            "absolute_effect": f"absolute effect at month {horizon}{versus}",
+            "cumulative_effect": f"cumulative effect over the observed post-period{versus}",
+        }
+        rows = []
+        for quantity, description in described.items():
+            value = getattr(self, quantity)
+            if value is None:
+                continue
+            rows.append(
+                {
+                    "quantity": quantity,
+                    "estimate": value.estimate,
+                    "ci_low": value.ci_low,
+                    "ci_high": value.ci_high,
+                    "p_value": value.p_value,
+                    "se": value.se,
+                    "scale": value.scale,
+                    "description": description,
+                }
+            )
+        columns = ["quantity", "estimate", "ci_low", "ci_high", "p_value", "se", "scale", "description"]
+        return pd.DataFrame(rows, columns=columns)
 
 
 @dataclass(frozen=True)
@@ -329,6 +402,7 @@ def fit_its(
         fitted_frame["group"] = frame["series"]
 
     relative, absolute = _horizon_effects(prepared, options, inference, X.columns, frame, notes)
+    average = _average_effect(prepared, options, inference, X.columns, frame, notes)
     post_treated = treated_mask & frame["post"].to_numpy()
     cumulative = _cumulative_effect(
         inference,
@@ -363,6 +437,7 @@ def fit_its(
         n=len(frame),
         n_pre=n_pre,
         n_post=n_post,
+        n_comparison=int((~frame["is_treated"]).sum()),
         level_change=level_change,
         slope_change=slope_change,
         difference_in_level_change=difference_in_level,
@@ -370,6 +445,7 @@ def fit_its(
         relative_effect=relative,
         absolute_effect=absolute,
         cumulative_effect=cumulative,
+        average_effect=average,
         coefficients={name: float(v) for name, v in zip(columns, fit.params, strict=True)},
         fitted=fitted_frame,
         diagnostics=diagnostics,
@@ -406,7 +482,7 @@ def _no_estimate_reason(prepared: _Prepared, options: ITSOptions, n_pre: int, n_
 
 
 def _ar1_no_estimate_reason(options: ITSOptions, shape, t: np.ndarray, series: np.ndarray) -> str | None:
-    if options.autocorrelation != "ar1":
+    if not options.ar1:
         return None
     n, k = shape
     if n - k < AR1_MIN_RESIDUAL_DF:
@@ -459,10 +535,10 @@ def _empty_result(prepared, options, count, n_pre, n_post, notes) -> ITSResult:
         fitted["group"] = frame["series"]
     return ITSResult(
         options=options, family=options.family, scale="ratio" if count else "difference",
-        n=len(frame), n_pre=n_pre, n_post=n_post,
+        n=len(frame), n_pre=n_pre, n_post=n_post, n_comparison=int((~frame["is_treated"]).sum()),
         level_change=None, slope_change=None,
         difference_in_level_change=None, difference_in_slope_change=None,
-        relative_effect=None, absolute_effect=None, cumulative_effect=None,
+        relative_effect=None, absolute_effect=None, cumulative_effect=None, average_effect=None,
         coefficients={}, fitted=fitted, diagnostics={}, warnings=tuple(notes),
         methods="No model was fitted: " + notes[-1],
     )  # fmt: skip
@@ -513,8 +589,13 @@ def _methods(
         f"Interrupted time series analysis by segmented regression of {value} on time (Lopez Bernal et al. 2017), "
         f"with a level change at go-live ({go_live})"
         + (
-            " and a slope change centred at the last pre-period point, so the level change is the step at "
-            "the interruption."
+            (
+                " and a slope change centred at the last pre-period point, so the level change is the step at "
+                "the interruption."
+                if options.slope_origin == "last-pre"
+                else " and a slope change counted from the first post-period point, so the level change is the "
+                "change at that point (Linden 2015, Stata itsa)."
+            )
             if options.slope_change
             else "; no slope change was modelled."
         )
@@ -545,7 +626,9 @@ def _methods(
         parts.append(
             f"The treated series ({prepared.treated_label}) was compared with "
             + (
-                f"{count_comparison} pooled comparison series (own intercepts; shared trend, level and slope change)"
+                f"{count_comparison} pooled comparison series ("
+                + ("own intercepts" if options.comparison_intercepts == "each" else "one shared intercept")
+                + "; shared trend, level and slope change)"
                 if count_comparison > 1
                 else f"the comparison series {prepared.comparison_labels[0]}"
             )
@@ -559,6 +642,8 @@ def _methods(
             )
         )
         refs.append(REFERENCES["lopez_bernal_2018"])
+    if options.slope_origin == "first-post" or (prepared.controlled and options.comparison_intercepts == "shared"):
+        refs.append(REFERENCES["linden_2015"])
     if options.harmonics:
         parts.append(
             f"Seasonality was modelled by {options.harmonics} Fourier pair{'s' if options.harmonics > 1 else ''} "
@@ -566,7 +651,7 @@ def _methods(
         )
     else:
         parts.append("No seasonal terms were included.")
-    if options.hac_lags is not None:
+    if options.newey_west:
         convention = (
             "with the n/(n-k) small-sample adjustment and t inference on n-k degrees of freedom (Stata newey)"
             if options.small_sample
@@ -578,14 +663,21 @@ def _methods(
             f"no prewhitening{within}, {convention}."
         )
         refs.append(REFERENCES["newey_west_1987"])
-    elif options.autocorrelation == "ar1":
+    elif options.ar1:
         within = " within each series and independent between series" if prepared.controlled else ""
-        scale_text = (
-            f"the scale re-estimated as the Pearson chi-squared over its expectation under that correlation "
-            f"({fit.extra['ar1_scale']:.3g})"
-            if options.family in ("gaussian", "quasipoisson")
-            else "the scale fixed at 1 by the family"
-        )
+        if options.family not in ("gaussian", "quasipoisson"):
+            scale_text = "the scale fixed at 1 by the family"
+        elif prepared.controlled:
+            scale_text = (
+                "a scale for each series, its Pearson chi-squared over its expectation under that correlation "
+                f"({fit.extra['ar1_scale']:.3g} for the treated series), so noisy comparison series do not set the "
+                "precision of the treated series' changes"
+            )
+        else:
+            scale_text = (
+                f"the scale re-estimated as the Pearson chi-squared over its expectation under that correlation "
+                f"({fit.extra['ar1_scale']:.3g})"
+            )
         parts.append(
             "Standard errors allow for first-order autocorrelation: the estimates are unchanged and their "
             "covariance is a sandwich with an AR(1) working correlation"
@@ -595,6 +687,14 @@ def _methods(
             f"Pope 1954; Turner et al. 2021 on the underestimation of autocorrelation in short series), and {scale_text}."
         )
         refs += [REFERENCES[key] for key in ("liang_zeger_1986", "marriott_pope_1954", "turner_2021")]
+    elif fit.series_scales is not None:
+        parts.append(
+            "Standard errors are model-based with a residual scale for each series (its Pearson chi-squared over "
+            "its own residual degrees of freedom, the number of its periods minus the leverages of its rows), so "
+            "the treated series' changes take their precision from the treated series alone and noisy comparison "
+            "series cannot narrow or widen them."
+        )
+        refs.append(REFERENCES["welch_1947"])
     else:
         parts.append(
             "Standard errors are model-based"
@@ -605,9 +705,17 @@ def _methods(
         distribution = (
             "t distribution with Satterthwaite degrees of freedom for each estimate, allowing for the "
             f"estimation of rho and the scale (Satterthwaite 1946; Giesbrecht & Burns 1985; {level_df:.1f} for "
-            f"the {'difference in ' if prepared.controlled else ''}level change, at most {fit.df_resid - 1})"
+            f"the {'difference in ' if prepared.controlled else ''}level change, at most {fit.ar1.max_df:.0f}"
+            + (", the treated series' own residual degrees of freedom less one)" if prepared.controlled else ")")
         )
         refs += [REFERENCES["satterthwaite_1946"], REFERENCES["giesbrecht_burns_1985"]]
+    elif fit.use_t and fit.series_scales is not None:
+        distribution = (
+            "t distribution with Welch-Satterthwaite degrees of freedom combining each series' residual "
+            f"degrees of freedom (Welch 1947; {level_df:.1f} for the "
+            f"{'difference in ' if prepared.controlled else ''}level change; the treated series alone has "
+            f"{fit.series_scales.df[0]:.0f})"
+        )
     elif fit.use_t:
         distribution = f"t distribution on {fit.df_resid} degrees of freedom"
     else:
@@ -616,6 +724,15 @@ def _methods(
         f"{level} Wald confidence intervals use the "
         + distribution
         + ("; ratios and their intervals are exponentiated from the log scale." if count else ".")
+    )
+    parts.append(
+        f"The headline effect is averaged over the first {options.horizon} months after go-live"
+        + (
+            " (the sum of the fitted counts over the sum of the counterfactual counts, its interval by the delta "
+            "method on the log scale)."
+            if count
+            else " (the mean of fitted minus counterfactual values)."
+        )
     )
     parts.append(
         f"Relative and absolute effects are reported {options.horizon} periods after the last pre-period point "

@@ -206,7 +206,8 @@ def _design(t, post, is_treated, series, prepared: _Prepared, options: ITSOption
     """Segmented-regression design; ``post`` and ``is_treated`` are 0/1 arrays."""
     t = np.asarray(t, dtype=float)
     post = np.asarray(post, dtype=float)
-    since = (t - (prepared.intervention_t - 1)) * post
+    origin = prepared.intervention_t - (1 if options.slope_origin == "last-pre" else 0)
+    since = (t - origin) * post
     columns: dict[str, np.ndarray] = {"intercept": np.ones_like(t), "trend": t, "level_change": post}
     if options.slope_change:
         columns["slope_change"] = since
@@ -222,7 +223,8 @@ def _design(t, post, is_treated, series, prepared: _Prepared, options: ITSOption
         if options.slope_change:
             columns["treated_slope_change"] = treated * since
         series = np.asarray(series, dtype=object)
-        for label in prepared.comparison_labels[1:]:
+        own_intercepts = prepared.comparison_labels[1:] if options.comparison_intercepts == "each" else []
+        for label in own_intercepts:
             columns[f"series[{label}]"] = (series == label).astype(float)
     return pd.DataFrame(columns)
 

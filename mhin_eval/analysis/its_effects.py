@@ -68,3 +68,42 @@ def _cumulative_effect(inference: _Inference, X_post, X_cf, offset, count) -> Es
         return inference.delta(float(np.sum(fitted - cf)), gradient)
     gradient = (X_post - X_cf).sum(axis=0)
     return inference.delta(float(gradient @ params), gradient)
+
+
+def _average_effect(prepared, options, inference: _Inference, columns, frame, notes) -> Estimate:
+    """Effect averaged over the first ``horizon`` months after go-live (months 1..H, month 1 = go-live).
+
+    Counts: the ratio sum(fitted) / sum(counterfactual) over those months, with its log-scale
+    standard error by the delta method; gaussian: the mean of fitted minus counterfactual. Months
+    missing from the series are predicted, each with the offset of its nearest observed month.
+    """
+    months = np.arange(prepared.intervention_t, prepared.intervention_t + options.horizon)
+    treated = frame.loc[frame["is_treated"]]
+    observed_t = treated["t"].to_numpy()
+    if months[-1] > observed_t.max():
+        notes.append(
+            f"The first {options.horizon} months after go-live run past the last observed period, so the "
+            "average effect over them is partly extrapolated from the fitted lines."
+        )
+    nearest = np.abs(observed_t[None, :] - months[:, None]).argmin(axis=1)
+    offsets = treated["offset"].to_numpy(dtype=float)[nearest]
+    ones = np.ones(len(months))
+    X_f = _design(months, ones, ones, [prepared.treated_label] * len(months), prepared, options)
+    X_f = X_f.reindex(columns=columns).to_numpy()
+    X_cf = X_f.copy()
+    for term in _effect_terms(prepared, options):
+        if term is not None:
+            X_cf[:, list(columns).index(term)] = 0.0
+    params = inference.fit.params
+    if inference.count:
+        fitted = np.exp(X_f @ params + offsets)
+        counterfactual = np.exp(X_cf @ params + offsets)
+        log_ratio = math.log(fitted.sum()) - math.log(counterfactual.sum())
+        gradient = fitted @ X_f / fitted.sum() - counterfactual @ X_cf / counterfactual.sum()
+        on_log = inference.delta(log_ratio, gradient)
+        return Estimate(
+            math.exp(log_ratio), math.exp(on_log.ci_low), math.exp(on_log.ci_high), on_log.p_value,
+            "ratio", options.conf_level, on_log.se,
+        )  # fmt: skip
+    gradient = (X_f - X_cf).mean(axis=0)
+    return inference.delta(float(gradient @ params), gradient)

@@ -41,13 +41,67 @@ class _Fit:
     extra: dict
     notes: list[str]
     ar1: _AR1Covariance | None = None
+    series_scales: _SeriesScales | None = None
 
     def df_for(self, vectors: np.ndarray) -> np.ndarray:
         """Degrees of freedom of the t reference for each row of ``vectors`` (contrasts or gradients)."""
         vectors = np.atleast_2d(vectors)
         if self.ar1 is not None:
             return self.ar1.satterthwaite_df(vectors)
+        if self.series_scales is not None:
+            return self.series_scales.satterthwaite_df(vectors)
         return np.full(len(vectors), float(self.df_resid))
+
+
+@dataclass
+class _SeriesScales:
+    """Model-based covariance with one residual scale per series, for controlled ITS.
+
+    ``parts[s]`` is series s's share of the covariance, ``phi_s B^-1 X_s'W_s X_s B^-1``; ``df[s]`` its
+    residual degrees of freedom, n_s minus the leverages of its rows (the parameters it uses). A
+    contrast's degrees of freedom combine them by Welch-Satterthwaite (Welch 1947), so a short, noisy
+    treated series sets the df of its own changes however many comparison series there are.
+    """
+
+    cov: np.ndarray
+    parts: np.ndarray
+    df: np.ndarray
+    scales: dict
+    labels: list
+
+    def satterthwaite_df(self, vectors: np.ndarray) -> np.ndarray:
+        shares = np.einsum("ij,sjk,ik->is", vectors, self.parts, vectors)
+        spread = np.sum(shares**2 / self.df, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df = np.where(spread > 0, shares.sum(axis=1) ** 2 / spread, self.df[0])
+        return np.clip(np.nan_to_num(df, nan=float(self.df[0])), 1.0, None)
+
+
+def _leverages(scaled: np.ndarray, bread: np.ndarray) -> np.ndarray:
+    return np.einsum("ij,jk,ik->i", scaled, bread, scaled)
+
+
+def _series_scales(X: np.ndarray, weights: np.ndarray, residuals: np.ndarray, series: np.ndarray) -> _SeriesScales:
+    """Per-series Pearson scale ``sum(r_s^2) / (n_s - sum(h_s))`` and the covariance it implies.
+
+    ``residuals`` are Pearson residuals (raw for least squares), ``weights`` the GLM working weights.
+    The treated series comes first in the model rows, so it is the first series here.
+    """
+    scaled = X * np.sqrt(weights)[:, None]
+    bread = np.linalg.inv(scaled.T @ scaled)
+    leverage = _leverages(scaled, bread)
+    labels = list(pd.unique(series))
+    parts, dfs, scales = [], [], {}
+    for label in labels:
+        rows = series == label
+        df = max(float(rows.sum() - leverage[rows].sum()), 1.0)
+        phi = float(residuals[rows] @ residuals[rows]) / df
+        block = scaled[rows]
+        parts.append(phi * bread @ (block.T @ block) @ bread)
+        dfs.append(df)
+        scales[label] = phi
+    parts_array = np.array(parts)
+    return _SeriesScales(parts_array.sum(axis=0), parts_array, np.array(dfs), scales, labels)
 
 
 @dataclass
@@ -90,6 +144,7 @@ def _ar1_covariance(
     t: np.ndarray,
     series: np.ndarray,
     estimate_scale: bool,
+    per_series: bool = False,
 ) -> _AR1Covariance:
     """Sandwich covariance under an AR(1) working correlation with a moment-matched rho (module docstring).
 
@@ -162,6 +217,19 @@ def _ar1_covariance(
             [np.sum(lags_part * squares_part.T), np.sum(lags_part * lags_part.T)],
         ]
     )
+    max_df = float(n - k - 1)
+    if per_series and estimate_scale and sum_squares > 0:
+        error_rows = np.sum(residual_maker * correlation(rho).T, axis=1)
+        leverage = _leverages(scaled, bread)
+        spread = np.ones(n)
+        for label in pd.unique(series):
+            rows = series == label
+            spread[rows] = float(residuals[rows] @ residuals[rows]) / max(float(error_rows[rows].sum()), 1e-12)
+        root = np.sqrt(spread)
+        cov = bread @ (scaled.T @ (correlation(rho) * np.outer(root, root)) @ scaled) @ bread
+        treated = series == series[0]
+        max_df = max(float(treated.sum() - leverage[treated].sum()) - 1.0, 1.0)
+        scale = float(spread[0])
     return _AR1Covariance(
         cov=cov,
         d_sum_squares=d_sum_squares,
@@ -171,7 +239,7 @@ def _ar1_covariance(
         raw_rho=float(raw_rho),
         scale=float(scale),
         at_bound=at_bound,
-        max_df=float(n - k - 1),
+        max_df=max_df,
     )
 
 
@@ -291,6 +359,7 @@ def _fit(y, X: pd.DataFrame, offset, t, series, options: ITSOptions) -> _Fit:
             bread = np.linalg.inv(Xv.T @ (Xv * mean[:, None]))
             scores = Xv * (y - mean)[:, None]
             working_weights = np.asarray(mean, dtype=float)
+            X_fit = Xv
         else:
             params, cov, mean, alpha, aic = _fit_negbin(y, Xv, offset, notes)
             variance = mean + alpha * mean**2
@@ -302,22 +371,32 @@ def _fit(y, X: pd.DataFrame, offset, t, series, options: ITSOptions) -> _Fit:
             working_weights = mean / (1 + alpha * mean)
             bread = np.linalg.inv(Xv.T @ (Xv * working_weights[:, None]))
             scores = Xv * ((y - mean) / (1 + alpha * mean))[:, None]
+            X_fit = Xv
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning):
             notes.append(
                 f"The model fit reported a convergence problem ({warning.message}); treat it with caution."
             )
 
-    if options.hac_lags is not None:
+    if options.newey_west:
         meat = _newey_west_meat(scores, t, series, options.hac_lags)
         cov = bread @ meat @ bread
         if options.small_sample:
             cov = cov * n / (n - k)
+    controlled = len(pd.unique(series)) > 1
+    scaled_family = options.family in ("gaussian", "quasipoisson")
+    series_scales = None
+    if controlled and scaled_family and options.standard_errors in ("model", "prais-winsten"):
+        X_scaled = X_fit if options.family == "gaussian" else Xv
+        series_scales = _series_scales(X_scaled, working_weights, np.asarray(pearson, dtype=float), series)
+        cov = series_scales.cov
+        extra["series_scale_treated"] = series_scales.scales[series_scales.labels[0]]
+        extra["series_df_treated"] = float(series_scales.df[0])
     ar1 = None
-    if options.autocorrelation == "ar1":
+    if options.ar1:
         ar1 = _ar1_covariance(
             Xv, working_weights, np.asarray(pearson, dtype=float), t, series,
-            estimate_scale=options.family in ("gaussian", "quasipoisson"),
+            estimate_scale=scaled_family, per_series=controlled,
         )  # fmt: skip
         cov = ar1.cov
         extra.update(ar1_rho=ar1.rho, ar1_lag1_autocorrelation=ar1.raw_rho, ar1_scale=ar1.scale)
@@ -328,7 +407,7 @@ def _fit(y, X: pd.DataFrame, offset, t, series, options: ITSOptions) -> _Fit:
                 "this, and the intervals may still be too narrow."
             )
     use_t = (
-        options.small_sample or ar1 is not None or (options.family == "gaussian" and options.hac_lags is None)
+        options.small_sample or ar1 is not None or (options.family == "gaussian" and not options.newey_west)
     )
     return _Fit(
         params=np.asarray(params, dtype=float),
@@ -344,6 +423,7 @@ def _fit(y, X: pd.DataFrame, offset, t, series, options: ITSOptions) -> _Fit:
         extra=extra,
         notes=notes,
         ar1=ar1,
+        series_scales=series_scales,
     )
 
 

@@ -70,7 +70,7 @@ def _hand_prais_winsten(y, X):
 
 def test_prais_winsten_matches_hand_computation():
     data = _continuous(rho=0.6)
-    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", prais_winsten=True))
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="prais-winsten"))
     rho, beta, se = _hand_prais_winsten(data.value.to_numpy(), _design(data.time.to_numpy(float)))
     assert result.diagnostics["rho"] == pytest.approx(rho, abs=1e-8)
     assert [result.coefficients[k] for k in ("intercept", "trend", "level_change", "slope_change")] == (
@@ -87,7 +87,7 @@ def test_prais_winsten_matches_hand_computation():
 
 def test_prais_winsten_keeps_first_observation_unlike_glsar():
     data = _continuous(rho=0.6)
-    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", prais_winsten=True))
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="prais-winsten"))
     glsar = sm.GLSAR(data.value.to_numpy(), _design(data.time.to_numpy(float)), rho=1).iterative_fit(50)
     assert glsar.nobs == len(data) - 1
     assert result.level_change.estimate != pytest.approx(glsar.params[2], abs=1e-6)
@@ -95,14 +95,14 @@ def test_prais_winsten_keeps_first_observation_unlike_glsar():
 
 def test_prais_winsten_recovers_autocorrelation_of_long_series():
     data = _continuous(n=1500, rho=0.6, seed=5)
-    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", prais_winsten=True))
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="prais-winsten"))
     assert result.diagnostics["rho"] == pytest.approx(0.6, abs=0.05)
     assert abs(result.diagnostics["acf"][0]) < 0.1
 
 
 def test_prais_winsten_bridges_a_gap_with_rho_to_the_power_of_the_gap():
     data = _continuous(rho=0.5).drop(index=[10, 11])
-    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", prais_winsten=True))
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="prais-winsten"))
     rho = result.diagnostics["rho"]
     y, t = data.value.to_numpy(), data.time.to_numpy(float)
     X = _design(t)
@@ -459,8 +459,10 @@ def test_controlled_without_comparison_series_is_refused():
     ("options", "message"),
     [
         ({"family": "binomial"}, "Unknown family"),
-        ({"family": "poisson", "prais_winsten": True}, "gaussian family only"),
-        ({"family": "gaussian", "prais_winsten": True, "hac_lags": 2}, "either Prais-Winsten"),
+        ({"family": "poisson", "standard_errors": "prais-winsten"}, "gaussian family only"),
+        ({"standard_errors": "ar2"}, "Unknown standard errors 'ar2'"),
+        ({"slope_origin": "go-live"}, "slope_origin must be one of last-pre, first-post"),
+        ({"comparison_intercepts": "none"}, "comparison_intercepts must be one of each, shared"),
         ({"harmonics": 6}, "Fourier pairs"),
         ({"horizon": 0}, "horizon"),
     ],
@@ -536,7 +538,7 @@ def test_ar1_option_keeps_estimates_and_matches_hand_computation():
     X = _design(t)
     rho, scale, cov, df = _ar1_by_hand(_ols_residuals(data, X), X, t)
     plain = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian"))
-    ar1 = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    ar1 = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="ar1"))
     assert ar1.coefficients == pytest.approx(plain.coefficients, rel=1e-12)
     assert ar1.level_change.estimate == pytest.approx(plain.level_change.estimate, rel=1e-12)
     assert ar1.diagnostics["ar1_rho"] == pytest.approx(rho, abs=1e-8)
@@ -553,7 +555,7 @@ def test_ar1_rho_corrects_the_downward_bias_of_the_residual_autocorrelation():
     raw, corrected = [], []
     for seed in rng.integers(0, 2**31, size=40):
         data = _continuous(n=60, seed=int(seed), rho=0.5, sd=1.0)
-        result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+        result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="ar1"))
         raw.append(result.diagnostics["ar1_lag1_autocorrelation"])
         corrected.append(result.diagnostics["ar1_rho"])
     assert np.mean(raw) < 0.43
@@ -564,7 +566,7 @@ def test_ar1_poisson_keeps_scale_one_and_uses_working_weights():
     data = _counts(n=48, seed=3, noise=0.05)
     t = data["time"].to_numpy(dtype=float)
     X = _design(t)
-    result = fit_its(data, GO_LIVE, options=ITSOptions(family="poisson", autocorrelation="ar1"))
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="poisson", standard_errors="ar1"))
     glm = sm.GLM(data["value"].to_numpy(), X, family=sm.families.Poisson()).fit(tol=1e-12)
     mean = glm.fittedvalues
     residuals = (data["value"].to_numpy() - mean) / np.sqrt(mean)
@@ -582,7 +584,7 @@ def test_ar1_correlation_decays_across_a_gap_and_pairs_only_consecutive_periods(
     t = data["time"].to_numpy(dtype=float)
     X = _design(t)
     rho, _, cov, _ = _ar1_by_hand(_ols_residuals(data, X), X, t)
-    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="ar1"))
     assert result.diagnostics["ar1_rho"] == pytest.approx(rho, abs=1e-8)
     assert result.level_change.se == pytest.approx(math.sqrt(cov[2, 2]), rel=1e-8)
 
@@ -596,7 +598,7 @@ def test_ar1_controlled_its_keeps_series_independent():
         GO_LIVE,
         group="site",
         treated="A",
-        options=ITSOptions(family="quasipoisson", autocorrelation="ar1"),
+        options=ITSOptions(family="quasipoisson", standard_errors="ar1"),
     )
     plain = fit_its(data, GO_LIVE, group="site", treated="A", options=ITSOptions(family="quasipoisson"))
     fitted = plain.fitted["fitted"].to_numpy()
@@ -613,7 +615,7 @@ def test_ar1_controlled_its_keeps_series_independent():
 
 
 def test_ar1_methods_text_names_the_method_and_its_references():
-    result = fit_its(_counts(noise=0.05), GO_LIVE, options=ITSOptions(autocorrelation="ar1"))
+    result = fit_its(_counts(noise=0.05), GO_LIVE, options=ITSOptions(standard_errors="ar1"))
     for phrase in (
         "AR(1) working correlation",
         "Liang & Zeger 1986",
@@ -627,14 +629,14 @@ def test_ar1_methods_text_names_the_method_and_its_references():
 
 def test_ar1_with_too_few_residual_degrees_of_freedom_gives_no_estimate():
     data = pd.DataFrame({"time": range(1, 7), "value": [10.0, 12, 11, 7, 6, 8]})
-    result = fit_its(data, 4, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    result = fit_its(data, 4, options=ITSOptions(family="gaussian", standard_errors="ar1"))
     assert not result.has_estimates
     assert "AR(1)" in result.warnings[-1] and "6 points for 4 terms" in result.warnings[-1]
 
 
 def test_ar1_without_consecutive_periods_gives_no_estimate():
     data = pd.DataFrame({"time": range(1, 40, 2), "value": np.arange(20.0) + np.tile([0.0, 1.0], 10)})
-    result = fit_its(data, 21, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    result = fit_its(data, 21, options=ITSOptions(family="gaussian", standard_errors="ar1"))
     assert not result.has_estimates
     assert "consecutive" in result.warnings[-1]
 
@@ -642,20 +644,21 @@ def test_ar1_without_consecutive_periods_gives_no_estimate():
 def test_ar1_strong_trend_misfit_hits_the_rho_bound_with_a_warning():
     t = np.arange(1, 61)
     data = pd.DataFrame({"time": t, "value": 50 + 0.02 * (t - 30) ** 2 + 0.01 * np.sin(t)})
-    result = fit_its(data, 31, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    result = fit_its(data, 31, options=ITSOptions(family="gaussian", standard_errors="ar1"))
     assert result.diagnostics["ar1_rho"] == pytest.approx(0.95)
     assert any("edge of what the AR(1)" in w for w in result.warnings)
     assert result.diagnostics["df_level_change"] >= 1
 
 
 @pytest.mark.parametrize(
-    ("options", "message"),
+    ("options", "expected", "lags"),
     [
-        ({"autocorrelation": "ar2"}, "Unknown autocorrelation model"),
-        ({"autocorrelation": "ar1", "hac_lags": 3}, "AR\\(1\\) autocorrelation model or Newey-West"),
-        ({"family": "gaussian", "autocorrelation": "ar1", "prais_winsten": True}, "or Prais-Winsten"),
+        ({}, "model", None),
+        ({"hac_lags": 2}, "newey-west", 2),
+        ({"standard_errors": "newey-west"}, "newey-west", 3),
+        ({"standard_errors": "ar1", "hac_lags": 3}, "ar1", 3),
     ],
 )
-def test_ar1_conflicting_options_are_refused(options, message):
-    with pytest.raises(AnalysisError, match=message):
-        ITSOptions(**options)
+def test_standard_errors_default_from_the_newey_west_lag(options, expected, lags):
+    chosen = ITSOptions(**options)
+    assert (chosen.standard_errors, chosen.hac_lags) == (expected, lags)
