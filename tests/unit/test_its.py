@@ -11,6 +11,9 @@ import statsmodels.api as sm
 from scipy import stats
 from scipy.optimize import brentq
 from statsmodels.discrete.discrete_model import NegativeBinomial
+from statsmodels.stats.diagnostic import acorr_ljungbox
+from statsmodels.stats.stattools import durbin_watson
+from statsmodels.tsa.stattools import acf
 
 from mhin_eval.analysis.its import ITSOptions, compare_nested, fit_its
 from mhin_eval.analysis.results import AnalysisError
@@ -274,14 +277,29 @@ def test_horizon_beyond_data_warns():
     assert any("extrapolated" in w for w in result.warnings)
 
 
-def test_diagnostics_report_dispersion_autocorrelation_and_ljung_box():
+def test_diagnostics_match_statsmodels_ljung_box_and_durbin_watson():
+    data = _continuous(n=60, seed=4, rho=0.5)
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian"))
+    residuals = (result.fitted["observed"] - result.fitted["fitted"]).to_numpy()
+    d = result.diagnostics
+    lags = d["ljung_box_lags"]
+    assert lags == 12
+    expected = acorr_ljungbox(residuals, lags=[lags])
+    assert d["ljung_box_q"] == pytest.approx(float(expected["lb_stat"].iloc[0]), rel=1e-9)
+    assert d["ljung_box_p"] == pytest.approx(float(expected["lb_pvalue"].iloc[0]), rel=1e-9)
+    assert d["acf"] == pytest.approx(list(acf(residuals, nlags=lags, fft=False)[1:]), rel=1e-9)
+    assert d["durbin_watson"] == pytest.approx(durbin_watson(residuals), rel=1e-12)
+
+
+def test_count_diagnostics_use_pearson_residuals():
     data = _counts(noise=0.1)
     result = fit_its(data, GO_LIVE, options=ITSOptions(family="quasipoisson"))
+    fitted = result.fitted
+    pearson = ((fitted["observed"] - fitted["fitted"]) / np.sqrt(fitted["fitted"])).to_numpy()
     d = result.diagnostics
+    assert d["dispersion"] == pytest.approx(pearson @ pearson / (len(pearson) - 4), rel=1e-6)
     assert d["dispersion"] > 1
-    assert len(d["acf"]) == d["ljung_box_lags"]
-    assert 0 <= d["ljung_box_p"] <= 1
-    assert 0 < d["durbin_watson"] < 4
+    assert d["durbin_watson"] == pytest.approx(durbin_watson(pearson), rel=1e-6)
     assert d["aic"] is None
 
 
