@@ -680,3 +680,73 @@ def test_ar1_strong_trend_misfit_hits_the_rho_bound_with_a_warning():
 def test_standard_errors_default_from_the_newey_west_lag(options, expected, lags):
     chosen = ITSOptions(**options)
     assert (chosen.standard_errors, chosen.hac_lags) == (expected, lags)
+
+
+# --- issue 11: itsa conventions, per-series scales, headline average effect, tidy -------------------
+
+
+def test_first_post_slope_origin_moves_the_step_by_one_slope_change():
+    data = _continuous(n=60, seed=3)
+    last_pre = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian"))
+    first_post = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", slope_origin="first-post"))
+    assert first_post.level_change.estimate == pytest.approx(
+        last_pre.level_change.estimate + last_pre.slope_change.estimate, rel=1e-10
+    )
+    assert first_post.slope_change.estimate == pytest.approx(last_pre.slope_change.estimate, rel=1e-10)
+    assert first_post.fitted["fitted"].to_numpy() == pytest.approx(last_pre.fitted["fitted"].to_numpy())
+    assert first_post.average_effect.estimate == pytest.approx(last_pre.average_effect.estimate, rel=1e-10)
+    t = data["time"].to_numpy(dtype=float)
+    post = (t >= GO_LIVE).astype(float)
+    X = np.column_stack([np.ones_like(t), t, post, (t - GO_LIVE) * post])
+    ols = sm.OLS(data["value"].to_numpy(), X).fit()
+    assert first_post.level_change.se == pytest.approx(ols.bse[2], rel=1e-9)
+
+
+def test_shared_comparison_intercept_drops_the_series_terms():
+    sites = [_counts(seed=s, base=100.0 + 40 * s).assign(site=name) for s, name in enumerate("ABC", start=1)]
+    data = pd.concat(sites, ignore_index=True)
+    each = fit_its(data, GO_LIVE, group="site", treated="A")
+    shared = fit_its(data, GO_LIVE, group="site", treated="A", options=ITSOptions(comparison_intercepts="shared"))
+    assert "series[C]" in each.coefficients and not any(k.startswith("series[") for k in shared.coefficients)
+    assert len(each.coefficients) == len(shared.coefficients) + 1
+    assert (each.n_pre, each.n_post, each.n_comparison, each.n) == (24, 24, 96, 144)
+
+
+def test_controlled_model_based_errors_use_each_series_own_scale():
+    quiet = _continuous(n=48, seed=5, sd=0.2).assign(site="B")
+    noisy = _continuous(n=48, seed=6, sd=5.0).assign(site="A")
+    data = pd.concat([noisy, quiet], ignore_index=True)
+    result = fit_its(data, GO_LIVE, group="site", treated="A", options=ITSOptions(family="gaussian"))
+    alone = fit_its(noisy, GO_LIVE, options=ITSOptions(family="gaussian"))
+    assert result.level_change.se == pytest.approx(alone.level_change.se, rel=1e-9)
+    assert result.level_change.ci_low == pytest.approx(alone.level_change.ci_low, rel=1e-9)
+    assert result.diagnostics["series_df_treated"] == pytest.approx(44)
+    assert 44 <= result.diagnostics["df_level_change"] < 46
+
+
+def test_average_effect_is_the_headline_and_relative_effect_is_at_the_horizon():
+    result = fit_its(_counts(n=60, level=0.8, slope=1.01), GO_LIVE, options=ITSOptions(horizon=12))
+    level, slope = result.level_change.estimate, result.slope_change.estimate
+    trend = math.exp(result.coefficients["trend"])
+    months = np.arange(1, 13)
+    expected = np.sum(trend**months * level * slope**months) / np.sum(trend**months)
+    assert result.average_effect.estimate == pytest.approx(expected, rel=1e-9)
+    assert result.relative_effect.estimate + 1 == pytest.approx(level * slope**12, rel=1e-9)
+    assert result.average_effect.scale == "ratio" and result.average_effect.se > 0
+    assert "averaged over the first 12 months" in result.methods
+
+
+def test_tidy_lists_each_reported_quantity_once():
+    sites = [_counts(seed=1).assign(site="A"), _counts(seed=2, level=1.0, slope=1.0).assign(site="B")]
+    result = fit_its(pd.concat(sites, ignore_index=True), GO_LIVE, group="site", treated="A")
+    table = result.tidy()
+    assert list(table.columns) == ["quantity", "estimate", "ci_low", "ci_high", "p_value", "se", "scale", "description"]
+    assert table["quantity"].tolist() == [
+        "average_effect", "level_change", "slope_change", "difference_in_level_change",
+        "difference_in_slope_change", "relative_effect", "absolute_effect", "cumulative_effect",
+    ]  # fmt: skip
+    row = table.set_index("quantity").loc["difference_in_level_change"]
+    assert row["estimate"] == result.difference_in_level_change.estimate and row["scale"] == "ratio"
+    assert "against the comparison group" in table.set_index("quantity").loc["average_effect", "description"]
+    empty = fit_its(_counts(n=6), 5)
+    assert not empty.has_estimates and empty.average_effect is None and empty.tidy().empty
