@@ -11,15 +11,29 @@ Conventions (decide whether numbers match published ones):
   (months since January of the first year, plus one), so gaps stay gaps.
 - The slope-change term is ``(t - t_last_pre) * post`` with ``t_last_pre = intervention - 1``
   (the period just before go-live, the last pre-period point in a series without gaps); the
-  level-change term is therefore the step at the interruption.
+  level-change term is therefore the step at the interruption. ``slope_origin="first-post"``
+  counts from go-live instead, so the level change is the change at the first post-period point,
+  as Stata ``itsa`` reports it (Linden 2015); fitted lines and effects are the same either way.
+- Controlled ITS: the comparison series share trend, seasonality and changes and have an intercept
+  each (``comparison_intercepts="each"``) or one shared intercept (``"shared"``, Stata ``itsa``).
+  With model-based (and Prais-Winsten) standard errors each series has its own residual scale,
+  Pearson chi2 over n_s minus the leverages of its rows, and a contrast's t reference has
+  Welch-Satterthwaite degrees of freedom combining the series' (Welch 1947). Why: the treated
+  series' own changes then have exactly the standard error and df of the treated series fitted
+  alone, and the difference adds the comparison group's own uncertainty; a single pooled scale let
+  38 noisy comparison series set the interval of a 31-point treated series with 1,164 df.
+  (Averaging the comparison series into one gives the same point estimates for balanced OLS but
+  not for counts with offsets or unbalanced series, so the per-series scale is used instead.)
+  With ``standard_errors="ar1"`` the scale is per series as well and the df is capped at the
+  treated series' own residual df less one; Newey-West needs no scale and keeps ``newey``'s n - k.
 - Quasi-Poisson scale = Pearson chi2 / residual df; negative binomial (NB2) dispersion alpha is
   estimated by maximum likelihood, never fixed.
-- Standard errors: ``hac_lags=None`` gives model-based standard errors; an integer gives Newey-West
-  HAC with Bartlett weights ``1 - l/(L+1)``, no prewhitening, lags counted in time units within
+- Standard errors (``standard_errors``): "model"; "newey-west" with lag ``hac_lags`` gives HAC
+  with Bartlett weights ``1 - l/(L+1)``, no prewhitening, lags counted in time units within
   each series (gaps contribute nothing, comparison series never borrow autocorrelation terms from
   one another). ``small_sample=False`` is R's ``sandwich::NeweyWest(adjust=FALSE)`` with z
   inference; ``small_sample=True`` multiplies by n/(n-k) and uses t(n-k), as Stata's ``newey``.
-- ``autocorrelation="ar1"`` (any family; not with Newey-West or Prais-Winsten) keeps the point
+- ``standard_errors="ar1"`` (any family) keeps the point
   estimates and replaces the covariance by an AR(1) working-correlation sandwich
   ``scale * B^-1 X'W^1/2 R(rho) W^1/2 X B^-1`` (B = X'WX, W the GLM working weights, R the AR(1)
   correlation ``rho**|t_i - t_j|`` within each series, zero between series; Liang & Zeger 1986).
@@ -38,12 +52,12 @@ Conventions (decide whether numbers match published ones):
   scale, capped at n - k - 1. ``small_sample`` has no effect with this option. Measured coverage:
   the table below and docs/its-coverage.md (``bench/its_coverage.py``).
 - Inference: z (Wald) for count families, t(n-k) for ordinary and Prais-Winsten least squares
-  and whenever ``small_sample`` is set; t(Satterthwaite) with ``autocorrelation="ar1"``. Ratio CIs
+  and whenever ``small_sample`` is set; t(Satterthwaite) with ``standard_errors="ar1"``. Ratio CIs
   are exp of the log-scale CI.
 - Too little data (fewer than ``min_points`` on either side of go-live in the treated series, or
   in the comparison group), an all-zero or a constant treated series: a result with every
   estimate ``None`` and a warning saying why (no exception), so pages can show the warning.
-  With ``autocorrelation="ar1"`` the model must also leave at least 3 residual degrees of freedom.
+  With ``standard_errors="ar1"`` the model must also leave at least 3 residual degrees of freedom.
 
 Coverage of the nominal 95% CI of the level change (bench/its_coverage.py, 500 seeded series each;
 72 months, go-live at month 37, 2 Fourier pairs; counts: quasi-Poisson fit of Poisson counts around
@@ -58,7 +72,7 @@ Coverage of the nominal 95% CI of the level change (bench/its_coverage.py, 500 s
     NW, Andrews bandwidth, fixed-b       0.950  0.934  0.886    0.946  0.884  0.864
     AR(1), uncorrected rho, t(n-k-1)     0.938  0.916  0.866    0.906  0.862  0.838
     AR(1), moment-matched, t(n-k-1)      0.952  0.938  0.906    0.930  0.924  0.914
-    autocorrelation="ar1" (Satterthw.)   0.960  0.948  0.924    0.942  0.952  0.946
+    standard_errors="ar1" (Satterthw.)   0.960  0.948  0.924    0.942  0.952  0.946
     ===================================  =====================  =====================
 
 The acceptance setting is quasi-Poisson at rho = 0.4 (tests/unit/test_its_simulation.py); the
@@ -75,9 +89,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mhin_eval.analysis.its_data import COUNT_FAMILIES, _design, _effect_terms, _label, _prepare, _Prepared
+from mhin_eval.analysis.its_data import COUNT_FAMILIES, _design, _effect_terms, _prepare, _Prepared
 from mhin_eval.analysis.its_effects import _average_effect, _cumulative_effect, _horizon_effects
-from mhin_eval.analysis.its_inference import _diagnostics, _Fit, _fit, _Inference, _term_vector
+from mhin_eval.analysis.its_inference import _diagnostics, _fit, _Inference, _term_vector
+from mhin_eval.analysis.its_methods import _methods
 from mhin_eval.analysis.results import AnalysisError, Estimate
 
 FAMILIES = ("gaussian", "poisson", "quasipoisson", "negbin")
@@ -88,52 +103,6 @@ COMPARISON_INTERCEPTS = ("each", "shared")
 AR1_MIN_RESIDUAL_DF = 3
 OVERDISPERSION_THRESHOLD = 1.5
 
-REFERENCES = {
-    "lopez_bernal_2017": (
-        "Lopez Bernal J, Cummins S, Gasparrini A. Interrupted time series regression for the evaluation "
-        "of public health interventions: a tutorial. Int J Epidemiol 2017;46(1):348-355."
-    ),
-    "lopez_bernal_2018": (
-        "Lopez Bernal J, Cummins S, Gasparrini A. The use of controls in interrupted time series studies "
-        "of public health interventions. Int J Epidemiol 2018;47(6):2082-2093."
-    ),
-    "newey_west_1987": (
-        "Newey WK, West KD. A simple, positive semi-definite, heteroskedasticity and autocorrelation "
-        "consistent covariance matrix. Econometrica 1987;55(3):703-708."
-    ),
-    "liang_zeger_1986": (
-        "Liang KY, Zeger SL. Longitudinal data analysis using generalized linear models. Biometrika "
-        "1986;73(1):13-22."
-    ),
-    "marriott_pope_1954": (
-        "Marriott FHC, Pope JA. Bias in the estimation of autocorrelations. Biometrika 1954;41(3/4):390-402."
-    ),
-    "satterthwaite_1946": (
-        "Satterthwaite FE. An approximate distribution of estimates of variance components. Biometrics "
-        "Bulletin 1946;2(6):110-114."
-    ),
-    "giesbrecht_burns_1985": (
-        "Giesbrecht FG, Burns JC. Two-stage analysis based on a mixed model: large-sample asymptotic "
-        "theory and small-sample simulation results. Biometrics 1985;41(2):477-486."
-    ),
-    "turner_2021": (
-        "Turner SL, Forbes AB, Karahalios A, Taljaard M, McKenzie JE. Evaluation of statistical methods "
-        "used in the analysis of interrupted time series studies: a simulation study. BMC Med Res "
-        "Methodol 2021;21:181."
-    ),
-    "welch_1947": (
-        "Welch BL. The generalization of 'Student's' problem when several different population variances are "
-        "involved. Biometrika 1947;34(1/2):28-35."
-    ),
-    "linden_2015": (
-        "Linden A. Conducting interrupted time-series analysis for single- and multiple-group comparisons. "
-        "Stata Journal 2015;15(2):480-500."
-    ),
-    "prais_winsten_1954": (
-        "Prais SJ, Winsten CB. Trend estimators and serial correlation. Cowles Commission Discussion "
-        "Paper No. 383, Chicago, 1954."
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -566,181 +535,6 @@ def compare_nested(smaller: ITSResult, larger: ITSResult) -> NestedComparison:
     drop = smaller.diagnostics["deviance"] - larger.diagnostics["deviance"]
     f_statistic = float(drop / df_num / larger.diagnostics["scale"])
     return NestedComparison(f_statistic, df_num, df_den, float(stats.f.sf(f_statistic, df_num, df_den)))
-
-
-def _methods(
-    prepared: _Prepared,
-    options: ITSOptions,
-    value: str,
-    offset: str | None,
-    fit: _Fit,
-    count: bool,
-    level_df: float,
-) -> str:
-    go_live = _label(
-        pd.Timestamp(prepared.frame["period"].iloc[0])
-        + pd.DateOffset(months=prepared.intervention_t - int(prepared.frame["t"].iloc[0]))
-        if prepared.dates
-        else prepared.intervention_t,
-        prepared.dates,
-    )
-    refs = [REFERENCES["lopez_bernal_2017"]]
-    parts = [
-        f"Interrupted time series analysis by segmented regression of {value} on time (Lopez Bernal et al. 2017), "
-        f"with a level change at go-live ({go_live})"
-        + (
-            (
-                " and a slope change centred at the last pre-period point, so the level change is the step at "
-                "the interruption."
-                if options.slope_origin == "last-pre"
-                else " and a slope change counted from the first post-period point, so the level change is the "
-                "change at that point (Linden 2015, Stata itsa)."
-            )
-            if options.slope_change
-            else "; no slope change was modelled."
-        )
-    ]
-    family_text = {
-        "gaussian": "Ordinary least squares (gaussian)",
-        "poisson": "A Poisson generalised linear model with log link",
-        "quasipoisson": (
-            "A quasi-Poisson generalised linear model with log link, its scale set to the Pearson "
-            f"chi-squared divided by the residual degrees of freedom ({fit.scale_used:.3g})"
-        ),
-        "negbin": (
-            "A negative binomial (NB2) model with log link, its dispersion estimated by maximum "
-            f"likelihood (alpha = {fit.extra.get('alpha', float('nan')):.3g})"
-        ),
-    }[options.family]
-    if options.prais_winsten:
-        family_text = (
-            "Prais-Winsten regression with AR(1) errors, keeping the first observation of each series "
-            f"(Prais & Winsten 1954; iterated rho = {fit.extra['rho']:.3f})"
-        )
-        refs.append(REFERENCES["prais_winsten_1954"])
-    parts.append(
-        family_text + (f", with log({offset}) as offset, was fitted." if offset else ", was fitted.")
-    )
-    if prepared.controlled:
-        count_comparison = len(prepared.comparison_labels)
-        parts.append(
-            f"The treated series ({prepared.treated_label}) was compared with "
-            + (
-                f"{count_comparison} pooled comparison series ("
-                + ("own intercepts" if options.comparison_intercepts == "each" else "one shared intercept")
-                + "; shared trend, level and slope change)"
-                if count_comparison > 1
-                else f"the comparison series {prepared.comparison_labels[0]}"
-            )
-            + "; treated-by-period interactions give the difference in level"
-            + (" and slope" if options.slope_change else "")
-            + " change"
-            + (
-                " as ratios of rate ratios (Lopez Bernal et al. 2018)."
-                if count
-                else " (Lopez Bernal et al. 2018)."
-            )
-        )
-        refs.append(REFERENCES["lopez_bernal_2018"])
-    if options.slope_origin == "first-post" or (prepared.controlled and options.comparison_intercepts == "shared"):
-        refs.append(REFERENCES["linden_2015"])
-    if options.harmonics:
-        parts.append(
-            f"Seasonality was modelled by {options.harmonics} Fourier pair{'s' if options.harmonics > 1 else ''} "
-            f"(sine and cosine) with period {options.period}."
-        )
-    else:
-        parts.append("No seasonal terms were included.")
-    if options.newey_west:
-        convention = (
-            "with the n/(n-k) small-sample adjustment and t inference on n-k degrees of freedom (Stata newey)"
-            if options.small_sample
-            else "without small-sample adjustment and with normal (z) inference (R sandwich::NeweyWest)"
-        )
-        within = ", autocorrelation terms kept within each series" if prepared.controlled else ""
-        parts.append(
-            f"Standard errors are Newey-West (Newey & West 1987) with lag {options.hac_lags}, Bartlett weights, "
-            f"no prewhitening{within}, {convention}."
-        )
-        refs.append(REFERENCES["newey_west_1987"])
-    elif options.ar1:
-        within = " within each series and independent between series" if prepared.controlled else ""
-        if options.family not in ("gaussian", "quasipoisson"):
-            scale_text = "the scale fixed at 1 by the family"
-        elif prepared.controlled:
-            scale_text = (
-                "a scale for each series, its Pearson chi-squared over its expectation under that correlation "
-                f"({fit.extra['ar1_scale']:.3g} for the treated series), so noisy comparison series do not set the "
-                "precision of the treated series' changes"
-            )
-        else:
-            scale_text = (
-                f"the scale re-estimated as the Pearson chi-squared over its expectation under that correlation "
-                f"({fit.extra['ar1_scale']:.3g})"
-            )
-        parts.append(
-            "Standard errors allow for first-order autocorrelation: the estimates are unchanged and their "
-            "covariance is a sandwich with an AR(1) working correlation"
-            f"{within} (Liang & Zeger 1986), its rho ({fit.extra['ar1_rho']:.3f}) estimated from the lag-1 "
-            f"autocorrelation of the {'Pearson ' if count else ''}residuals ({fit.extra['ar1_lag1_autocorrelation']:.3f}) "
-            "corrected for small-sample bias by matching its expectation under the fitted design (Marriott & "
-            f"Pope 1954; Turner et al. 2021 on the underestimation of autocorrelation in short series), and {scale_text}."
-        )
-        refs += [REFERENCES[key] for key in ("liang_zeger_1986", "marriott_pope_1954", "turner_2021")]
-    elif fit.series_scales is not None:
-        parts.append(
-            "Standard errors are model-based with a residual scale for each series (its Pearson chi-squared over "
-            "its own residual degrees of freedom, the number of its periods minus the leverages of its rows), so "
-            "the treated series' changes take their precision from the treated series alone and noisy comparison "
-            "series cannot narrow or widen them."
-        )
-        refs.append(REFERENCES["welch_1947"])
-    else:
-        parts.append(
-            "Standard errors are model-based"
-            + (" (scaled by the quasi-Poisson dispersion)." if options.family == "quasipoisson" else ".")
-        )
-    level = f"{options.conf_level:.0%}"
-    if fit.ar1 is not None:
-        distribution = (
-            "t distribution with Satterthwaite degrees of freedom for each estimate, allowing for the "
-            f"estimation of rho and the scale (Satterthwaite 1946; Giesbrecht & Burns 1985; {level_df:.1f} for "
-            f"the {'difference in ' if prepared.controlled else ''}level change, at most {fit.ar1.max_df:.0f}"
-            + (", the treated series' own residual degrees of freedom less one)" if prepared.controlled else ")")
-        )
-        refs += [REFERENCES["satterthwaite_1946"], REFERENCES["giesbrecht_burns_1985"]]
-    elif fit.use_t and fit.series_scales is not None:
-        distribution = (
-            "t distribution with Welch-Satterthwaite degrees of freedom combining each series' residual "
-            f"degrees of freedom (Welch 1947; {level_df:.1f} for the "
-            f"{'difference in ' if prepared.controlled else ''}level change; the treated series alone has "
-            f"{fit.series_scales.df[0]:.0f})"
-        )
-    elif fit.use_t:
-        distribution = f"t distribution on {fit.df_resid} degrees of freedom"
-    else:
-        distribution = "normal distribution"
-    parts.append(
-        f"{level} Wald confidence intervals use the "
-        + distribution
-        + ("; ratios and their intervals are exponentiated from the log scale." if count else ".")
-    )
-    parts.append(
-        f"The headline effect is averaged over the first {options.horizon} months after go-live"
-        + (
-            " (the sum of the fitted counts over the sum of the counterfactual counts, its interval by the delta "
-            "method on the log scale)."
-            if count
-            else " (the mean of fitted minus counterfactual values)."
-        )
-    )
-    parts.append(
-        f"Relative and absolute effects are reported {options.horizon} periods after the last pre-period point "
-        "against the counterfactual (the pre-period trend extended"
-        + (", plus the comparison group's change" if prepared.controlled else "")
-        + "), with delta-method intervals for absolute and cumulative effects."
-    )
-    return " ".join(parts) + "\n\nReferences: " + " ".join(refs)
 
 
 __all__ = ["ITSOptions", "ITSResult", "NestedComparison", "compare_nested", "fit_its"]
