@@ -1,10 +1,14 @@
 """Coverage of controlled-ITS intervals when the series differ in noise (issue 11, "one result of record").
 
 Design, like the demo: one treated series of 48 months (go-live at month 25) and five comparison
-series whose noise differs from the treated series' (quieter and noisier), independent errors,
-model-based standard errors (a residual scale per series). A single pooled scale gets these wrong
-in both directions: the quiet comparisons pull the treated series' scale down (intervals too
-narrow) or noisy ones push it up. Seeds are fresh (not used while building the method).
+series whose noise differs from one another and from the treated series' (sd 3 against 0.5 to 2),
+independent errors, model-based standard errors (a residual scale per series). A single pooled
+scale lets the quiet comparisons pull the treated series' scale down: on this gaussian design the
+pooled-scale interval for the difference in level covered 0.70 of 400 replicates (statsmodels OLS,
+measured while writing this test). The quasi-Poisson design has one very overdispersed comparison
+series, which pushes a pooled scale up: its pooled-scale interval for the ratio of rate ratios
+covered 1.00 of 300 replicates (statsmodels GLM, scale X2). Seeds are fresh (not used while
+building the method).
 
 Replicates: 1,000 per setting, so the Monte Carlo standard error of a 95% coverage is
 sqrt(0.95 * 0.05 / 1000) = 0.0069 and the 93-97% band is +-2.9 standard errors: a correct method
@@ -22,7 +26,7 @@ import pytest
 from mhin_eval.analysis.its import ITSOptions, fit_its
 
 N_MONTHS, GO_LIVE, REPLICATES = 48, 25, 1000
-COMPARISON_NOISE = (0.5, 0.5, 1.0, 1.0, 6.0)
+COMPARISON_NOISE = (0.5, 0.5, 1.0, 1.0, 2.0)
 
 
 def _frame(values: dict[str, np.ndarray]) -> pd.DataFrame:
