@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     failed = [m for m in measured if m[0] != m[0]]
     times_ms = sorted(1000 * s for s, _, _ in fitted)
     options = evaluate.default_its_options(catalogue, catalogue.indicators[0])
-    errors = "AR(1)" if options.autocorrelation == "ar1" else f"Newey-West lag {options.hac_lags}"
+    errors = "AR(1)" if options.standard_errors == "ar1" else f"{options.standard_errors} (lag {options.hac_lags})"
     rows = [
         ("model", f"catalogue defaults: {options.harmonics} Fourier pairs, {errors} standard errors"),
         ("series fitted", f"{len(fitted)} (of which controlled: {sum('controlled' in m for _, _, m in fitted)})"),

@@ -19,7 +19,7 @@ Candidates (k model terms, n points):
   ar1-naive  AR(1) sandwich with rho = lag-1 autocorrelation of Pearson residuals, t(n-k-1)
   ar1-mp     as ar1-naive with rho + (1 + 3 rho)/n (Marriott & Pope 1954 bias correction)
   ar1-mm     AR(1) sandwich, moment-matched rho and scale (its.py), t(n-k-1)
-  ar1        its.py autocorrelation="ar1": ar1-mm with Satterthwaite degrees of freedom
+  ar1        its.py standard_errors="ar1": ar1-mm with Satterthwaite degrees of freedom
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def measure(family: str, rho: float, seed: int, replicates: int) -> tuple[dict, 
     fitted_options = {
         "model": ITSOptions(family=family, harmonics=HARMONICS),
         "nw3": ITSOptions(family=family, harmonics=HARMONICS, hac_lags=NEWEY_WEST_LAG, small_sample=True),
-        "ar1": ITSOptions(family=family, harmonics=HARMONICS, autocorrelation="ar1"),
+        "ar1": ITSOptions(family=family, harmonics=HARMONICS, standard_errors="ar1"),
     }
     covered = dict.fromkeys(CANDIDATES, 0)
     seconds = dict.fromkeys(fitted_options, 0.0)
@@ -279,7 +279,7 @@ Candidates (k model terms, n points):
 
 The comments below describe the committed 500-replicate run.
 
-Recommended, and available in `fit_its` as `ITSOptions(autocorrelation="ar1")`: `ar1`. It is within
+Recommended, and available in `fit_its` as `ITSOptions(standard_errors="ar1")`: `ar1`. It is within
 93-97% in the acceptance setting with the most margin (`ar1-mm` and `nw-fixedb` only just), the
 closest to 95% in every autocorrelated setting, and within 93-97% without autocorrelation, where
 it is slightly more conservative than needed. Correcting the bias of rho

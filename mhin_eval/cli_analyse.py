@@ -164,30 +164,46 @@ def _its_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--offset", help="denominator column (log offset for count families)")
     p.add_argument("--harmonics", type=int, default=0, help="Fourier sin/cos pairs for seasonality")
     p.add_argument("--period", type=int, default=12, help="seasonal period in time units")
-    p.add_argument("--hac-lags", type=int, help="Newey-West lag (default: model-based standard errors)")
-    p.add_argument("--small-sample", action="store_true", help="n/(n-k) adjustment and t(n-k) inference")
+    p.add_argument("--standard-errors", choices=("model", "ar1", "newey-west", "prais-winsten"),
+                   help="model-based (a scale per series when controlled), AR(1) (the dashboard's default; "
+                        "docs/its-coverage.md), Newey-West (lag --hac-lags, default 3) or Prais-Winsten (gaussian); "
+                        "default: newey-west when --hac-lags is given, else model")
+    p.add_argument("--hac-lags", type=int, help="Newey-West lag (implies --standard-errors newey-west)")
+    p.add_argument("--small-sample", action="store_true",
+                   help="Newey-West: Stata newey's n/(n-k) adjustment and t(n-k) inference")
     p.add_argument("--no-slope-change", action="store_true", help="model a level change only")
+    p.add_argument("--slope-origin", choices=("last-pre", "first-post"), default="last-pre",
+                   help="count the slope change from the last pre-period point (level change at the interruption) "
+                        "or from the first post-period point (Stata itsa)")
+    p.add_argument("--comparison-intercepts", choices=("each", "shared"), default="each",
+                   help="controlled ITS: an intercept for each comparison series, or one shared (Stata itsa)")
     p.add_argument("--group", help="series column for controlled ITS")
     p.add_argument("--treated", help="value of --group that marks the treated series")
     p.add_argument("--horizon", type=int, default=12, help="periods after go-live for the relative effect")
-    p.add_argument("--prais-winsten", action="store_true", help="gaussian only: Prais-Winsten AR(1) errors")
-    p.add_argument("--autocorrelation", choices=("ar1",),
-                   help="AR(1)-corrected standard errors, any family (the dashboard's default; docs/its-coverage.md)")
+    p.add_argument("--prais-winsten", action="store_true", help="same as --standard-errors prais-winsten")
+    p.add_argument("--autocorrelation", choices=("ar1",), help="same as --standard-errors ar1")
     p.add_argument("--conf-level", type=float, default=0.95)
 
 
 def _its_run(args: argparse.Namespace) -> dict:
     from mhin_eval.analysis import its
 
+    standard_errors = args.standard_errors
+    for flag, choice in ((args.prais_winsten, "prais-winsten"), (args.autocorrelation, "ar1")):
+        if flag:
+            if standard_errors not in (None, choice):
+                raise AnalysisError(f"--standard-errors {standard_errors} contradicts the {choice} flag")
+            standard_errors = choice
     options = its.ITSOptions(
         family=args.family,
         harmonics=args.harmonics,
         period=args.period,
+        standard_errors=standard_errors,
         hac_lags=args.hac_lags,
         small_sample=args.small_sample,
         slope_change=not args.no_slope_change,
-        prais_winsten=args.prais_winsten,
-        autocorrelation=args.autocorrelation,
+        slope_origin=args.slope_origin,
+        comparison_intercepts=args.comparison_intercepts,
         horizon=args.horizon,
         conf_level=args.conf_level,
     )
@@ -208,6 +224,9 @@ def _its_run(args: argparse.Namespace) -> dict:
         "n": result.n,
         "n_pre": result.n_pre,
         "n_post": result.n_post,
+        "n_comparison": result.n_comparison,
+        "standard_errors": options.standard_errors,
+        "average_effect": result.average_effect,
         "level_change": result.level_change,
         "slope_change": result.slope_change,
     }
@@ -218,6 +237,7 @@ def _its_run(args: argparse.Namespace) -> dict:
         relative_effect=result.relative_effect,
         absolute_effect=result.absolute_effect,
         cumulative_effect=result.cumulative_effect,
+        table=result.tidy(),
         coefficients=result.coefficients,
         diagnostics=result.diagnostics,
         warnings=list(result.warnings),

@@ -22,28 +22,26 @@ ALL = "all"
 
 
 def default_its_options(catalogue: Catalogue, indicator: Indicator, **overrides) -> ITSOptions:
-    """ITS options for an indicator: its default family, the catalogue's seasonality and error model.
+    """ITS options for an indicator: its default family, the catalogue's seasonality and standard errors.
 
-    With ``autocorrelation = "ar1"`` in the catalogue's settings the AR(1) standard errors replace
-    Newey–West (they reach nominal coverage in short series; docs/its-coverage.md); otherwise the
-    catalogue's Newey–West lag is used. Overrides asking for Newey–West (``hac_lags``) or
-    Prais–Winsten switch the AR(1) default off unless they also set ``autocorrelation``.
+    The catalogue's ``standard_errors`` setting ("ar1", the dashboard default: nominal coverage in short
+    series, docs/its-coverage.md; "newey-west" with its ``hac_lags``; "model"; "prais-winsten")
+    chooses the standard errors. An override of ``hac_lags`` alone asks for Newey-West with that lag.
     """
-    autocorrelation = catalogue.setting("autocorrelation") or None
+    standard_errors = catalogue.setting("standard_errors") or "newey-west"
     options = ITSOptions(
         family=indicator.default_model,
         harmonics=int(catalogue.setting("seasonal_harmonics", 2)),
         period=int(catalogue.setting("seasonal_period", 12)),
-        hac_lags=None if autocorrelation else catalogue.setting("hac_lags", 3),
+        standard_errors=standard_errors,
+        hac_lags=int(catalogue.setting("hac_lags", 3)),
         small_sample=True,
-        autocorrelation=autocorrelation,
         horizon=int(catalogue.setting("horizon_months", 12)),
         min_points=int(catalogue.setting("min_points_each_side", 3)),
         low_power_points=int(catalogue.setting("low_power_points", 8)),
     )
-    competing = overrides.get("hac_lags") is not None or overrides.get("prais_winsten", False)
-    if competing and "autocorrelation" not in overrides:
-        overrides = {**overrides, "autocorrelation": None}
+    if overrides.get("hac_lags") is not None and "standard_errors" not in overrides:
+        overrides = {**overrides, "standard_errors": "newey-west"}
     return replace(options, **overrides) if overrides else options
 
 

@@ -116,7 +116,7 @@ def tidy(records: Iterable[ResultOfRecord]) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------ describe
 
 def _its_span(result: ITSResult) -> tuple[str, str]:
-    months = min(result.options.horizon, result.n_post)
+    months = result.options.horizon
     span = "the first month" if months == 1 else f"the first {months} months"
     against = ("the expected trend and the comparison series" if result.difference_in_level_change is not None
                else "the expected trend")
@@ -173,11 +173,11 @@ def its_method(result: ITSResult) -> str:
     """The ITS model in one line: family, standard errors, seasonality and what the headline compares."""
     options = result.options
     parts = [f"Interrupted time series, segmented {ITS_FAMILY_NAMES.get(result.family, result.family)}"]
-    if options.autocorrelation == "ar1":
+    if options.standard_errors == "ar1":
         parts.append("AR(1)-corrected standard errors")
-    elif options.prais_winsten:
+    elif options.standard_errors == "prais-winsten":
         parts.append("Prais–Winsten (AR(1)) errors")
-    elif options.hac_lags is not None:
+    elif options.standard_errors == "newey-west":
         parts.append(f"Newey–West standard errors (lag {options.hac_lags})")
     if options.harmonics:
         parts.append(f"seasonality by {options.harmonics} Fourier pair{'s' if options.harmonics != 1 else ''}")

@@ -23,7 +23,7 @@ st.markdown(
     + (
         "- Standard errors allow for first-order autocorrelation of the residuals (AR(1) working correlation; "
         "its interval coverage is measured in docs/its-coverage.md).\n"
-        if cat.setting("autocorrelation") == "ar1"
+        if cat.setting("standard_errors") == "ar1"
         else f"- Newey–West standard errors with lag {cat.setting('hac_lags')} months and the small-sample adjustment.\n"
     )
     + f"- No estimate with fewer than {cat.setting('min_points_each_side')} points on either side of go-live; "

@@ -68,16 +68,32 @@ def test_coefficients_and_model_based_ses_match_hand_built_ols(cigsales):
     ols = sm.OLS(data.cigsale.to_numpy(float), X).fit()
     assert np.array(list(result.coefficients.values())) == pytest.approx(ols.params, abs=1e-8)
     assert result.difference_in_level_change.estimate == pytest.approx(ols.params[6], abs=1e-8)
-    assert result.difference_in_level_change.se == pytest.approx(ols.bse[6], abs=1e-8)
     assert result.difference_in_slope_change.estimate == pytest.approx(ols.params[7], abs=1e-8)
-    assert result.difference_in_slope_change.se == pytest.approx(ols.bse[7], abs=1e-8)
-    low, high = ols.conf_int()[6]
-    assert (
-        result.difference_in_level_change.ci_low,
-        result.difference_in_level_change.ci_high,
-    ) == pytest.approx((low, high), abs=1e-8)
     assert result.level_change.estimate == pytest.approx(ols.params[2] + ols.params[6], abs=1e-8)
-    assert (result.n, result.n_pre, result.n_post) == (39 * 31, 19, 12)
+    assert (result.n, result.n_pre, result.n_post, result.n_comparison) == (39 * 31, 19, 12, 38 * 31)
+
+
+def test_treated_changes_have_the_se_and_df_of_california_fitted_alone(cigsales):
+    """With a scale per series, California's own changes depend on California's residuals only:
+    their intervals are those of an OLS fit to California's 31 years (t on 31 - 4 = 27 df), not
+    of a pooled fit with 1,164 residual df dominated by 38 noisier states."""
+    result = _fit(cigsales)
+    alone = cigsales[cigsales.state_id == CALIFORNIA].sort_values("year")
+    year = alone.year.to_numpy(float)
+    post = (year >= GO_LIVE).astype(float)
+    X = np.column_stack([np.ones_like(year), year, post, (year - (GO_LIVE - 1)) * post])
+    ols = sm.OLS(alone.cigsale.to_numpy(float), X).fit()
+    assert ols.df_resid == 27
+    assert result.level_change.se == pytest.approx(ols.bse[2], rel=1e-9)
+    assert (result.level_change.ci_low, result.level_change.ci_high) == pytest.approx(
+        tuple(ols.conf_int()[2]), rel=1e-9
+    )
+    assert (result.slope_change.ci_low, result.slope_change.ci_high) == pytest.approx(
+        tuple(ols.conf_int()[3]), rel=1e-9
+    )
+    assert result.diagnostics["series_df_treated"] == pytest.approx(27)
+    assert 27 < result.diagnostics["df_level_change"] < 40
+    assert "a residual scale for each series" in result.methods
 
 
 def test_newey_west_stays_within_each_series(cigsales):
@@ -143,7 +159,7 @@ def test_counterfactual_only_changes_treated_post_rows(cigsales):
 
 
 def test_prais_winsten_controlled_keeps_every_row(cigsales):
-    result = _fit(cigsales, prais_winsten=True)
+    result = _fit(cigsales, standard_errors="prais-winsten")
     assert result.n == 39 * 31
     assert 0 < result.diagnostics["rho"] < 1
     assert "Prais-Winsten" in result.methods

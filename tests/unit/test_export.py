@@ -200,7 +200,7 @@ def test_project_deck_slides_titles_images_and_numbers(aaot_deck, aaot_view, dem
                 assert numbers_in(finding) == pytest.approx(tuple(round(v) for v in expected), abs=0.5)
             else:
                 assert numbers_in(finding) == pytest.approx((effect.estimate, effect.ci_low, effect.ci_high), abs=0.051)
-            assert f"over the first {min(12, result.n_post)} months after go-live" in finding
+            assert f"over the first {result.options.horizon} months after go-live" in finding
             assert shape_text(slide, "n").startswith(
                 f"n = {result.n_pre + result.n_post} months of {site.name} ({result.n_pre} before "
                 f"and {result.n_post} after go-live)")

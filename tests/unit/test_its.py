@@ -11,6 +11,9 @@ import statsmodels.api as sm
 from scipy import stats
 from scipy.optimize import brentq
 from statsmodels.discrete.discrete_model import NegativeBinomial
+from statsmodels.stats.diagnostic import acorr_ljungbox
+from statsmodels.stats.stattools import durbin_watson
+from statsmodels.tsa.stattools import acf
 
 from mhin_eval.analysis.its import ITSOptions, compare_nested, fit_its
 from mhin_eval.analysis.results import AnalysisError
@@ -70,7 +73,7 @@ def _hand_prais_winsten(y, X):
 
 def test_prais_winsten_matches_hand_computation():
     data = _continuous(rho=0.6)
-    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", prais_winsten=True))
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="prais-winsten"))
     rho, beta, se = _hand_prais_winsten(data.value.to_numpy(), _design(data.time.to_numpy(float)))
     assert result.diagnostics["rho"] == pytest.approx(rho, abs=1e-8)
     assert [result.coefficients[k] for k in ("intercept", "trend", "level_change", "slope_change")] == (
@@ -87,7 +90,7 @@ def test_prais_winsten_matches_hand_computation():
 
 def test_prais_winsten_keeps_first_observation_unlike_glsar():
     data = _continuous(rho=0.6)
-    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", prais_winsten=True))
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="prais-winsten"))
     glsar = sm.GLSAR(data.value.to_numpy(), _design(data.time.to_numpy(float)), rho=1).iterative_fit(50)
     assert glsar.nobs == len(data) - 1
     assert result.level_change.estimate != pytest.approx(glsar.params[2], abs=1e-6)
@@ -95,14 +98,14 @@ def test_prais_winsten_keeps_first_observation_unlike_glsar():
 
 def test_prais_winsten_recovers_autocorrelation_of_long_series():
     data = _continuous(n=1500, rho=0.6, seed=5)
-    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", prais_winsten=True))
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="prais-winsten"))
     assert result.diagnostics["rho"] == pytest.approx(0.6, abs=0.05)
     assert abs(result.diagnostics["acf"][0]) < 0.1
 
 
 def test_prais_winsten_bridges_a_gap_with_rho_to_the_power_of_the_gap():
     data = _continuous(rho=0.5).drop(index=[10, 11])
-    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", prais_winsten=True))
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="prais-winsten"))
     rho = result.diagnostics["rho"]
     y, t = data.value.to_numpy(), data.time.to_numpy(float)
     X = _design(t)
@@ -274,14 +277,29 @@ def test_horizon_beyond_data_warns():
     assert any("extrapolated" in w for w in result.warnings)
 
 
-def test_diagnostics_report_dispersion_autocorrelation_and_ljung_box():
+def test_diagnostics_match_statsmodels_ljung_box_and_durbin_watson():
+    data = _continuous(n=60, seed=4, rho=0.5)
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian"))
+    residuals = (result.fitted["observed"] - result.fitted["fitted"]).to_numpy()
+    d = result.diagnostics
+    lags = d["ljung_box_lags"]
+    assert lags == 12
+    expected = acorr_ljungbox(residuals, lags=[lags])
+    assert d["ljung_box_q"] == pytest.approx(float(expected["lb_stat"].iloc[0]), rel=1e-9)
+    assert d["ljung_box_p"] == pytest.approx(float(expected["lb_pvalue"].iloc[0]), rel=1e-9)
+    assert d["acf"] == pytest.approx(list(acf(residuals, nlags=lags, fft=False)[1:]), rel=1e-9)
+    assert d["durbin_watson"] == pytest.approx(durbin_watson(residuals), rel=1e-12)
+
+
+def test_count_diagnostics_use_pearson_residuals():
     data = _counts(noise=0.1)
     result = fit_its(data, GO_LIVE, options=ITSOptions(family="quasipoisson"))
+    fitted = result.fitted
+    pearson = ((fitted["observed"] - fitted["fitted"]) / np.sqrt(fitted["fitted"])).to_numpy()
     d = result.diagnostics
+    assert d["dispersion"] == pytest.approx(pearson @ pearson / (len(pearson) - 4), rel=1e-6)
     assert d["dispersion"] > 1
-    assert len(d["acf"]) == d["ljung_box_lags"]
-    assert 0 <= d["ljung_box_p"] <= 1
-    assert 0 < d["durbin_watson"] < 4
+    assert d["durbin_watson"] == pytest.approx(durbin_watson(pearson), rel=1e-6)
     assert d["aic"] is None
 
 
@@ -459,8 +477,10 @@ def test_controlled_without_comparison_series_is_refused():
     ("options", "message"),
     [
         ({"family": "binomial"}, "Unknown family"),
-        ({"family": "poisson", "prais_winsten": True}, "gaussian family only"),
-        ({"family": "gaussian", "prais_winsten": True, "hac_lags": 2}, "either Prais-Winsten"),
+        ({"family": "poisson", "standard_errors": "prais-winsten"}, "gaussian family only"),
+        ({"standard_errors": "ar2"}, "Unknown standard errors 'ar2'"),
+        ({"slope_origin": "go-live"}, "slope_origin must be one of last-pre, first-post"),
+        ({"comparison_intercepts": "none"}, "comparison_intercepts must be one of each, shared"),
         ({"harmonics": 6}, "Fourier pairs"),
         ({"horizon": 0}, "horizon"),
     ],
@@ -536,7 +556,7 @@ def test_ar1_option_keeps_estimates_and_matches_hand_computation():
     X = _design(t)
     rho, scale, cov, df = _ar1_by_hand(_ols_residuals(data, X), X, t)
     plain = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian"))
-    ar1 = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    ar1 = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="ar1"))
     assert ar1.coefficients == pytest.approx(plain.coefficients, rel=1e-12)
     assert ar1.level_change.estimate == pytest.approx(plain.level_change.estimate, rel=1e-12)
     assert ar1.diagnostics["ar1_rho"] == pytest.approx(rho, abs=1e-8)
@@ -553,7 +573,7 @@ def test_ar1_rho_corrects_the_downward_bias_of_the_residual_autocorrelation():
     raw, corrected = [], []
     for seed in rng.integers(0, 2**31, size=40):
         data = _continuous(n=60, seed=int(seed), rho=0.5, sd=1.0)
-        result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+        result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="ar1"))
         raw.append(result.diagnostics["ar1_lag1_autocorrelation"])
         corrected.append(result.diagnostics["ar1_rho"])
     assert np.mean(raw) < 0.43
@@ -564,7 +584,7 @@ def test_ar1_poisson_keeps_scale_one_and_uses_working_weights():
     data = _counts(n=48, seed=3, noise=0.05)
     t = data["time"].to_numpy(dtype=float)
     X = _design(t)
-    result = fit_its(data, GO_LIVE, options=ITSOptions(family="poisson", autocorrelation="ar1"))
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="poisson", standard_errors="ar1"))
     glm = sm.GLM(data["value"].to_numpy(), X, family=sm.families.Poisson()).fit(tol=1e-12)
     mean = glm.fittedvalues
     residuals = (data["value"].to_numpy() - mean) / np.sqrt(mean)
@@ -582,7 +602,7 @@ def test_ar1_correlation_decays_across_a_gap_and_pairs_only_consecutive_periods(
     t = data["time"].to_numpy(dtype=float)
     X = _design(t)
     rho, _, cov, _ = _ar1_by_hand(_ols_residuals(data, X), X, t)
-    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    result = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", standard_errors="ar1"))
     assert result.diagnostics["ar1_rho"] == pytest.approx(rho, abs=1e-8)
     assert result.level_change.se == pytest.approx(math.sqrt(cov[2, 2]), rel=1e-8)
 
@@ -596,7 +616,7 @@ def test_ar1_controlled_its_keeps_series_independent():
         GO_LIVE,
         group="site",
         treated="A",
-        options=ITSOptions(family="quasipoisson", autocorrelation="ar1"),
+        options=ITSOptions(family="quasipoisson", standard_errors="ar1"),
     )
     plain = fit_its(data, GO_LIVE, group="site", treated="A", options=ITSOptions(family="quasipoisson"))
     fitted = plain.fitted["fitted"].to_numpy()
@@ -613,7 +633,7 @@ def test_ar1_controlled_its_keeps_series_independent():
 
 
 def test_ar1_methods_text_names_the_method_and_its_references():
-    result = fit_its(_counts(noise=0.05), GO_LIVE, options=ITSOptions(autocorrelation="ar1"))
+    result = fit_its(_counts(noise=0.05), GO_LIVE, options=ITSOptions(standard_errors="ar1"))
     for phrase in (
         "AR(1) working correlation",
         "Liang & Zeger 1986",
@@ -627,14 +647,14 @@ def test_ar1_methods_text_names_the_method_and_its_references():
 
 def test_ar1_with_too_few_residual_degrees_of_freedom_gives_no_estimate():
     data = pd.DataFrame({"time": range(1, 7), "value": [10.0, 12, 11, 7, 6, 8]})
-    result = fit_its(data, 4, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    result = fit_its(data, 4, options=ITSOptions(family="gaussian", standard_errors="ar1"))
     assert not result.has_estimates
     assert "AR(1)" in result.warnings[-1] and "6 points for 4 terms" in result.warnings[-1]
 
 
 def test_ar1_without_consecutive_periods_gives_no_estimate():
     data = pd.DataFrame({"time": range(1, 40, 2), "value": np.arange(20.0) + np.tile([0.0, 1.0], 10)})
-    result = fit_its(data, 21, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    result = fit_its(data, 21, options=ITSOptions(family="gaussian", standard_errors="ar1"))
     assert not result.has_estimates
     assert "consecutive" in result.warnings[-1]
 
@@ -642,20 +662,91 @@ def test_ar1_without_consecutive_periods_gives_no_estimate():
 def test_ar1_strong_trend_misfit_hits_the_rho_bound_with_a_warning():
     t = np.arange(1, 61)
     data = pd.DataFrame({"time": t, "value": 50 + 0.02 * (t - 30) ** 2 + 0.01 * np.sin(t)})
-    result = fit_its(data, 31, options=ITSOptions(family="gaussian", autocorrelation="ar1"))
+    result = fit_its(data, 31, options=ITSOptions(family="gaussian", standard_errors="ar1"))
     assert result.diagnostics["ar1_rho"] == pytest.approx(0.95)
     assert any("edge of what the AR(1)" in w for w in result.warnings)
     assert result.diagnostics["df_level_change"] >= 1
 
 
 @pytest.mark.parametrize(
-    ("options", "message"),
+    ("options", "expected", "lags"),
     [
-        ({"autocorrelation": "ar2"}, "Unknown autocorrelation model"),
-        ({"autocorrelation": "ar1", "hac_lags": 3}, "AR\\(1\\) autocorrelation model or Newey-West"),
-        ({"family": "gaussian", "autocorrelation": "ar1", "prais_winsten": True}, "or Prais-Winsten"),
+        ({}, "model", None),
+        ({"hac_lags": 2}, "newey-west", 2),
+        ({"standard_errors": "newey-west"}, "newey-west", 3),
+        ({"standard_errors": "ar1", "hac_lags": 3}, "ar1", 3),
     ],
 )
-def test_ar1_conflicting_options_are_refused(options, message):
-    with pytest.raises(AnalysisError, match=message):
-        ITSOptions(**options)
+def test_standard_errors_default_from_the_newey_west_lag(options, expected, lags):
+    chosen = ITSOptions(**options)
+    assert (chosen.standard_errors, chosen.hac_lags) == (expected, lags)
+
+
+# --- issue 11: itsa conventions, per-series scales, headline average effect, tidy -------------------
+
+
+def test_first_post_slope_origin_moves_the_step_by_one_slope_change():
+    data = _continuous(n=60, seed=3)
+    last_pre = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian"))
+    first_post = fit_its(data, GO_LIVE, options=ITSOptions(family="gaussian", slope_origin="first-post"))
+    assert first_post.level_change.estimate == pytest.approx(
+        last_pre.level_change.estimate + last_pre.slope_change.estimate, rel=1e-10
+    )
+    assert first_post.slope_change.estimate == pytest.approx(last_pre.slope_change.estimate, rel=1e-10)
+    assert first_post.fitted["fitted"].to_numpy() == pytest.approx(last_pre.fitted["fitted"].to_numpy())
+    assert first_post.average_effect.estimate == pytest.approx(last_pre.average_effect.estimate, rel=1e-10)
+    t = data["time"].to_numpy(dtype=float)
+    post = (t >= GO_LIVE).astype(float)
+    X = np.column_stack([np.ones_like(t), t, post, (t - GO_LIVE) * post])
+    ols = sm.OLS(data["value"].to_numpy(), X).fit()
+    assert first_post.level_change.se == pytest.approx(ols.bse[2], rel=1e-9)
+
+
+def test_shared_comparison_intercept_drops_the_series_terms():
+    sites = [_counts(seed=s, base=100.0 + 40 * s).assign(site=name) for s, name in enumerate("ABC", start=1)]
+    data = pd.concat(sites, ignore_index=True)
+    each = fit_its(data, GO_LIVE, group="site", treated="A")
+    shared = fit_its(data, GO_LIVE, group="site", treated="A", options=ITSOptions(comparison_intercepts="shared"))
+    assert "series[C]" in each.coefficients and not any(k.startswith("series[") for k in shared.coefficients)
+    assert len(each.coefficients) == len(shared.coefficients) + 1
+    assert (each.n_pre, each.n_post, each.n_comparison, each.n) == (24, 24, 96, 144)
+
+
+def test_controlled_model_based_errors_use_each_series_own_scale():
+    quiet = _continuous(n=48, seed=5, sd=0.2).assign(site="B")
+    noisy = _continuous(n=48, seed=6, sd=5.0).assign(site="A")
+    data = pd.concat([noisy, quiet], ignore_index=True)
+    result = fit_its(data, GO_LIVE, group="site", treated="A", options=ITSOptions(family="gaussian"))
+    alone = fit_its(noisy, GO_LIVE, options=ITSOptions(family="gaussian"))
+    assert result.level_change.se == pytest.approx(alone.level_change.se, rel=1e-9)
+    assert result.level_change.ci_low == pytest.approx(alone.level_change.ci_low, rel=1e-9)
+    assert result.diagnostics["series_df_treated"] == pytest.approx(44)
+    assert 44 <= result.diagnostics["df_level_change"] < 46
+
+
+def test_average_effect_is_the_headline_and_relative_effect_is_at_the_horizon():
+    result = fit_its(_counts(n=60, level=0.8, slope=1.01), GO_LIVE, options=ITSOptions(horizon=12))
+    level, slope = result.level_change.estimate, result.slope_change.estimate
+    trend = math.exp(result.coefficients["trend"])
+    months = np.arange(1, 13)
+    expected = np.sum(trend**months * level * slope**months) / np.sum(trend**months)
+    assert result.average_effect.estimate == pytest.approx(expected, rel=1e-9)
+    assert result.relative_effect.estimate + 1 == pytest.approx(level * slope**12, rel=1e-9)
+    assert result.average_effect.scale == "ratio" and result.average_effect.se > 0
+    assert "averaged over the first 12 months" in result.methods
+
+
+def test_tidy_lists_each_reported_quantity_once():
+    sites = [_counts(seed=1).assign(site="A"), _counts(seed=2, level=1.0, slope=1.0).assign(site="B")]
+    result = fit_its(pd.concat(sites, ignore_index=True), GO_LIVE, group="site", treated="A")
+    table = result.tidy()
+    assert list(table.columns) == ["quantity", "estimate", "ci_low", "ci_high", "p_value", "se", "scale", "description"]
+    assert table["quantity"].tolist() == [
+        "average_effect", "level_change", "slope_change", "difference_in_level_change",
+        "difference_in_slope_change", "relative_effect", "absolute_effect", "cumulative_effect",
+    ]  # fmt: skip
+    row = table.set_index("quantity").loc["difference_in_level_change"]
+    assert row["estimate"] == result.difference_in_level_change.estimate and row["scale"] == "ratio"
+    assert "against the comparison group" in table.set_index("quantity").loc["average_effect", "description"]
+    empty = fit_its(_counts(n=6), 5)
+    assert not empty.has_estimates and empty.average_effect is None and empty.tidy().empty

@@ -101,7 +101,7 @@ def test_its_command_ar1_standard_errors_match_fit_its(sicily_csv):
     )  # fmt: skip
     assert code == 0
     expected = fit_its(pd.read_csv(sicily_csv), "2005-01-01", time="month_start", value="aces", offset="stdpop",
-                       options=ITSOptions(harmonics=2, autocorrelation="ar1"))
+                       options=ITSOptions(harmonics=2, standard_errors="ar1"))
     model_based = fit_its(pd.read_csv(sicily_csv), "2005-01-01", time="month_start", value="aces", offset="stdpop",
                           options=ITSOptions(harmonics=2))
     assert document["level_change"] == pytest.approx(expected.level_change.to_dict())

@@ -78,7 +78,7 @@ def test_ar1_option_covers_level_change_under_ar1_noise():
 
     Measured 0.948 (seed 20240611; the same series give 0.868 for Newey-West below).
     """
-    options = ITSOptions(family="quasipoisson", harmonics=2, autocorrelation="ar1")
+    options = ITSOptions(family="quasipoisson", harmonics=2, standard_errors="ar1")
     coverage = _coverage(options, rho=0.4, noise_sd=0.06, seed=20240611)
     print(f"AR(1) sandwich, moment-matched rho, Satterthwaite df: coverage {coverage:.3f}")
     assert 0.93 <= coverage <= 0.97
@@ -86,7 +86,7 @@ def test_ar1_option_covers_level_change_under_ar1_noise():
 
 def test_ar1_option_does_not_over_cover_without_autocorrelation():
     """Independent noise: the AR(1) option must not buy coverage with needlessly wide intervals (measured 0.960)."""
-    options = ITSOptions(family="quasipoisson", harmonics=2, autocorrelation="ar1")
+    options = ITSOptions(family="quasipoisson", harmonics=2, standard_errors="ar1")
     coverage = _coverage(options, rho=0.0, noise_sd=0.06, seed=20240612)
     print(f"AR(1) option, independent noise: coverage {coverage:.3f}")
     assert 0.93 <= coverage <= 0.97
@@ -94,7 +94,7 @@ def test_ar1_option_does_not_over_cover_without_autocorrelation():
 
 def test_ar1_option_covers_gaussian_level_change_under_ar1_noise():
     """Least squares with AR(1) noise rho = 0.4 (measured 0.952; model-based OLS gives 0.772 on these series)."""
-    options = ITSOptions(family="gaussian", harmonics=2, autocorrelation="ar1")
+    options = ITSOptions(family="gaussian", harmonics=2, standard_errors="ar1")
     coverage = _gaussian_coverage(options, rho=0.4, seed=20240613)
     print(f"AR(1) option, gaussian: coverage {coverage:.3f}")
     assert 0.93 <= coverage <= 0.97
