@@ -523,13 +523,14 @@ def results_tables(view: ExportView) -> dict[str, pd.DataFrame]:
     pooled_rows = []
     for indicator, result in view.pooled:
         for site in result.sites.itertuples(index=False):
-            pooled_rows.append({"Indicator": indicator.label, "Pooled quantity": record.pooled_quantity(view.records, indicator),
+            own = next((r for r in view.records if r.indicator == indicator.id and r.site_name == site.label), None)
+            pooled_rows.append({"Indicator": indicator.label, "What the estimate is": own.quantity if own else "",
                                 "Estimate of": site.label, "Estimate": site.estimate,
                                 "CI low": site.ci_low, "CI high": site.ci_high,
                                 "Weight (%)": site.weight_percent})
         if result.pooled is not None:
             pooled_rows.append({
-                "Indicator": indicator.label, "Pooled quantity": record.pooled_quantity(view.records, indicator),
+                "Indicator": indicator.label, "What the estimate is": record.pooled_quantity(view.records, indicator),
                 "Estimate of": f"Pooled ({METHOD_NAMES.get(result.method, result.method)})",
                 "Estimate": result.pooled.estimate, "CI low": result.pooled.ci_low, "CI high": result.pooled.ci_high,
                 "Weight (%)": 100.0, "I² (%)": result.i2, "τ²": result.tau2,

@@ -339,11 +339,24 @@ def pool(records: Iterable[ResultOfRecord], indicator: Indicator, method: str = 
     return replace(pooled, sites=sites, methods=methods)
 
 
+_CONTROLLED = " and the comparison series"
+
+
+def _common(texts: list[str]) -> str:
+    """One wording for several sites: theirs when they agree, else the uncontrolled wording noting the
+    comparison series that some sites have."""
+    texts = list(dict.fromkeys(t for t in texts if t))
+    if len(texts) <= 1:
+        return texts[0] if texts else ""
+    plain = list(dict.fromkeys(t.replace(_CONTROLLED, "") for t in texts))
+    return plain[0] + " (and the comparison series where a site has them)" if len(plain) == 1 else "; ".join(texts)
+
+
 def pooled_quantity(records: Iterable[ResultOfRecord], indicator: Indicator) -> str:
     """What a forest plot of this indicator pools, in words ("average change over the first 12 months …")."""
-    return next((r.quantity for r in records if r.indicator == indicator.id and r.quantity), "")
+    return _common([r.quantity for r in records if r.indicator == indicator.id and r.estimate is not None])
 
 
 def pooled_context(records: Iterable[ResultOfRecord], indicator: Indicator) -> str:
     """The words after the change in the pooled sentence, as in the sites' own sentences."""
-    return next((r.context for r in records if r.indicator == indicator.id and r.context), "")
+    return _common([r.context for r in records if r.indicator == indicator.id and r.estimate is not None])

@@ -125,7 +125,7 @@ def test_project_site_and_compare_pages_show_the_records(app, catalogue, records
             assert row["n"].iloc[0] == r.n_text and row["Period"].iloc[0] == r.period
         estimated = [r for r in own if r.estimate is not None]
         if len(estimated) >= 2:
-            assert any(c.value == f"Pooled: each site's {estimated[0].quantity}." for c in at.caption)
+            assert any(c.value == f"Pooled: each site's {record.pooled_quantity(own, indicator)}." for c in at.caption)
 
     for site in catalogue.sites_of(project):
         at = open_page(app, "site", site=site.id)
@@ -176,7 +176,7 @@ def test_deck_report_and_tables_show_the_records(views, records, catalogue):
                 assert len(row) == 1
                 assert (row["Estimate"].iloc[0], row["CI low"].iloc[0], row["CI high"].iloc[0]) == pytest.approx(
                     (round(r.estimate.estimate, 4), round(r.estimate.ci_low, 4), round(r.estimate.ci_high, 4)))
-                assert row["Pooled quantity"].iloc[0] == r.quantity
+                assert row["What the estimate is"].iloc[0] == r.quantity
 
 
 def test_records_are_computed_once_per_data_version(store, catalogue, monkeypatch):
