@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 from mhin_eval.catalogue import Catalogue
+from mhin_eval.shares import share_checks
+from mhin_eval.vocabulary import canonical_attribute, canonical_groups, mixed_levels
 
 DATETIME_DTYPE = "datetime64[ns]"
 
@@ -342,11 +344,12 @@ def _indicator_table(catalogue: Catalogue) -> pd.DataFrame:
             "project": i.project, "indicator": i.id, "source": i.source, "kind": i.kind,
             "max_value": np.nan if i.max_value is None else float(i.max_value),
             "bounded": _bounded_by_denominator(i.kind, i.unit, i.denominator),
-            "breakdowns": tuple(i.breakdowns),
+            "breakdowns": tuple(i.breakdowns), "has_denominator": bool(i.denominator), "scale": i.scale,
         }
         for i in catalogue.indicators
     ]
-    return pd.DataFrame(rows, columns=["project", "indicator", "source", "kind", "max_value", "bounded", "breakdowns"])
+    return pd.DataFrame(rows, columns=["project", "indicator", "source", "kind", "max_value", "bounded", "breakdowns",
+                                       "has_denominator", "scale"])
 
 
 def _bounded_by_denominator(kind: str, unit: str, denominator: str) -> bool:
@@ -486,13 +489,15 @@ def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> P
                   "Write the denominator as a plain number, or leave it empty when there is none.")
         col.cells(denominator < 0, den_text, "denominator", "A negative denominator",
                   "A denominator (population, cohort size) is 0 or more; correct it.")
-        zero = (denominator == 0) & meta["kind"].isin(("rate", "proportion"))
-        col.cells(zero, den_text, "denominator", "A denominator of 0 for a rate or proportion",
+        zero = (denominator == 0) & (meta["kind"].isin(("rate", "proportion")) | meta["has_denominator"].eq(True))
+        col.cells(zero, den_text, "denominator", "A denominator of 0 for a rate, proportion or count per population",
                   "Enter the population or total the value is out of, or leave the cell empty if unknown.")
     else:
         denominator = pd.Series(np.nan, index=raw.index, dtype="float64")
     _value_checks(value, value_text, meta, col, denominators=denominator)
+    share_checks(value, value_text, denominator, meta, col)
     _breakdown_checks(breakdown, group, meta, indicator, col)
+    group = canonical_groups(breakdown, group, catalogue, col, notes)
 
     frame = pd.DataFrame(
         {
@@ -502,6 +507,7 @@ def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> P
         index=raw.index,
     )
     complete = (project != "") & (site != "") & (indicator != "") & period.notna()
+    mixed_levels(frame[complete], catalogue, col)
     _duplicates(
         frame[complete], SERIES_KEY, col,
         lambda k: f"site '{k['site']}', indicator '{k['indicator']}', month {k['period']:%Y-%m}"
@@ -615,6 +621,8 @@ def prepare_participants(raw: pd.DataFrame, catalogue: Catalogue, file_name: str
     for attribute in PARTICIPANT_ATTRIBUTES:
         if attribute in raw:
             text = as_text(raw[attribute])
+            if catalogue.breakdown(attribute) is not None:
+                text = canonical_attribute(text, catalogue.breakdown(attribute), col, notes, attribute)
             frame[attribute] = text.where(text != "", None)
     complete = (frame[list(PARTICIPANT_KEY)] != "").all(axis=1)
     _duplicates(
