@@ -17,7 +17,7 @@ from mhin_eval.analysis.its import ITSOptions, ITSResult, fit_its
 from mhin_eval.analysis.prepost import count_prepost, paired_prepost
 from mhin_eval.analysis.results import AnalysisError, Estimate
 from mhin_eval.catalogue import Catalogue, Indicator, Site
-from mhin_eval.shares import months_without_denominator, uses_offset
+from mhin_eval.shares import as_shares, months_without_denominator, uses_offset
 from mhin_eval.wording import direction, finding_sentence
 
 ALL = "all"
@@ -128,6 +128,7 @@ def site_its(
     ``go_live`` overrides the catalogue's date (for sensitivity analyses in the explorer). An indicator
     with a catalogue denominator is always modelled per denominator (offset): months without one are
     left out with a warning. Months left out of a site total (``series_rows``) are warned about too.
+    A proportion's fitted lines come back as shares of the denominator (``shares.as_shares``).
     """
     options = options or default_its_options(catalogue, indicator)
     names = {s.id: s.name for s in catalogue.sites}
@@ -159,6 +160,8 @@ def site_its(
         treated=site.name if comparison_sites else None,
         options=options,
     )
+    if indicator.is_share and use_offset:
+        result = replace(result, fitted=as_shares(result.fitted, frame, indicator, bool(comparison_sites)))
     if warnings:
         result = replace(result, warnings=tuple(warnings) + tuple(result.warnings))
     return result

@@ -64,3 +64,23 @@ def months_without_denominator(frame: pd.DataFrame, indicator: Indicator, name: 
                f"{month_list(frame.loc[lacking, 'period'])}. The model stays a rate per denominator; add the "
                "denominators to include them.")
     return frame[~lacking], warning
+
+
+SHARE_COLUMNS = ("observed", "fitted", "fitted_low", "fitted_high", "counterfactual", "counterfactual_low",
+                 "counterfactual_high")
+
+
+def as_shares(fitted: pd.DataFrame, frame: pd.DataFrame, indicator: Indicator, controlled: bool) -> pd.DataFrame:
+    """A proportion's fitted frame on its share scale: counts divided by their month's denominator times
+    ``rate_per`` (100: percent), with the denominator kept in a ``denominator`` column (the suppressed
+    view converts its rounded counts with it). ``frame`` holds the modelled rows (period, series,
+    denominator)."""
+    keys = ["period", "series"] if controlled else ["period"]
+    lookup = frame.set_index(keys)["denominator"]
+    index = pd.MultiIndex.from_frame(fitted[["period", "group"]]) if controlled else pd.Index(fitted["period"])
+    out = fitted.copy()
+    out["denominator"] = lookup.reindex(index).to_numpy(dtype=float)
+    for column in SHARE_COLUMNS:
+        if column in out:
+            out[column] = out[column] / out["denominator"] * indicator.rate_per
+    return out
