@@ -103,6 +103,7 @@ else:
     )
     columns = ["ingest_id", "time", "user", "file_name", "kind", "sites"]
     columns += ["rows_added", "rows_replaced"] if access.sites is None else ["rows_in_scope"]
+    columns += ["rows_removed"]
     shown = shown[columns + ["status"]].rename(columns={"rows_in_scope": "rows for your sites"})
     st.dataframe(shown.rename(columns=lambda c: c.replace("_", " ").capitalize()), hide_index=True)
 
