@@ -83,6 +83,24 @@ def total_warnings(rows: pd.DataFrame) -> list[str]:
     return list(rows.attrs.get("warnings", []))
 
 
+def unlisted_groups(series: pd.DataFrame, catalogue: Catalogue, site: str, indicator: str) -> list[str]:
+    """A warning per breakdown whose stored groups include labels the catalogue does not list (rows stored
+    before group vocabularies, or under another spelling): a site total may count them twice."""
+    rows = series[(series["site"] == site) & (series["indicator"] == indicator) & (series["breakdown"] != ALL)]
+    warnings = []
+    for name, part in rows.groupby("breakdown"):
+        vocabulary = catalogue.breakdown(str(name))
+        odd = sorted(set(part["group"]) - set(vocabulary.labels)) if vocabulary else []
+        if odd:
+            warnings.append(
+                f"Stored {name} group{'s' if len(odd) > 1 else ''} {', '.join(repr(g) for g in odd)} "
+                f"{'are' if len(odd) > 1 else 'is'} not in the catalogue's list (stored under another spelling): "
+                "the site total may count these people twice. Upload the corrected file as a correction "
+                "(replace range) to remove the old rows."
+            )
+    return warnings
+
+
 def _summed_groups(rows: pd.DataFrame, breakdown: str, skip: set) -> tuple[pd.DataFrame, list[str]]:
     """Monthly sums of a breakdown's groups over the months with a value for every expected group, and
     a warning per set of missing groups naming its months. Months in ``skip`` have an ``all`` row."""
@@ -138,6 +156,8 @@ def site_its(
         rows = series_rows(series, sid, indicator.id, breakdown, group)
         prefix = f"{name}: " if comparison_sites else ""
         warnings += [prefix + w for w in total_warnings(rows)]
+        if breakdown == ALL:
+            warnings += [prefix + w for w in unlisted_groups(series, catalogue, sid, indicator.id)]
         rows = rows.dropna(subset=["value"])
         rows, lacking = months_without_denominator(rows, indicator, name if comparison_sites else "")
         warnings += [lacking] if lacking else []

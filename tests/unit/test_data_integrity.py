@@ -350,3 +350,26 @@ def test_cli_replace_range_shows_the_removed_rows_and_dry_run_stores_nothing(tmp
     assert "1 removed" in out and "Mixed" in out and "nothing was stored" in out
     assert cli.main(["ingest", str(fix), "--replace-range", "--data-dir", data_dir]) == 0
     assert "1 removed (replaced range)" in capsys.readouterr().out
+
+
+def test_rows_stored_under_an_old_spelling_are_flagged_and_a_correction_removes_them(tmp_path, store, catalogue):
+    """A store filled before group vocabularies holds "Black British" beside the corrected file's
+    "Black or Black British": the total is warned about, and the correction ingest leaves 70, not 90."""
+    from mhin_eval.loaders import Extract
+
+    old = pd.DataFrame({"project": "pcref", "site": "sheffield", "indicator": "mha-detentions",
+                        "period": pd.date_range("2021-04-01", periods=24, freq="MS").repeat(2), "breakdown": "ethnicity",
+                        "group": ["White", "Black British"] * 24, "value": [50.0, 20.0] * 24, "denominator": 10000.0})
+    store.ingest(Extract("series", old, "old.csv", "", "csv"))
+    new = [eth(m, g, v) for m in months("2021-04-01", 24) for g, v in (("White", 50), ("Black or Black British", 20))]
+    path = write(tmp_path, "corrected.csv", new)
+    plain = store.ingest_file(path)
+    assert set(evaluate.series_rows(store.series(), "sheffield", "mha-detentions")["value"]) == {90}
+    site, indicator = catalogue.site("sheffield"), catalogue.indicator("pcref", "mha-detentions")
+    result = evaluate.site_its(store.series(), catalogue, site, indicator)
+    assert any("'Black British' is not in the catalogue's list" in w for w in result.warnings)
+    store.rollback(plain.ingest_id)
+    store.ingest(load_extract(path, catalogue=catalogue), replace_range=True)
+    assert set(evaluate.series_rows(store.series(), "sheffield", "mha-detentions")["value"]) == {70}
+    result = evaluate.site_its(store.series(), catalogue, site, indicator)
+    assert not any("not in the catalogue's list" in w for w in result.warnings)
