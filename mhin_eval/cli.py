@@ -131,6 +131,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             "added": history["rows_added"],
             "replaced": history["rows_replaced"],
             "unchanged": history["rows_unchanged"],
+            "removed": history["rows_removed"],
             "sha256": history["sha256"].str[:12],
             "status": status,
         }

@@ -350,6 +350,8 @@ def test_cli_replace_range_shows_the_removed_rows_and_dry_run_stores_nothing(tmp
     assert "1 removed" in out and "Mixed" in out and "nothing was stored" in out
     assert cli.main(["ingest", str(fix), "--replace-range", "--data-dir", data_dir]) == 0
     assert "1 removed (replaced range)" in capsys.readouterr().out
+    assert cli.main(["history", "--data-dir", data_dir]) == 0
+    assert "removed" in capsys.readouterr().out.splitlines()[0]
 
 
 def test_rows_stored_under_an_old_spelling_are_flagged_and_a_correction_removes_them(tmp_path, store, catalogue):
