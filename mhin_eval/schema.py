@@ -16,7 +16,10 @@ Decisions a partner site may meet:
 - An empty value is kept as missing with a note (a month not reported, a follow-up not obtained);
   text such as "n/k" in a number column is refused.
 - Periods are moved to the first of their month; dates are day-first (UK) when written with slashes.
-- ``breakdown``/``group`` default to "all"; a breakdown must be listed for the indicator in the catalogue.
+- ``breakdown``/``group`` default to "all"; a breakdown must be listed for the indicator in the catalogue,
+  and a group of a breakdown with a vocabulary is stored under the catalogue's label (mhin_eval.vocabulary).
+- A proportion with a stated ``scale`` is checked against it, one without needs its denominator
+  (mhin_eval.shares); a denominator of 0 is refused wherever the catalogue names a denominator.
 - Timepoints are compared in lower case ("Baseline" = "baseline"); participant ids are kept as text.
 """
 
@@ -343,7 +346,7 @@ def _indicator_table(catalogue: Catalogue) -> pd.DataFrame:
         {
             "project": i.project, "indicator": i.id, "source": i.source, "kind": i.kind,
             "max_value": np.nan if i.max_value is None else float(i.max_value),
-            "bounded": _bounded_by_denominator(i.kind, i.unit, i.denominator),
+            "bounded": _bounded_by_denominator(i.kind, i.unit, i.denominator) and not i.scale,
             "breakdowns": tuple(i.breakdowns), "has_denominator": bool(i.denominator), "scale": i.scale,
         }
         for i in catalogue.indicators
