@@ -85,12 +85,21 @@ def total_warnings(rows: pd.DataFrame) -> list[str]:
 
 def unlisted_groups(series: pd.DataFrame, catalogue: Catalogue, site: str, indicator: str) -> list[str]:
     """A warning per breakdown whose stored groups include labels the catalogue does not list (rows stored
-    before group vocabularies, or under another spelling): a site total may count them twice."""
+    before group vocabularies, or under another spelling), or mix higher-level groups and detailed
+    categories (from different files): a site total may count them twice."""
     rows = series[(series["site"] == site) & (series["indicator"] == indicator) & (series["breakdown"] != ALL)]
     warnings = []
     for name, part in rows.groupby("breakdown"):
         vocabulary = catalogue.breakdown(str(name))
         odd = sorted(set(part["group"]) - set(vocabulary.labels)) if vocabulary else []
+        detailed = {g.label for g in vocabulary.groups if g.parent} if vocabulary else set()
+        held = set(part["group"])
+        if held & detailed and held - detailed - set(odd):
+            warnings.append(
+                f"Stored {name} rows give both higher-level groups and detailed categories (from different "
+                "files): the site total may count these people twice. Upload one level as a correction "
+                "(replace range) to remove the other."
+            )
         if odd:
             warnings.append(
                 f"Stored {name} group{'s' if len(odd) > 1 else ''} {', '.join(repr(g) for g in odd)} "

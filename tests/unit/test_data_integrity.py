@@ -375,3 +375,11 @@ def test_rows_stored_under_an_old_spelling_are_flagged_and_a_correction_removes_
     assert set(evaluate.series_rows(store.series(), "sheffield", "mha-detentions")["value"]) == {70}
     result = evaluate.site_its(store.series(), catalogue, site, indicator)
     assert not any("not in the catalogue's list" in w for w in result.warnings)
+
+
+def test_levels_mixed_across_files_are_warned_about(tmp_path, store, catalogue):
+    store.ingest_file(write(tmp_path, "a.csv", [eth(m, "White", 50) for m in months("2021-04-01", 24)]))
+    store.ingest_file(write(tmp_path, "b.csv", [eth(m, "White - British", 40) for m in months("2021-04-01", 24)]))
+    result = evaluate.site_its(store.series(), catalogue, catalogue.site("sheffield"),
+                               catalogue.indicator("pcref", "mha-detentions"))
+    assert any("both higher-level groups and detailed categories" in w for w in result.warnings)
