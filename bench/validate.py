@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 from mhin_eval.catalogue import load_catalogue  # noqa: E402
 from mhin_eval.loaders import load_extract  # noqa: E402
 from mhin_eval.schema import ValidationFailed  # noqa: E402
+from mhin_eval.vocabulary import with_groups  # noqa: E402
 
 
 def large_series_frame(rows: int, seed: int = 1) -> pd.DataFrame:
@@ -44,8 +45,8 @@ def large_series_frame(rows: int, seed: int = 1) -> pd.DataFrame:
 
 
 def main(rows: int = 200_000) -> None:
-    catalogue = load_catalogue()
     frame = large_series_frame(rows)
+    catalogue = with_groups(load_catalogue(), "ethnicity", sorted(set(frame["group"])))
     with tempfile.TemporaryDirectory() as tmp:
         good = Path(tmp) / "large_good.csv"
         frame.to_csv(good, index=False)

@@ -22,6 +22,8 @@ ITS_FAMILIES = ("gaussian", "poisson", "quasipoisson", "negbin")
 PARTICIPANT_MODELS = ("paired-mean", "rate-ratio", "mcnemar")
 DOMAIN_SCORES = ("mean",)
 TOTAL_SCORES = ("mean-of-domains", "mean-of-items")
+#: Stated scales of a proportion given without a denominator: a share out of 1 or a percentage.
+SHARE_SCALES = ("0-1", "0-100")
 
 
 class CatalogueError(ValueError):
@@ -75,6 +77,12 @@ class Indicator:
     reliable_change: float | None = None
     max_value: float | None = None
     headline: bool = False
+    scale: str = ""
+
+    @property
+    def is_share(self) -> bool:
+        """A proportion: modelled and shown as a share of its denominator or of its stated scale."""
+        return self.kind == "proportion"
 
     @property
     def is_count(self) -> bool:
@@ -84,6 +92,41 @@ class Indicator:
     @property
     def lower_is_better(self) -> bool:
         return self.better == "lower"
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group of a breakdown: its canonical label, optional code, the higher-level group it belongs
+    to (``parent``) and other spellings met in real files (``aliases``)."""
+
+    label: str
+    code: str = ""
+    parent: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """The groups a breakdown may hold (mhin_eval.vocabulary maps spellings to them).
+
+    ``combined`` lists labels that pool several groups (e.g. "BME"): refused, because rows of
+    pooled groups cannot be added to or compared with rows of single groups.
+    """
+
+    id: str
+    label: str
+    groups: tuple[Group, ...]
+    combined: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(g.label for g in self.groups)
+
+    @property
+    def top_level(self) -> tuple[str, ...]:
+        """Labels of the groups that belong to no higher-level group."""
+        return tuple(g.label for g in self.groups if not g.parent)
 
 
 @dataclass(frozen=True)
@@ -172,6 +215,14 @@ class Catalogue:
     path: Path | None = None
     instruments: tuple[Instrument, ...] = ()
     findings: FindingsSpec = field(default_factory=FindingsSpec)
+    breakdowns: tuple[Breakdown, ...] = ()
+
+    def breakdown(self, breakdown_id: str) -> Breakdown | None:
+        """The breakdown's vocabulary, or None when the catalogue lists no groups for it."""
+        for b in self.breakdowns:
+            if b.id == breakdown_id:
+                return b
+        return None
 
     def project(self, project_id: str) -> Project:
         for p in self.projects:
@@ -276,9 +327,11 @@ def parse_catalogue(data: dict, path: Path | None = None) -> Catalogue:
         path=path,
         instruments=tuple(_instrument(e, n) for n, e in enumerate(data.get("instruments", []))),
         findings=_build(FindingsSpec, dict(data.get("findings", {})), "findings", ()),
+        breakdowns=tuple(_breakdown(e, n) for n, e in enumerate(data.get("breakdowns", []))),
     )
     _check(cat)
     _check_instruments(cat)
+    _check_breakdowns(cat)
     return cat
 
 
@@ -293,6 +346,44 @@ def _instrument(entry: dict, n: int) -> Instrument:
         for k, d in enumerate(domains)
     )
     return _build(Instrument, entry, where, ("id", "name", "short_name", "scale_min", "scale_max"))
+
+
+def _breakdown(entry: dict, n: int) -> Breakdown:
+    where = f"breakdowns[{n}] ({entry.get('id')})"
+    entry = dict(entry)
+    groups = entry.pop("groups", None)
+    if not groups:
+        raise CatalogueError(f"{where}: needs at least one [[breakdowns.groups]] entry")
+    entry["groups"] = tuple(
+        _build(Group, g, f"{where}.groups[{k}] ({g.get('label')})", ("label",)) for k, g in enumerate(groups)
+    )
+    return _build(Breakdown, entry, where, ("id", "label"))
+
+
+def _check_breakdowns(cat: Catalogue) -> None:
+    """Unique ids and labels, parents that exist, no spelling that names two groups, reference groups
+    and indicator breakdowns that the vocabulary holds."""
+    from mhin_eval.vocabulary import spellings
+
+    ids = [b.id for b in cat.breakdowns]
+    if len(set(ids)) != len(ids):
+        raise CatalogueError("breakdowns: duplicate breakdown id")
+    for b in cat.breakdowns:
+        where = f"breakdown '{b.id}'"
+        labels = b.labels
+        if len(set(labels)) != len(labels):
+            raise CatalogueError(f"{where}: a group label is listed twice")
+        for g in b.groups:
+            if g.parent and g.parent not in b.top_level:
+                raise CatalogueError(f"{where}, group '{g.label}': parent '{g.parent}' is not a higher-level group "
+                                     f"of this breakdown ({', '.join(b.top_level)})")
+        spellings(b)
+    for i in cat.indicators:
+        for name in i.breakdowns:
+            vocabulary = cat.breakdown(name)
+            if vocabulary and i.reference_group and i.reference_group not in vocabulary.labels:
+                raise CatalogueError(f"indicator '{i.project}/{i.id}': reference_group '{i.reference_group}' is "
+                                     f"not a group of breakdown '{name}'")
 
 
 def _check_instruments(cat: Catalogue) -> None:
@@ -358,6 +449,13 @@ def _check(cat: Catalogue) -> None:
         allowed = ITS_FAMILIES if i.source == "series" else PARTICIPANT_MODELS
         if i.default_model not in allowed:
             raise CatalogueError(f"{where}: default_model must be one of {', '.join(allowed)}")
+        if i.scale and i.scale not in SHARE_SCALES:
+            raise CatalogueError(f"{where}: scale must be one of {', '.join(SHARE_SCALES)}")
+        if i.scale and i.kind != "proportion":
+            raise CatalogueError(f"{where}: scale applies to proportions only (kind = \"proportion\")")
+        if i.kind == "proportion" and i.source == "series" and not (i.denominator or i.scale):
+            raise CatalogueError(f"{where}: a proportion needs a denominator or a stated scale "
+                                 f"(scale = \"0-1\" or \"0-100\")")
 
 
 def load_catalogue(path: str | os.PathLike | None = None) -> Catalogue:

@@ -218,6 +218,12 @@ def axis_title(title: str, unit: str = "") -> str:
     return f"{title} ({unit})" if title else unit[:1].upper() + unit[1:]
 
 
+def _percent_axis(layout: dict, unit: str) -> None:
+    """A share in percent (unit "% of ...") reads 0%, 10%, ... on the value axis."""
+    if unit.startswith("%"):
+        layout["yaxis"].update(ticksuffix="%", rangemode="tozero")
+
+
 def _num(value, unit: str = "") -> str:
     """A number for hover and labels: whole numbers without decimals, otherwise 1–3 significant decimals."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)) or pd.isna(value):
@@ -452,6 +458,7 @@ def its_chart(
         subtitle=subtitle or "",
     )
     layout["yaxis"].update(rangemode="tozero" if (treated["observed"] >= 0).all() else "normal")
+    _percent_axis(layout, unit)
     layout = _legend_below(layout, rows=legend_rows)
     # Hang the legend just under the axis labels (a fixed distance in pixels: the height is fixed, only the
     # width varies), so that where the entries fit on fewer lines the spare room is below it, not above.
@@ -581,6 +588,7 @@ def spc_chart(result: SPCResult, *, title: str = "", y_title: str = "", unit: st
     if result.disclosure_note:
         notes.append(result.disclosure_note)
     layout = base_layout(title, height=440, y_title=axis_title(y_title, unit), subtitle="; ".join(notes))
+    _percent_axis(layout, unit)
     layout["margin"]["r"] = 170
     fig.update_layout(**_legend_below(layout))
     return fig

@@ -77,12 +77,32 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if extract is None:
         return EXIT_REFUSED
     try:
-        result = _store(args).ingest(extract, user=args.user, demo=args.demo)
+        store = _store(args)
+        if args.replace_range or args.dry_run:
+            _print_preview(store.preview(extract, replace_range=args.replace_range), args.replace_range)
+        if args.dry_run:
+            print("Dry run: nothing was stored.")
+            return EXIT_OK
+        result = store.ingest(extract, user=args.user, demo=args.demo, replace_range=args.replace_range)
     except StoreError as exc:
         print(f"{extract.file_name}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     print(result.summary())
     return EXIT_OK
+
+
+def _print_preview(detail: pd.DataFrame, replace_range: bool, limit: int = 20) -> None:
+    """Counts of rows added, replaced, unchanged (and removed by a correction), then the rows removed."""
+    counts = detail["change"].value_counts()
+    kinds = ("added", "replaced", "unchanged", "removed") if replace_range else ("added", "replaced", "unchanged")
+    print("Would change: " + ", ".join(f"{int(counts.get(k, 0)):,} {k}" for k in kinds) + ".")
+    removed = detail[detail["change"] == "removed"]
+    if len(removed):
+        shown = removed.drop(columns=["change", *(c for c in removed.columns if c.startswith("new_"))])
+        print(f"Stored rows the correction removes ({len(removed):,}):")
+        print(shown.rename(columns=lambda c: c.removeprefix("old_")).head(limit).to_string(index=False))
+        if len(removed) > limit:
+            print(f"... and {len(removed) - limit:,} more.")
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -111,6 +131,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             "added": history["rows_added"],
             "replaced": history["rows_replaced"],
             "unchanged": history["rows_unchanged"],
+            "removed": history["rows_removed"],
             "sha256": history["sha256"].str[:12],
             "status": status,
         }
@@ -210,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--user", default=_default_user(), help="name recorded in the history (default: login name)"
     )
     ingest.add_argument("--demo", action="store_true", help="mark the rows as synthetic demo data")
+    ingest.add_argument(
+        "--replace-range", action="store_true",
+        help="a correction: replace each site's indicator over the months the file covers as a whole, removing "
+             "stored rows in that range the file does not give again (listed first; rollback restores them)",
+    )
+    ingest.add_argument("--dry-run", action="store_true", help="show what would change and store nothing")
 
     command(
         "history", "list every ingest: who, when, which file, rows added and replaced, rollbacks", cmd_history

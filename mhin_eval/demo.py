@@ -48,7 +48,7 @@ PARTICIPANT_COLUMNS = (
 TRUE_EFFECT_COLUMNS = ("project", "site", "indicator", "breakdown", "group", "quantity", "true_value", "note")
 BASELINE, FOLLOW_UP = "baseline", "follow-up"
 
-ETHNIC_GROUPS = ("Asian or Asian British", "Black or Black British", "Mixed", "White", "Other ethnic groups")
+ETHNIC_GROUPS = ("Asian or Asian British", "Black or Black British", "Mixed", "White", "Other Ethnic Groups")
 BREAKDOWN_GROUPS: dict[str, tuple[str, ...]] = {
     "ethnicity": ETHNIC_GROUPS,
     "delivery_mode": ("online", "face-to-face"),
@@ -58,7 +58,7 @@ BREAKDOWN_GROUPS: dict[str, tuple[str, ...]] = {
 DEFAULT_SHARES: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     "ethnicity": (
         {"Asian or Asian British": 0.096, "Black or Black British": 0.042, "Mixed": 0.030, "White": 0.810,
-         "Other ethnic groups": 0.022},
+         "Other Ethnic Groups": 0.022},
     ) * 2,
     "delivery_mode": ({"online": 0.2, "face-to-face": 0.8}, {"online": 0.7, "face-to-face": 0.3}),
     "sex": ({"Female": 0.5, "Male": 0.5},) * 2,
@@ -201,11 +201,11 @@ def _annual_per_100k(rate: float) -> float:
 
 # Mental Health Act detention rates by ethnic group relative to White: NHS England, Mental Health Act
 # Statistics, Annual Figures 2023-24, crude rates per 100,000 (White 69.5, Black or Black British 239.0,
-# Asian or Asian British 79.9, Mixed 115.9, Other ethnic groups 130.6). The restrictive-practice rates
+# Asian or Asian British 79.9, Mixed 115.9, Other Ethnic Groups 130.6). The restrictive-practice rates
 # below are invented, with the same kind of gradient.
 _DETENTION_RELATIVE = {
     "White": 1.0, "Black or Black British": 239.0 / 69.5, "Asian or Asian British": 79.9 / 69.5,
-    "Mixed": 115.9 / 69.5, "Other ethnic groups": 130.6 / 69.5,
+    "Mixed": 115.9 / 69.5, "Other Ethnic Groups": 130.6 / 69.5,
 }  # fmt: skip
 _POPULATION = dict(denominator_kind="population", denominator_size=400_000, denominator_growth=0.006)
 _COHORT = dict(
@@ -236,19 +236,19 @@ SERIES_PROFILES: dict[tuple[str, str], SeriesProfile] = {
     ("pcref", "restraint"): SeriesProfile(
         _annual_per_100k(95.0), trend=0.002, season=(0.0, 0.03, 0.0, 0.0), dispersion=25,
         group_rate={"White": 1.0, "Black or Black British": 3.6, "Asian or Asian British": 1.1, "Mixed": 2.0,
-                    "Other ethnic groups": 1.7},
+                    "Other Ethnic Groups": 1.7},
         **_POPULATION,
     ),
     ("pcref", "seclusion"): SeriesProfile(
         _annual_per_100k(22.0), trend=0.0, season=(0.0, 0.02, 0.0, 0.0), dispersion=25,
         group_rate={"White": 1.0, "Black or Black British": 4.2, "Asian or Asian British": 1.2, "Mixed": 2.2,
-                    "Other ethnic groups": 1.8},
+                    "Other Ethnic Groups": 1.8},
         **_POPULATION,
     ),
     ("pcref", "rapid-tranquillisation"): SeriesProfile(
         _annual_per_100k(38.0), trend=0.001, season=(0.0, 0.02, 0.0, 0.0), dispersion=25,
         group_rate={"White": 1.0, "Black or Black British": 3.8, "Asian or Asian British": 1.1, "Mixed": 1.9,
-                    "Other ethnic groups": 1.6},
+                    "Other Ethnic Groups": 1.6},
         **_POPULATION,
     ),
 }  # fmt: skip
@@ -268,12 +268,12 @@ SITE_SCALES: dict[str, SiteScale] = {
     "sheffield": SiteScale(
         denominators={"population": 557_000},
         shares={"ethnicity": ({"White": 0.795, "Asian or Asian British": 0.096, "Black or Black British": 0.046,
-                               "Mixed": 0.036, "Other ethnic groups": 0.027},) * 2},
+                               "Mixed": 0.036, "Other Ethnic Groups": 0.027},) * 2},
     ),
     "manchester": SiteScale(
         denominators={"population": 562_000},
         shares={"ethnicity": ({"White": 0.568, "Asian or Asian British": 0.208, "Black or Black British": 0.119,
-                               "Mixed": 0.052, "Other ethnic groups": 0.053},) * 2},
+                               "Mixed": 0.052, "Other Ethnic Groups": 0.053},) * 2},
     ),
 }  # fmt: skip
 

@@ -17,6 +17,7 @@ from mhin_eval.analysis.its import ITSOptions, ITSResult, fit_its
 from mhin_eval.analysis.prepost import count_prepost, paired_prepost
 from mhin_eval.analysis.results import AnalysisError
 from mhin_eval.catalogue import Catalogue, Indicator, Site
+from mhin_eval.shares import as_shares, months_without_denominator, uses_offset
 
 ALL = "all"
 
@@ -46,23 +47,92 @@ def default_its_options(catalogue: Catalogue, indicator: Indicator, **overrides)
 
 
 def series_rows(series: pd.DataFrame, site: str, indicator: str, breakdown: str = ALL, group: str = ALL) -> pd.DataFrame:
-    """One site's monthly series for an indicator and group; groups of a breakdown are summed for "all".
+    """One site's monthly series for an indicator and group, sorted by period (columns period, value,
+    denominator).
 
-    Returns columns period, value, denominator sorted by period.
+    The site total ("all") of a month is its stored ``all`` row, else the sum of its groups when every
+    expected group has a value that month. The expected groups are those the site reports for the
+    indicator and breakdown anywhere in the series (not the catalogue's full list: a site that never
+    records "Unknown" still has totals). A month missing a group is left out rather than summed short,
+    and ``frame.attrs["warnings"]`` says which months and groups (``total_warnings`` gives them too).
     """
     rows = series[(series["site"] == site) & (series["indicator"] == indicator)]
     if rows.empty:
         return pd.DataFrame(columns=["period", "value", "denominator"])
-    if breakdown == ALL and not (rows["breakdown"] == ALL).any():
-        first_breakdown = sorted(rows["breakdown"].unique())[0]
-        rows = rows[rows["breakdown"] == first_breakdown]
-        summed = rows.groupby("period", as_index=False).agg(
-            value=("value", lambda v: v.sum(min_count=len(v))),
-            denominator=("denominator", lambda d: d.sum(min_count=len(d))),
-        )
-        return summed.sort_values("period").reset_index(drop=True)
-    rows = rows[(rows["breakdown"] == breakdown) & (rows["group"] == group)]
-    return rows[["period", "value", "denominator"]].sort_values("period").reset_index(drop=True)
+    if breakdown != ALL:
+        rows = rows[(rows["breakdown"] == breakdown) & (rows["group"] == group)]
+        return rows[["period", "value", "denominator"]].sort_values("period").reset_index(drop=True)
+    totals = rows[(rows["breakdown"] == ALL) & (rows["group"] == ALL)][["period", "value", "denominator"]]
+    groups = rows[rows["breakdown"] != ALL]
+    if groups.empty:
+        return totals.sort_values("period").reset_index(drop=True)
+    first_breakdown = sorted(groups["breakdown"].unique())[0]
+    summed, warnings = _summed_groups(groups[groups["breakdown"] == first_breakdown], first_breakdown,
+                                      skip=set(totals["period"]))
+    out = pd.concat([totals, summed]) if len(totals) else summed
+    out = out.sort_values("period").reset_index(drop=True)
+    out.attrs["warnings"] = warnings
+    return out
+
+
+def total_warnings(rows: pd.DataFrame) -> list[str]:
+    """The warnings ``series_rows`` attached to a site total (months left out for a missing group)."""
+    return list(rows.attrs.get("warnings", []))
+
+
+def unlisted_groups(series: pd.DataFrame, catalogue: Catalogue, site: str, indicator: str) -> list[str]:
+    """A warning per breakdown whose stored groups include labels the catalogue does not list (rows stored
+    before group vocabularies, or under another spelling), or mix higher-level groups and detailed
+    categories (from different files): a site total may count them twice."""
+    rows = series[(series["site"] == site) & (series["indicator"] == indicator) & (series["breakdown"] != ALL)]
+    warnings = []
+    for name, part in rows.groupby("breakdown"):
+        vocabulary = catalogue.breakdown(str(name))
+        odd = sorted(set(part["group"]) - set(vocabulary.labels)) if vocabulary else []
+        detailed = {g.label for g in vocabulary.groups if g.parent} if vocabulary else set()
+        held = set(part["group"])
+        if held & detailed and held - detailed - set(odd):
+            warnings.append(
+                f"Stored {name} rows give both higher-level groups and detailed categories (from different "
+                "files): the site total may count these people twice. Upload one level as a correction "
+                "(replace range) to remove the other."
+            )
+        if odd:
+            warnings.append(
+                f"Stored {name} group{'s' if len(odd) > 1 else ''} {', '.join(repr(g) for g in odd)} "
+                f"{'are' if len(odd) > 1 else 'is'} not in the catalogue's list (stored under another spelling): "
+                "the site total may count these people twice. Upload the corrected file as a correction "
+                "(replace range) to remove the old rows."
+            )
+    return warnings
+
+
+def _summed_groups(rows: pd.DataFrame, breakdown: str, skip: set) -> tuple[pd.DataFrame, list[str]]:
+    """Monthly sums of a breakdown's groups over the months with a value for every expected group, and
+    a warning per set of missing groups naming its months. Months in ``skip`` have an ``all`` row."""
+    expected = sorted(rows["group"].unique())
+    rows = rows[~rows["period"].isin(skip)]
+    present = rows.dropna(subset=["value"]).groupby("period")["group"].agg(lambda g: frozenset(g))
+    months = sorted(rows["period"].unique())
+    lacking: dict[tuple[str, ...], list] = {}
+    for period in months:
+        missing = tuple(g for g in expected if g not in present.get(period, frozenset()))
+        if missing:
+            lacking.setdefault(missing, []).append(period)
+    complete = [p for p in months if not any(p in ps for ps in lacking.values())]
+    part = rows[rows["period"].isin(complete)]
+    summed = part.groupby("period", as_index=False).agg(
+        value=("value", "sum"),
+        denominator=("denominator", lambda d: d.sum(min_count=len(d))),
+    )
+    warnings = []
+    for missing, periods in lacking.items():
+        words = [f"{pd.Timestamp(p):%b %Y}" for p in periods]
+        shown = ", ".join(words[:10]) + (f" and {len(words) - 10} more" if len(words) > 10 else "")
+        names = " and ".join(f"'{g}'" for g in missing)
+        warnings.append(f"{shown} left out of the total: no {breakdown} row (or no value) for group"
+                        f"{'s' if len(missing) > 1 else ''} {names}, so the month's groups do not add up to it.")
+    return summed, warnings
 
 
 def site_its(
@@ -79,19 +149,34 @@ def site_its(
 ) -> ITSResult:
     """Segmented regression of one site's series around its go-live (controlled when comparisons are given).
 
-    ``go_live`` overrides the catalogue's date (for sensitivity analyses in the explorer).
+    ``go_live`` overrides the catalogue's date (for sensitivity analyses in the explorer). An indicator
+    with a catalogue denominator is always modelled per denominator (offset): months without one are
+    left out with a warning. Months left out of a site total (``series_rows``) are warned about too.
+    A proportion's fitted lines come back as shares of the denominator (``shares.as_shares``).
     """
     options = options or default_its_options(catalogue, indicator)
     names = {s.id: s.name for s in catalogue.sites}
-    frame = series_rows(series, site.id, indicator.id, breakdown, group).assign(series=site.name)
-    for other in comparison_sites:
-        part = series_rows(series, other, indicator.id, breakdown, group).assign(series=names.get(other, other))
-        frame = pd.concat([frame, part])
-    frame = frame.dropna(subset=["value"])
+    warnings: list[str] = []
+    parts = []
+    for sid, name in ((site.id, site.name), *((o, names.get(o, o)) for o in comparison_sites)):
+        rows = series_rows(series, sid, indicator.id, breakdown, group)
+        prefix = f"{name}: " if comparison_sites else ""
+        warnings += [prefix + w for w in total_warnings(rows)]
+        if breakdown == ALL:
+            warnings += [prefix + w for w in unlisted_groups(series, catalogue, sid, indicator.id)]
+        rows = rows.dropna(subset=["value"])
+        rows, lacking = months_without_denominator(rows, indicator, name if comparison_sites else "")
+        warnings += [lacking] if lacking else []
+        parts.append(rows.assign(series=name))
+    frame = pd.concat(parts)
     if frame.empty:
-        raise AnalysisError(f"There is no {indicator.label} data for {site.name}.")
-    use_offset = indicator.is_count and frame["denominator"].notna().all() and (frame["denominator"] > 0).all()
-    return fit_its(
+        reason = " ".join(warnings)
+        raise AnalysisError(f"There is no {indicator.label} data for {site.name}." + (f" {reason}" if reason else ""))
+    if uses_offset(indicator):
+        use_offset = True
+    else:
+        use_offset = indicator.is_count and frame["denominator"].notna().all() and (frame["denominator"] > 0).all()
+    result = fit_its(
         frame,
         pd.Timestamp(go_live or site.go_live),
         time="period",
@@ -101,6 +186,11 @@ def site_its(
         treated=site.name if comparison_sites else None,
         options=options,
     )
+    if indicator.is_share and use_offset:
+        result = replace(result, fitted=as_shares(result.fitted, frame, indicator, bool(comparison_sites)))
+    if warnings:
+        result = replace(result, warnings=tuple(warnings) + tuple(result.warnings))
+    return result
 
 
 EQUITY_WINDOWS = {

@@ -16,7 +16,10 @@ Decisions a partner site may meet:
 - An empty value is kept as missing with a note (a month not reported, a follow-up not obtained);
   text such as "n/k" in a number column is refused.
 - Periods are moved to the first of their month; dates are day-first (UK) when written with slashes.
-- ``breakdown``/``group`` default to "all"; a breakdown must be listed for the indicator in the catalogue.
+- ``breakdown``/``group`` default to "all"; a breakdown must be listed for the indicator in the catalogue,
+  and a group of a breakdown with a vocabulary is stored under the catalogue's label (mhin_eval.vocabulary).
+- A proportion with a stated ``scale`` is checked against it, one without needs its denominator
+  (mhin_eval.shares); a denominator of 0 is refused wherever the catalogue names a denominator.
 - Timepoints are compared in lower case ("Baseline" = "baseline"); participant ids are kept as text.
 """
 
@@ -29,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 from mhin_eval.catalogue import Catalogue
+from mhin_eval.shares import share_checks
+from mhin_eval.vocabulary import canonical_attribute, canonical_groups, mixed_levels
 
 DATETIME_DTYPE = "datetime64[ns]"
 
@@ -341,12 +346,13 @@ def _indicator_table(catalogue: Catalogue) -> pd.DataFrame:
         {
             "project": i.project, "indicator": i.id, "source": i.source, "kind": i.kind,
             "max_value": np.nan if i.max_value is None else float(i.max_value),
-            "bounded": _bounded_by_denominator(i.kind, i.unit, i.denominator),
-            "breakdowns": tuple(i.breakdowns),
+            "bounded": _bounded_by_denominator(i.kind, i.unit, i.denominator) and not i.scale,
+            "breakdowns": tuple(i.breakdowns), "has_denominator": bool(i.denominator), "scale": i.scale,
         }
         for i in catalogue.indicators
     ]
-    return pd.DataFrame(rows, columns=["project", "indicator", "source", "kind", "max_value", "bounded", "breakdowns"])
+    return pd.DataFrame(rows, columns=["project", "indicator", "source", "kind", "max_value", "bounded", "breakdowns",
+                                       "has_denominator", "scale"])
 
 
 def _bounded_by_denominator(kind: str, unit: str, denominator: str) -> bool:
@@ -486,13 +492,15 @@ def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> P
                   "Write the denominator as a plain number, or leave it empty when there is none.")
         col.cells(denominator < 0, den_text, "denominator", "A negative denominator",
                   "A denominator (population, cohort size) is 0 or more; correct it.")
-        zero = (denominator == 0) & meta["kind"].isin(("rate", "proportion"))
-        col.cells(zero, den_text, "denominator", "A denominator of 0 for a rate or proportion",
+        zero = (denominator == 0) & (meta["kind"].isin(("rate", "proportion")) | meta["has_denominator"].eq(True))
+        col.cells(zero, den_text, "denominator", "A denominator of 0 for a rate, proportion or count per population",
                   "Enter the population or total the value is out of, or leave the cell empty if unknown.")
     else:
         denominator = pd.Series(np.nan, index=raw.index, dtype="float64")
     _value_checks(value, value_text, meta, col, denominators=denominator)
+    share_checks(value, value_text, denominator, meta, col)
     _breakdown_checks(breakdown, group, meta, indicator, col)
+    group = canonical_groups(breakdown, group, catalogue, col, notes)
 
     frame = pd.DataFrame(
         {
@@ -502,6 +510,7 @@ def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> P
         index=raw.index,
     )
     complete = (project != "") & (site != "") & (indicator != "") & period.notna()
+    mixed_levels(frame[complete], catalogue, col)
     _duplicates(
         frame[complete], SERIES_KEY, col,
         lambda k: f"site '{k['site']}', indicator '{k['indicator']}', month {k['period']:%Y-%m}"
@@ -615,6 +624,8 @@ def prepare_participants(raw: pd.DataFrame, catalogue: Catalogue, file_name: str
     for attribute in PARTICIPANT_ATTRIBUTES:
         if attribute in raw:
             text = as_text(raw[attribute])
+            if catalogue.breakdown(attribute) is not None:
+                text = canonical_attribute(text, catalogue.breakdown(attribute), col, notes, attribute)
             frame[attribute] = text.where(text != "", None)
     complete = (frame[list(PARTICIPANT_KEY)] != "").all(axis=1)
     _duplicates(

@@ -188,6 +188,13 @@ REQUIRED = {
 SITE_KINDS = ("series", "participants", "sustainability", "findings")
 #: The column holding each site kind's date, for freshness.
 DATE_COLUMNS = {"series": "period", "participants": "date", "sustainability": "assessment_date", "findings": "date"}
+#: A correction (``ingest(..., replace_range=True)``) replaces, per scope, the rows between the first and
+#: last date the file gives: (scope columns, date column) per kind.
+REPLACE_RANGES = {
+    "series": (("project", "site", "indicator"), "period"),
+    "sustainability": (("project", "site", "instrument"), "assessment_date"),
+    "findings": (("project", "site"), "date"),
+}
 
 
 class StoreError(RuntimeError):
@@ -220,6 +227,7 @@ class IngestResult:
     demo: bool = False
     no_op: bool = False
     same_as: int | None = None
+    rows_removed: int = 0
 
     @property
     def rows(self) -> int:
@@ -232,9 +240,10 @@ class IngestResult:
                 f"No change: all {self.rows:,} {self.kind} rows of {self.file_name} are already stored"
                 f"{earlier}; recorded as no-op ingest #{self.ingest_id}."
             )
+        removed = f", {self.rows_removed:,} removed (replaced range)" if self.rows_removed else ""
         return (
             f"Ingested {self.file_name} as #{self.ingest_id} ({self.kind}): {self.rows_added:,} rows added, "
-            f"{self.rows_replaced:,} replaced, {self.rows_unchanged:,} unchanged."
+            f"{self.rows_replaced:,} replaced, {self.rows_unchanged:,} unchanged{removed}."
         )
 
 
@@ -389,8 +398,8 @@ class Store:
         """True when every table exists (a store made by an older version gains new tables on open)."""
         if not self.path.exists():
             return False
-        wanted = {"meta", "ingests", "audit", "results_of_record"} | {f"{k}_{t}" for k in KINDS
-                                                                      for t in ("versions", "current")}
+        wanted = {"meta", "ingests", "audit", "results_of_record"} | {
+            f"{k}_{t}" for k in KINDS for t in ("versions", "current", "removed")}
         with self._read() as con:
             found = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
             return wanted <= found
@@ -423,6 +432,11 @@ class Store:
                     f"CREATE TABLE IF NOT EXISTS {table} (ingest_id INTEGER NOT NULL, "
                     f"row_key UHUGEINT NOT NULL, {columns})"
                 )
+            keys = ", ".join(f"{_q(c)} {spec.type_of(c)}" for c in spec.key)
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {spec.name}_removed (ingest_id INTEGER NOT NULL, "
+                f"row_key UHUGEINT NOT NULL, {keys})"
+            )
         con.execute(
             'CREATE TABLE IF NOT EXISTS audit (time TIMESTAMP NOT NULL, "user" VARCHAR NOT NULL, '
             "event VARCHAR NOT NULL, detail VARCHAR NOT NULL)"
@@ -506,9 +520,33 @@ class Store:
             FROM staged s LEFT JOIN {spec.name}_current c USING (row_key)
         """
 
-    def preview(self, extract) -> pd.DataFrame:
+    @staticmethod
+    def _range_spec(spec: KindSpec) -> tuple[tuple[str, ...], str]:
+        try:
+            return REPLACE_RANGES[spec.name]
+        except KeyError:
+            raise IngestRefused(
+                f"Replacing a range applies to {', '.join(REPLACE_RANGES)} extracts, not {spec.name}; "
+                "ingest the file without it."
+            ) from None
+
+    def _removed_sql(self, spec: KindSpec) -> str:
+        """Current rows inside the ranges the staged rows cover (same scope columns, dates between the
+        first and last the file gives for that scope) that the file does not give again."""
+        scope, column = self._range_spec(spec)
+        cols = ", ".join(_q(c) for c in scope)
+        join = " AND ".join(f"c.{_q(c)} = r.{_q(c)}" for c in scope)
+        return f"""
+            SELECT c.* FROM {spec.name}_current c
+            JOIN (SELECT {cols}, min({_q(column)}) AS lo, max({_q(column)}) AS hi FROM staged GROUP BY ALL) r
+              ON {join} AND c.{_q(column)} BETWEEN r.lo AND r.hi
+            WHERE c.row_key NOT IN (SELECT row_key FROM staged)
+        """
+
+    def preview(self, extract, *, replace_range: bool = False) -> pd.DataFrame:
         """What ingesting ``extract`` would change, one row per extract row: its key, ``change``
-        (added / replaced / unchanged) and old and new payload values (``old_value``, ``new_value``...)."""
+        (added / replaced / unchanged) and old and new payload values (``old_value``, ``new_value``...).
+        With ``replace_range``, stored rows the ingest would remove follow as ``change = "removed"``."""
         spec = self._spec(extract.kind)
         frame = self._normalised(spec, extract.frame, extract.file_name)
         with self._read() as con:
@@ -516,21 +554,32 @@ class Store:
             key = ", ".join(_q(c) for c in spec.key)
             new = ", ".join(f"{_q(p)} AS {_q('new_' + p)}" for p in spec.payload)
             old = ", ".join(_q("old_" + p) for p in spec.payload)
-            out = con.execute(
-                f"SELECT {key}, change, {old}, {new} FROM ({self._diff_sql(spec)}) ORDER BY {key}"
-            ).df()
+            sql = f"SELECT {key}, change, {old}, {new} FROM ({self._diff_sql(spec)})"
+            if replace_range:
+                gone_old = ", ".join(f"{_q(p)} AS {_q('old_' + p)}" for p in spec.payload)
+                gone_new = ", ".join(f"NULL AS {_q('new_' + p)}" for p in spec.payload)
+                sql += f" UNION ALL BY NAME SELECT {key}, 'removed' AS change, {gone_old}, {gone_new} " \
+                       f"FROM ({self._removed_sql(spec)})"
+            out = con.execute(f"SELECT * FROM ({sql}) ORDER BY {key}").df()
         return _with_frame_dates(out)
 
-    def ingest(self, extract, *, user: str = "local", demo: bool = False) -> IngestResult:
-        """Store a validated extract in one transaction; a failure anywhere stores nothing."""
+    def ingest(self, extract, *, user: str = "local", demo: bool = False, replace_range: bool = False) -> IngestResult:
+        """Store a validated extract in one transaction; a failure anywhere stores nothing.
+
+        ``replace_range``: the file replaces, as a whole, each site's indicator (instrument, findings)
+        over the months it covers: stored rows in that range the file does not give again are removed
+        (kept in ``<kind>_removed`` so a rollback brings them back exactly).
+        """
         spec = self._spec(extract.kind)
+        if replace_range:
+            self._range_spec(spec)
         file_name = str(extract.file_name or "unnamed extract")
         sha = str(extract.sha256 or "")
         frame = self._normalised(spec, extract.frame, file_name)
         with self._write() as con:
             con.execute("BEGIN TRANSACTION")
             try:
-                result = self._ingest_in_transaction(con, spec, frame, file_name, sha, user, demo)
+                result = self._ingest_in_transaction(con, spec, frame, file_name, sha, user, demo, replace_range)
                 _pause_for_tests()
                 con.execute("COMMIT")
             except BaseException:
@@ -539,12 +588,16 @@ class Store:
                 raise
         return result
 
-    def _ingest_in_transaction(self, con, spec, frame, file_name, sha, user, demo) -> IngestResult:
+    def _ingest_in_transaction(self, con, spec, frame, file_name, sha, user, demo, replace_range=False) -> IngestResult:
         self._stage(con, spec, frame, file_name)
         con.execute(f"CREATE OR REPLACE TEMP TABLE diff AS {self._diff_sql(spec)}")
         counts = dict(con.execute("SELECT change, count(*) FROM diff GROUP BY change").fetchall())
         added, replaced, unchanged = (int(counts.get(k, 0)) for k in ("added", "replaced", "unchanged"))
-        no_op = added == 0 and replaced == 0
+        removed = 0
+        if replace_range:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE gone AS {self._removed_sql(spec)}")
+            removed = int(con.execute("SELECT count(*) FROM gone").fetchone()[0])
+        no_op = added == 0 and replaced == 0 and removed == 0
         same_as = None
         if sha:
             row = con.execute(
@@ -567,6 +620,12 @@ class Store:
                 f"DELETE FROM {spec.name}_current WHERE row_key IN (SELECT row_key FROM diff WHERE change <> 'added')"
             )
             con.execute(f"INSERT INTO {spec.name}_current SELECT ?, row_key, {cols} FROM staged", [ingest_id])
+        if removed:
+            keys = ", ".join(_q(c) for c in spec.key)
+            con.execute(f"INSERT INTO {spec.name}_removed SELECT ?, row_key, {keys} FROM gone", [ingest_id])
+            con.execute(f"DELETE FROM {spec.name}_current WHERE row_key IN (SELECT row_key FROM gone)")
+        if replace_range:
+            con.execute("DROP TABLE gone")
         con.execute("DROP TABLE diff")
         con.execute("DROP TABLE staged")
         con.execute("UPDATE meta SET value = value + 1 WHERE name = 'version'")
@@ -581,6 +640,7 @@ class Store:
             demo=demo,
             no_op=no_op,
             same_as=same_as if no_op else None,
+            rows_removed=removed,
         )
 
     def ingest_file(self, path, *, user: str = "local", sheet=None, demo: bool = False) -> IngestResult:
@@ -625,23 +685,35 @@ class Store:
             "UPDATE ingests SET rolled_back_at = ?, rolled_back_by = ? WHERE ingest_id = ?",
             [_utc_now(), user, ingest_id],
         )
+        removed = f"{spec.name}_removed"
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE affected AS SELECT row_key FROM {table} WHERE ingest_id = ?",
-            [ingest_id],
+            f"""CREATE OR REPLACE TEMP TABLE affected AS
+            SELECT row_key FROM {table} WHERE ingest_id = ?
+            UNION ALL
+            SELECT row_key FROM {removed} WHERE ingest_id = ? AND row_key NOT IN (SELECT row_key FROM {table})""",
+            [ingest_id, ingest_id],
         )
         touched = con.execute(
-            f"SELECT count(*) FROM {spec.name}_versions WHERE ingest_id = ?", [ingest_id]
+            f"SELECT (SELECT count(*) FROM {spec.name}_versions WHERE ingest_id = ?) "
+            f"+ (SELECT count(*) FROM {removed} WHERE ingest_id = ?)", [ingest_id, ingest_id]
         ).fetchone()[0]
         con.execute(f"DELETE FROM {table} WHERE ingest_id = ?", [ingest_id])
         cols = _cols(spec, "v")
         restored = con.execute(
             f"""
             INSERT INTO {table}
+            WITH events AS (
+                SELECT ingest_id, row_key FROM {spec.name}_versions WHERE row_key IN (SELECT row_key FROM affected)
+                UNION ALL
+                SELECT ingest_id, row_key FROM {removed} WHERE row_key IN (SELECT row_key FROM affected)
+            ),
+            latest AS (
+                SELECT e.row_key, max(e.ingest_id) AS ingest_id
+                FROM events e JOIN ingests i ON i.ingest_id = e.ingest_id AND i.rolled_back_at IS NULL
+                GROUP BY e.row_key
+            )
             SELECT v.ingest_id, v.row_key, {cols}
-            FROM {spec.name}_versions v
-            JOIN ingests i ON i.ingest_id = v.ingest_id AND i.rolled_back_at IS NULL
-            WHERE v.row_key IN (SELECT row_key FROM affected)
-            QUALIFY row_number() OVER (PARTITION BY v.row_key ORDER BY v.ingest_id DESC) = 1
+            FROM {spec.name}_versions v JOIN latest l ON l.row_key = v.row_key AND l.ingest_id = v.ingest_id
             """
         ).fetchone()[0]
         affected = con.execute("SELECT count(*) FROM affected").fetchone()[0]
@@ -748,21 +820,25 @@ class Store:
                 marks, params = _in_list(scope)
                 in_scope = f"site IN ({marks})"
         versions = " UNION ALL ".join(f"SELECT ingest_id, site FROM {k}_versions" for k in SITE_KINDS)
+        removals = " UNION ALL ".join(f"SELECT ingest_id, site FROM {k}_removed" for k in SITE_KINDS)
         sql = f"""
             WITH written AS (SELECT ingest_id, site FROM ({versions}) v WHERE {in_scope}),
+            gone AS (
+                SELECT ingest_id, count(*) AS rows_removed FROM ({removals}) r WHERE {in_scope} GROUP BY ingest_id
+            ),
             sites AS (
                 SELECT ingest_id, string_agg(DISTINCT site, ', ' ORDER BY site) AS sites, count(*) AS rows_in_scope
                 FROM written GROUP BY ingest_id
             )
             SELECT i.ingest_id, i.time, i."user", i.file_name, i.sha256, i.kind, i.rows_added, i.rows_replaced,
                    i.rows_unchanged, i.demo, i.no_op, i.rolled_back_at, i.rolled_back_by, s.sites,
-                   coalesce(s.rows_in_scope, 0) AS rows_in_scope
-            FROM ingests i LEFT JOIN sites s USING (ingest_id)
+                   coalesce(s.rows_in_scope, 0) AS rows_in_scope, coalesce(g.rows_removed, 0) AS rows_removed
+            FROM ingests i LEFT JOIN sites s USING (ingest_id) LEFT JOIN gone g USING (ingest_id)
             {"" if scope is None else "WHERE s.ingest_id IS NOT NULL"}
             ORDER BY i.ingest_id
         """
         with self._read() as con:
-            out = con.execute(sql, params).df()
+            out = con.execute(sql, params * 2).df()
         for column in ("time", "rolled_back_at"):
             out[column] = pd.to_datetime(out[column]).dt.tz_localize("UTC")
         return out

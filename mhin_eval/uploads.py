@@ -1,6 +1,10 @@
 """An upload from start to finish, without the UI: read and validate a file, check it against the
 uploader's sites, preview what it would change, ingest it, and record each step in the audit log.
 
+A correction (``replace_range=True``) replaces each site's indicator over the months the file covers
+as a whole: the preview then lists the stored rows it would remove (e.g. a group spelt differently
+before), and the ingest removes them, so a corrected file leaves no stale rows behind.
+
 A refused file changes nothing stored; the store's own transaction makes an accepted one all or nothing.
 """
 
@@ -34,6 +38,8 @@ class UploadCheck:
     problems: tuple[Problem, ...] = ()
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)
     replaced: pd.DataFrame = field(default_factory=pd.DataFrame)
+    removed: pd.DataFrame = field(default_factory=pd.DataFrame)
+    replace_range: bool = False
 
     @property
     def ok(self) -> bool:
@@ -79,10 +85,12 @@ def scope_problems(extract: Extract, access: Access) -> list[Problem]:
     return problems
 
 
-def preview_changes(store: Store, extract: Extract) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rows added / replaced / unchanged per site and indicator or measure, with the months covered;
-    every replaced value with its old and new value)."""
-    detail = store.preview(extract)
+def preview_changes(store: Store, extract: Extract, *, replace_range: bool = False
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(rows added / replaced / unchanged (and removed, for a correction) per site and indicator or
+    measure, with the months covered; every replaced value with its old and new value; every stored row
+    a correction would remove, with its value)."""
+    detail = store.preview(extract, replace_range=replace_range)
     by = [c for c in ("site", *PREVIEW_BY.get(extract.kind, ())) if c in detail.columns]
     time = "period" if "period" in detail.columns else None
     if not by:
@@ -93,16 +101,22 @@ def preview_changes(store: Store, extract: Extract) -> tuple[pd.DataFrame, pd.Da
         "replaced": grouped["change"].apply(lambda c: int((c == "replaced").sum())),
         "unchanged": grouped["change"].apply(lambda c: int((c == "unchanged").sum())),
     })
+    if replace_range:
+        summary["removed"] = grouped["change"].apply(lambda c: int((c == "removed").sum()))
     if time:
         summary["first month"] = grouped[time].min().dt.strftime("%b %Y")
         summary["last month"] = grouped[time].max().dt.strftime("%b %Y")
     replaced = detail[detail["change"] == "replaced"].drop(columns="change")
-    return summary.reset_index(), replaced.reset_index(drop=True)
+    removed = detail[detail["change"] == "removed"]
+    removed = removed.drop(columns=["change", *(c for c in removed.columns if c.startswith("new_"))])
+    removed = removed.rename(columns=lambda c: c.removeprefix("old_"))
+    return summary.reset_index(), replaced.reset_index(drop=True), removed.reset_index(drop=True)
 
 
 def check_upload(data: bytes, file_name: str, *, access: Access, store: Store, catalogue: Catalogue,
-                 sheet: str | None = None) -> UploadCheck:
-    """Validate an uploaded file and preview it; nothing is stored. Every refusal is recorded in the audit log."""
+                 sheet: str | None = None, replace_range: bool = False) -> UploadCheck:
+    """Validate an uploaded file and preview it (as a correction with ``replace_range``); nothing is stored.
+    Every refusal is recorded in the audit log."""
     limit = max_upload_bytes(catalogue)
     if len(data) > limit:
         check = _refused(file_name, f"The file is {len(data) / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB "
@@ -122,11 +136,11 @@ def check_upload(data: bytes, file_name: str, *, access: Access, store: Store, c
                     check = UploadCheck(file_name, None, tuple(problems))
                 else:
                     try:
-                        changes, replaced = preview_changes(store, extract)
+                        changes, replaced, removed = preview_changes(store, extract, replace_range=replace_range)
                     except StoreError as exc:
                         check = _refused(file_name, str(exc), "Correct the file and upload it again.")
                     else:
-                        check = UploadCheck(file_name, extract, (), changes, replaced)
+                        check = UploadCheck(file_name, extract, (), changes, replaced, removed, replace_range)
     if not check.ok:
         store.record_event("upload refused", access.user, f"{file_name}: {len(check.problems)} problem(s)")
     return check
@@ -139,7 +153,7 @@ def confirm_upload(check: UploadCheck, *, access: Access, store: Store) -> Inges
     problems = scope_problems(check.extract, access)
     if problems:
         raise PermissionError(str(problems[0]))
-    result = store.ingest(check.extract, user=access.user)
+    result = store.ingest(check.extract, user=access.user, replace_range=check.replace_range)
     store.record_event("upload", access.user, result.summary())
     return result
 

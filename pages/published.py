@@ -54,7 +54,7 @@ own_rows = pd.DataFrame(columns=["group", "rate", "ci_low", "ci_high"])
 own_note = own if isinstance(own, str) else ""
 if not isinstance(own, str):
     rates_table, _, words = own
-    own_rows = rates_table.table.assign(group=rates_table.table["group"].replace({"Other ethnic groups": "Other Ethnic Groups"}))
+    own_rows = rates_table.table
 own_label = f"{site.name} project data" + (" (synthetic demo)" if context.has_demo_data() else "")
 
 st.subheader(f"All detentions per 100,000 by ethnic group: England, {icb_name} and {site.name}")

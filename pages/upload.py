@@ -39,10 +39,16 @@ if upload is not None:
         sheets = list_sheets(io.BytesIO(data))
         if len(sheets) > 1:
             sheet = st.selectbox("Sheet", sheets, key="upload-sheet")
-    check_key = ("upload-check", upload.file_id, sheet, context.data_version())
+    correction = st.toggle(
+        "This file corrects data already stored", key="upload-replace-range",
+        help="Each site's indicator is replaced as a whole over the months the file covers: stored rows in that "
+             "range that the file does not give again (e.g. a group spelt differently before) are removed. "
+             "The preview lists them; rolling the upload back restores them.")
+    check_key = ("upload-check", upload.file_id, sheet, correction, context.data_version())
     if st.session_state.get("upload-check-key") != check_key:
         with st.status(f"Checking {upload.name} ({len(data) / 2**20:,.1f} MB)…", expanded=False) as status:
-            check = uploads.check_upload(data, upload.name, access=access, store=store, catalogue=cat, sheet=sheet)
+            check = uploads.check_upload(data, upload.name, access=access, store=store, catalogue=cat, sheet=sheet,
+                                         replace_range=correction)
             status.update(label=f"Checked {upload.name}", state="complete" if check.ok else "error")
         st.session_state["upload-check-key"] = check_key
         st.session_state["upload-check"] = check
@@ -60,9 +66,11 @@ if upload is not None:
         changes = check.changes
         added, replaced = int(changes["added"].sum()), int(changes["replaced"].sum())
         unchanged = int(changes["unchanged"].sum())
+        removed = len(check.removed)
         st.success(f"**{upload.name} passed every check** ({extract.kind}, {len(extract.frame):,} rows): "
-                   f"{added:,} rows would be added, {replaced:,} values replaced and {unchanged:,} are already stored.",
-                   icon=":material/check_circle:")
+                   f"{added:,} rows would be added, {replaced:,} values replaced"
+                   + (f", {removed:,} stored rows removed" if removed else "")
+                   + f" and {unchanged:,} are already stored.", icon=":material/check_circle:")
         for note in extract.notes:
             st.caption(note)
         st.subheader("What will change")
@@ -70,7 +78,11 @@ if upload is not None:
         if replaced:
             with st.expander(f"The {replaced:,} values that would be replaced (old and new)"):
                 st.dataframe(check.replaced, hide_index=True)
-        if added or replaced:
+        if removed:
+            st.warning(f"This correction removes {removed:,} stored row(s) that the file does not give again:",
+                       icon=":material/delete:")
+            st.dataframe(check.removed, hide_index=True)
+        if added or replaced or removed:
             if st.button(f"Store {upload.name}", type="primary", key="upload-confirm"):
                 with st.spinner("Storing…"):
                     result = uploads.confirm_upload(check, access=access, store=store)
@@ -91,6 +103,7 @@ else:
     )
     columns = ["ingest_id", "time", "user", "file_name", "kind", "sites"]
     columns += ["rows_added", "rows_replaced"] if access.sites is None else ["rows_in_scope"]
+    columns += ["rows_removed"]
     shown = shown[columns + ["status"]].rename(columns={"rows_in_scope": "rows for your sites"})
     st.dataframe(shown.rename(columns=lambda c: c.replace("_", " ").capitalize()), hide_index=True)
 

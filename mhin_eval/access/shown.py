@@ -96,6 +96,8 @@ class Counts:
         for label, site_id in series_sites.items():
             mask = labels.astype(str) == str(label)
             observed[mask] = fitted.loc[mask, "period"].map(self.observed(shown, site_id, indicator.id)).astype(float)
+        if "denominator" in fitted:  # a proportion drawn as shares (mhin_eval.shares.as_shares)
+            observed = observed / fitted["denominator"] * indicator.rate_per
         fitted["observed"] = observed
         return replace(result, fitted=fitted, warnings=tuple(self.text(w) for w in result.warnings))
 

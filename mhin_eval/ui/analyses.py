@@ -21,6 +21,7 @@ from mhin_eval.analysis import equity, spc
 from mhin_eval.analysis import prepost as prepost_analysis
 from mhin_eval.analysis.its import ITSOptions, ITSResult
 from mhin_eval.analysis.results import AnalysisError
+from mhin_eval.shares import months_without_denominator, uses_offset
 from mhin_eval.ui import auth, context
 
 
@@ -172,10 +173,15 @@ def _spc(version: int, scope, suppressed: bool, project: str, site: str, indicat
     rows = evaluate.series_rows(_project_series(version, project, scope), site, indicator)
     if rows.empty:
         return "No data for this series."
+    warnings = evaluate.total_warnings(rows)
     if suppressed and ind.kind in COUNT_KINDS:
         shown = _counts(True).observed(_shown_series(version, project, scope), site, indicator)
         rows = rows.assign(value=rows["period"].map(shown)).dropna(subset=["value"])
-    if ind.kind == "rate" and rows["denominator"].notna().all():
+    if uses_offset(ind) and ind.kind != "count":
+        rows, lacking = months_without_denominator(rows.dropna(subset=["value"]), ind)
+        warnings += [lacking] if lacking else []
+        rows = rows.assign(value=rows["value"] / rows["denominator"] * ind.rate_per)
+    elif ind.kind == "rate" and rows["denominator"].notna().all():
         rows = rows.assign(value=rows["value"] / rows["denominator"] * ind.rate_per)
     go_live = cat.site(site).go_live
     try:
@@ -184,6 +190,7 @@ def _spc(version: int, scope, suppressed: bool, project: str, site: str, indicat
             improvement="decrease" if ind.lower_is_better else "increase",
             rebase_at=[pd.Timestamp(go_live)] if rebase and go_live else (),
         )
+        return replace(result, warnings=tuple(warnings) + tuple(result.warnings)) if warnings else result
     except (AnalysisError, ValueError) as exc:
         return str(exc)
     return _counts(suppressed).spc_result(result, ind)

@@ -60,3 +60,31 @@ def test_a_good_file_is_previewed_stored_and_rolled_back(app):
     assert f"Rolled back ingest #{last}" in all_text(at)
     assert store().checksum() == before
     assert store().audit_log()["event"].tolist()[:2] == ["rollback", "upload"]
+
+
+def test_a_correction_previews_and_removes_stale_rows_and_rolls_back_exactly(app):
+    at = open_upload(app)
+    first = (HEADER + "pcref,sheffield,mha-detentions,2030-01-01,9,1000,ethnicity,White\n"
+             "pcref,sheffield,mha-detentions,2030-01-01,4,1000,ethnicity,Mixed\n").encode()
+    at.file_uploader(key="upload-file").upload("first.csv", first, "text/csv")
+    at.run()
+    at.button(key="upload-confirm").click().run()
+    before = store().checksum()
+    fix = (HEADER + "pcref,sheffield,mha-detentions,2030-01-01,9,1000,ethnicity,White\n"
+           "pcref,sheffield,mha-detentions,2030-01-01,4,1000,ethnicity,Asian British\n").encode()
+    at.file_uploader(key="upload-file").upload("fix.csv", fix, "text/csv")
+    at.toggle(key="upload-replace-range").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = all_text(at)
+    assert "1 stored rows removed" in text and "This correction removes 1 stored row(s)" in text
+    removed = at.dataframe[1].value
+    assert removed[["group", "value"]].values.tolist() == [["Mixed", 4.0]]
+    assert store().checksum() == before
+    at.button(key="upload-confirm").click().run()
+    assert "1 removed (replaced range)" in all_text(at)
+    current = store().series(sites="sheffield", indicator="mha-detentions")
+    assert sorted(current.loc[current["period"] == "2030-01-01", "group"]) == ["Asian or Asian British", "White"]
+    last = int(store().history()["ingest_id"].max())
+    at.selectbox(key="rollback-id").set_value(last).run()
+    at.button(key="rollback-confirm").click().run()
+    assert store().checksum() == before

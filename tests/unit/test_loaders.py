@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import time
+import tomllib
 
 import openpyxl
 import pandas as pd
 import pytest
 
+from mhin_eval.catalogue import DEFAULT_CATALOGUE, parse_catalogue
 from mhin_eval.loaders import decode_text, detect_kind, list_sheets, load_extract
 from mhin_eval.schema import ValidationFailed
+from mhin_eval.vocabulary import with_groups
 
 HEADER = "project,site,indicator,period,value,denominator,breakdown,group"
 ROWS = [
@@ -18,6 +21,17 @@ ROWS = [
     "pcref,sheffield,mha-detentions,2023-05-01,9,52000,ethnicity,Café – Black or Black British",
 ]
 TEXT = "\n".join([HEADER, *ROWS]) + "\n"
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    """The catalogue with two non-ASCII ethnic groups, so that encodings are checked on group labels that
+    validation keeps as written (the real vocabulary's labels are ASCII), and the invented groups of
+    ``large_series_frame``."""
+    data = tomllib.loads(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
+    ethnicity = next(b for b in data["breakdowns"] if b["id"] == "ethnicity")
+    ethnicity["groups"] += [{"label": "Café – Black or Black British"}, {"label": "Irish – Café owner"}]
+    return with_groups(parse_catalogue(data), "ethnicity", [f"Group {g:04d}" for g in range(500)])
 
 
 def refused(path, catalogue, **kwargs) -> ValidationFailed:
