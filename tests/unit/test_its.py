@@ -481,6 +481,7 @@ def test_controlled_without_comparison_series_is_refused():
         ({"standard_errors": "ar2"}, "Unknown standard errors 'ar2'"),
         ({"slope_origin": "go-live"}, "slope_origin must be one of last-pre, first-post"),
         ({"comparison_intercepts": "none"}, "comparison_intercepts must be one of each, shared"),
+        ({"standard_errors": "ar1", "hac_across_series": True}, "Newey-West standard errors only"),
         ({"harmonics": 6}, "Fourier pairs"),
         ({"horizon": 0}, "horizon"),
     ],
