@@ -783,3 +783,23 @@ def test_ar1_controlled_gives_each_series_its_scale_and_the_treated_series_df():
     assert result.difference_in_level_change.se == pytest.approx(math.sqrt(cov[6, 6]), rel=1e-8)
     assert result.diagnostics["df_level_change"] <= 48 - 4 - 1
     assert "a scale for each series" in result.methods
+
+
+@pytest.mark.parametrize(
+    ("settings", "overrides", "expected"),
+    [
+        ({}, {}, ("ar1", 3)),
+        ({"standard_errors": "model"}, {}, ("model", 3)),
+        ({"standard_errors": None, "autocorrelation": "ar1"}, {}, ("ar1", 3)),
+        ({}, {"hac_lags": 2}, ("newey-west", 2)),
+        ({}, {"standard_errors": "prais-winsten", "family": "gaussian"}, ("prais-winsten", 3)),
+    ],
+)
+def test_default_its_options_read_the_catalogue_standard_errors(catalogue, settings, overrides, expected):
+    from dataclasses import replace
+
+    from mhin_eval import evaluate
+
+    changed = replace(catalogue, settings={**catalogue.settings, **settings})
+    options = evaluate.default_its_options(changed, changed.indicators[0], **overrides)
+    assert (options.standard_errors, options.hac_lags) == expected
