@@ -171,6 +171,8 @@ def _its_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hac-lags", type=int, help="Newey-West lag (implies --standard-errors newey-west)")
     p.add_argument("--small-sample", action="store_true",
                    help="Newey-West: Stata newey's n/(n-k) adjustment and t(n-k) inference")
+    p.add_argument("--hac-across-series", action="store_true",
+                   help="Newey-West lags run across series laid end to end (only to reproduce Stata itsa 3.x)")
     p.add_argument("--no-slope-change", action="store_true", help="model a level change only")
     p.add_argument("--slope-origin", choices=("last-pre", "first-post"), default="last-pre",
                    help="count the slope change from the last pre-period point (level change at the interruption) "
@@ -201,6 +203,7 @@ def _its_run(args: argparse.Namespace) -> dict:
         standard_errors=standard_errors,
         hac_lags=args.hac_lags,
         small_sample=args.small_sample,
+        hac_across_series=args.hac_across_series,
         slope_change=not args.no_slope_change,
         slope_origin=args.slope_origin,
         comparison_intercepts=args.comparison_intercepts,

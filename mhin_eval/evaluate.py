@@ -27,9 +27,11 @@ def default_its_options(catalogue: Catalogue, indicator: Indicator, **overrides)
 
     The catalogue's ``standard_errors`` setting ("ar1", the dashboard default: nominal coverage in short
     series, docs/its-coverage.md; "newey-west" with its ``hac_lags``; "model"; "prais-winsten")
-    chooses the standard errors. An override of ``hac_lags`` alone asks for Newey-West with that lag.
+    chooses the standard errors (an older catalogue's ``autocorrelation = "ar1"`` still means AR(1)).
+    An override of ``hac_lags`` alone asks for Newey-West with that lag.
     """
-    standard_errors = catalogue.setting("standard_errors") or "newey-west"
+    legacy = "ar1" if catalogue.setting("autocorrelation") == "ar1" else "newey-west"
+    standard_errors = catalogue.setting("standard_errors") or legacy
     options = ITSOptions(
         family=indicator.default_model,
         harmonics=int(catalogue.setting("seasonal_harmonics", 2)),

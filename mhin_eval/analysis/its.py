@@ -113,6 +113,9 @@ class ITSOptions:
     working-correlation sandwich), "newey-west" (lag ``hac_lags``, default 3) or "prais-winsten"
     (gaussian AR(1) GLS). Left empty it is "newey-west" when ``hac_lags`` is given, else "model".
     ``small_sample`` applies to Newey-West only: Stata ``newey``'s n/(n-k) and t(n-k).
+    ``hac_across_series`` lets Newey-West lag products run across series laid end to end in label
+    order, only to reproduce Stata ``itsa`` 3.x (``glm, vce(hac nwest)`` on a stacked panel); it
+    treats the last period of one series and the first of the next as neighbours, so it is off.
     ``slope_origin``: the slope-change term counts periods from the "last-pre" point (the step is the
     level change just before go-live) or from the "first-post" point (Stata ``itsa``: the step is the
     change at the first post-period point). ``comparison_intercepts``: "each" comparison series its
@@ -125,6 +128,7 @@ class ITSOptions:
     standard_errors: str | None = None
     hac_lags: int | None = None
     small_sample: bool = False
+    hac_across_series: bool = False
     slope_change: bool = True
     slope_origin: str = "last-pre"
     comparison_intercepts: str = "each"
@@ -153,6 +157,8 @@ class ITSOptions:
             )
         if self.standard_errors == "newey-west" and self.hac_lags is None:
             object.__setattr__(self, "hac_lags", DEFAULT_HAC_LAGS)
+        if self.hac_across_series and self.standard_errors != "newey-west":
+            raise AnalysisError("hac_across_series applies to Newey-West standard errors only.")
         if self.standard_errors == "prais-winsten" and self.family != "gaussian":
             raise AnalysisError("Prais-Winsten applies to the gaussian family only.")
         if self.slope_origin not in SLOPE_ORIGINS:

@@ -243,21 +243,38 @@ def _ar1_covariance(
     )
 
 
-def _newey_west_meat(scores: np.ndarray, t: np.ndarray, series: np.ndarray, lags: int) -> np.ndarray:
-    """Sum of Bartlett-weighted score cross-products at time lags 0..L within each series (Newey & West 1987)."""
+def _newey_west_meat(
+    scores: np.ndarray, t: np.ndarray, series: np.ndarray, lags: int, across_series: bool = False
+) -> np.ndarray:
+    """Sum of Bartlett-weighted score cross-products at time lags 0..L within each series (Newey & West 1987).
+
+    ``across_series`` instead lays the series end to end in label order, as Stata's ``glm, vce(hac
+    nwest)`` does with a stacked panel (``itsa`` 3.x), so lag products also pair the last period of one
+    series with the first of the next.
+    """
     k = scores.shape[1]
-    meat = np.zeros((k, k))
-    for label in pd.unique(series):
+    grids = []
+    for label in sorted(pd.unique(series), key=_label_order) if across_series else pd.unique(series):
         rows = series == label
         times = t[rows] - t[rows].min()
         grid = np.zeros((int(times.max()) + 1, k))
         grid[times] = scores[rows]
+        grids.append(grid)
+    meat = np.zeros((k, k))
+    for grid in [np.vstack(grids)] if across_series else grids:
         meat += grid.T @ grid
         for lag in range(1, min(lags, len(grid) - 1) + 1):
             weight = 1 - lag / (lags + 1)
             gamma = grid[lag:].T @ grid[:-lag]
             meat += weight * (gamma + gamma.T)
     return meat
+
+
+def _label_order(label) -> tuple:
+    try:
+        return (0, float(label), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(label))
 
 
 def _prais_winsten(y, X, t, series, max_iter=200, tol=1e-10):
@@ -379,7 +396,7 @@ def _fit(y, X: pd.DataFrame, offset, t, series, options: ITSOptions) -> _Fit:
             )
 
     if options.newey_west:
-        meat = _newey_west_meat(scores, t, series, options.hac_lags)
+        meat = _newey_west_meat(scores, t, series, options.hac_lags, options.hac_across_series)
         cov = bread @ meat @ bread
         if options.small_sample:
             cov = cov * n / (n - k)

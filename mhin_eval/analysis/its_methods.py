@@ -152,6 +152,11 @@ def _methods(
             else "without small-sample adjustment and with normal (z) inference (R sandwich::NeweyWest)"
         )
         within = ", autocorrelation terms kept within each series" if prepared.controlled else ""
+        if prepared.controlled and options.hac_across_series:
+            within = (
+                ", the series laid end to end in label order so that lag products also cross from one series "
+                "to the next (as Stata itsa 3.x, glm with vce(hac nwest), on a stacked panel)"
+            )
         parts.append(
             f"Standard errors are Newey-West (Newey & West 1987) with lag {options.hac_lags}, Bartlett weights, "
             f"no prewhitening{within}, {convention}."

@@ -481,6 +481,7 @@ def test_controlled_without_comparison_series_is_refused():
         ({"standard_errors": "ar2"}, "Unknown standard errors 'ar2'"),
         ({"slope_origin": "go-live"}, "slope_origin must be one of last-pre, first-post"),
         ({"comparison_intercepts": "none"}, "comparison_intercepts must be one of each, shared"),
+        ({"standard_errors": "ar1", "hac_across_series": True}, "Newey-West standard errors only"),
         ({"harmonics": 6}, "Fourier pairs"),
         ({"horizon": 0}, "horizon"),
     ],
@@ -750,3 +751,55 @@ def test_tidy_lists_each_reported_quantity_once():
     assert "against the comparison group" in table.set_index("quantity").loc["average_effect", "description"]
     empty = fit_its(_counts(n=6), 5)
     assert not empty.has_estimates and empty.average_effect is None and empty.tidy().empty
+
+
+def test_ar1_controlled_gives_each_series_its_scale_and_the_treated_series_df():
+    treated = _continuous(n=48, seed=12, rho=0.4, sd=3.0).assign(site="A")
+    comparison = _continuous(n=48, seed=13, rho=0.4, sd=0.5).assign(site="B")
+    data = pd.concat([treated, comparison], ignore_index=True)
+    result = fit_its(data, GO_LIVE, group="site", treated="A", options=ITSOptions(family="gaussian", standard_errors="ar1"))
+    t = data["time"].to_numpy(dtype=float)
+    z = (data["site"] == "A").to_numpy(dtype=float)
+    X = _design(t)
+    X = np.column_stack([X, z, z * X[:, 1], z * X[:, 2], z * X[:, 3]])
+    e = data["value"].to_numpy() - X @ np.linalg.lstsq(X, data["value"].to_numpy(), rcond=None)[0]
+    bread = np.linalg.inv(X.T @ X)
+    M = np.eye(len(t)) - X @ bread @ X.T
+    same = z[:, None] == z[None, :]
+    distance = np.where(same, np.abs(t[:, None] - t[None, :]), np.inf)
+    A = (distance == 1) / 2.0
+
+    def correlation(rho):
+        return np.where(same, rho ** np.where(same, distance, 0.0), 0.0)
+
+    rho = brentq(lambda r: np.trace(M @ A @ M @ correlation(r)) / np.trace(M @ correlation(r)) - (e @ A @ e) / (e @ e),
+                 -0.9, 0.95, xtol=1e-12)  # fmt: skip
+    MR = np.diag(M @ correlation(rho))
+    scales = np.where(z == 1, e[z == 1] @ e[z == 1] / MR[z == 1].sum(), e[z == 0] @ e[z == 0] / MR[z == 0].sum())
+    root = np.sqrt(scales)
+    cov = bread @ X.T @ (correlation(rho) * np.outer(root, root)) @ X @ bread
+    assert result.diagnostics["ar1_rho"] == pytest.approx(rho, abs=1e-8)
+    assert result.diagnostics["ar1_scale"] == pytest.approx(scales[0], rel=1e-8)
+    assert result.difference_in_level_change.se == pytest.approx(math.sqrt(cov[6, 6]), rel=1e-8)
+    assert result.diagnostics["df_level_change"] <= 48 - 4 - 1
+    assert "a scale for each series" in result.methods
+
+
+@pytest.mark.parametrize(
+    ("settings", "overrides", "expected"),
+    [
+        ({}, {}, ("ar1", 3)),
+        ({"standard_errors": "model"}, {}, ("model", 3)),
+        ({"standard_errors": None, "autocorrelation": "ar1"}, {}, ("ar1", 3)),
+        ({}, {"hac_lags": 2}, ("newey-west", 2)),
+        ({}, {"standard_errors": "prais-winsten", "family": "gaussian"}, ("prais-winsten", 3)),
+    ],
+)
+def test_default_its_options_read_the_catalogue_standard_errors(catalogue, settings, overrides, expected):
+    from dataclasses import replace
+
+    from mhin_eval import evaluate
+
+    changed = replace(catalogue, settings={**catalogue.settings, **settings})
+    options = evaluate.default_its_options(changed, changed.indicators[0], **overrides)
+    assert (options.standard_errors, options.hac_lags) == expected
