@@ -184,6 +184,10 @@ def cmd_seed(args: argparse.Namespace) -> int:
         print(f"Nothing to seed: the store at {store.data_dir} already holds its data.")
     for result in results:
         print(result.summary())
+    if results:
+        from mhin_eval import record
+
+        print(f"Results of record: {record.refresh(store, store.catalogue)} stored for this data version.")
     return EXIT_OK
 
 

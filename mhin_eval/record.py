@@ -26,6 +26,7 @@ import pandas as pd
 
 from mhin_eval import evaluate
 from mhin_eval.access.shown import Counts
+from mhin_eval.access.suppression import SuppressionRule
 from mhin_eval.analysis import pooling
 from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.results import AnalysisError, Estimate
@@ -305,6 +306,14 @@ def results_of_record(store, catalogue: Catalogue, project: str, counts: Counts,
         wanted = set(sites)
         records = tuple(r for r in records if r.site in wanted)
     return records
+
+
+def refresh(store, catalogue: Catalogue) -> int:
+    """Compute and store the records of every project for both views at the store's current data version
+    (after an ingest or seed, so that page views read them instead of fitting); returns how many."""
+    rule = SuppressionRule.from_catalogue(catalogue)
+    return sum(len(results_of_record(store, catalogue, project, Counts(suppressed, rule)))
+               for project in catalogue.project_ids for suppressed in (False, True))
 
 
 def _json_number(value):
