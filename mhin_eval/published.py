@@ -94,6 +94,7 @@ def mapped_measures(published: pd.DataFrame, catalogue: Catalogue, site_id: str)
     if not pieces:
         return pd.DataFrame({c: [] for c in MEASURE_COLUMNS})
     out = pd.concat(pieces, ignore_index=True)
-    out = out.sort_values(["indicator", "level", "period", "source"], kind="stable")
+    out = out.assign(_level=out["level"].map({TRUST: 0, ENGLAND: 1}))
+    out = out.sort_values(["indicator", "_level", "period", "source"], kind="stable")
     out = out.drop_duplicates(["indicator", "level", "period"], keep="last")
     return out[list(MEASURE_COLUMNS)].reset_index(drop=True)

@@ -12,6 +12,11 @@ DEMO_NOTICE = (
     "**Synthetic demo data.** Every number on this page comes from invented data built to test the "
     "dashboard. It describes no real patient, service or site and is not a finding."
 )
+PUBLISHED_DEMO_NOTICE = (
+    "**Synthetic demo data is loaded.** The project data on this page (marked *synthetic demo*) is invented, "
+    "built to test the dashboard, and is not a finding. The NHS England figures (trust, ICB and England) are "
+    "real published statistics, as loaded from NHS England's files."
+)
 
 
 @st.cache_resource(show_spinner="Preparing the data store…")
@@ -71,7 +76,8 @@ def has_demo_data() -> bool:
     return _has_demo_data(data_version())
 
 
-def show_data_notices() -> None:
-    """Banners every page shows: the synthetic-data notice while demo data is loaded."""
+def show_data_notices(*, real_published: bool = False) -> None:
+    """Banners every page shows: the synthetic-data notice while demo data is loaded. A page that also shows
+    real published statistics (``real_published``) says which of its parts are synthetic and which are real."""
     if has_demo_data():
-        st.warning(DEMO_NOTICE, icon=":material/science:")
+        st.warning(PUBLISHED_DEMO_NOTICE if real_published else DEMO_NOTICE, icon=":material/science:")
