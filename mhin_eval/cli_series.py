@@ -99,8 +99,11 @@ def run(args: argparse.Namespace) -> int:
     except PermissionError as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    except (KeyError, ValueError) as exc:
-        print(f"error: {str(exc).strip(chr(39))}", file=sys.stderr)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.format == "csv":
         sys.stdout.flush()
