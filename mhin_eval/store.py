@@ -946,6 +946,15 @@ class Store:
                 ).fetchone()[0]
             )
 
+    def has_real_published_series(self) -> bool:
+        """True while any current series row was mapped from a published-statistics ingest that is not demo data
+        (pages then say which of their numbers are real)."""
+        with self._read() as con:
+            return bool(con.execute(
+                "SELECT EXISTS (SELECT 1 FROM series_current c JOIN ingests i USING (ingest_id) "
+                "WHERE i.kind = 'published' AND NOT i.demo)"
+            ).fetchone()[0])
+
     def is_empty(self) -> bool:
         """True when no current row of any kind is held."""
         parts = " UNION ALL ".join(f"SELECT 1 FROM {s}_current" for s in KINDS)

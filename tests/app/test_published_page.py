@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from mhin_eval.store import Store
-from mhin_eval.ui.context import DEMO_NOTICE, PUBLISHED_DEMO_NOTICE
+from mhin_eval.ui.context import DEMO_NOTICE, MIXED_DEMO_NOTICE, PUBLISHED_DEMO_NOTICE
 from tests.app.conftest import APP, all_text, open_page
 
 FILES = ("MHSDS_Data_4WW_AprPerf_2024_v2.csv", "MHSDS_Data_4WW_MayPerf_2024_v2.csv", "MHSDS_Data_4WW_JunPerf_2024_v2.csv",
@@ -139,6 +139,11 @@ def test_with_demo_data_the_notice_says_which_parts_are_synthetic(mixed_app):
     assert any(k.endswith("published-measure-manchester-cyp-waiting-over-52-weeks") for k in _charts(at))
     assert any(k.endswith("published-rates-manchester") for k in _charts(at)), "the MHA section is still drawn"
     at = open_page(mixed_app, "site", site="manchester")
+    assert MIXED_DEMO_NOTICE in [w.value for w in at.warning] and DEMO_NOTICE not in [w.value for w in at.warning]
+
+
+def test_the_demo_store_alone_keeps_the_plain_synthetic_notice(app):
+    at = open_page(app, "site", site="manchester")
     assert DEMO_NOTICE in [w.value for w in at.warning]
 
 

@@ -106,6 +106,7 @@ def store(store_dir, tmp_path, catalogue) -> Store:
 def test_six_files_ingest_in_modest_time(store_dir):
     assert Store(store_dir).published()["source"].value_counts().to_dict() == {"mhsds-4ww-2024": 115_936}
     assert TIMINGS["six files"] < 60, f"six 4WW files took {TIMINGS['six files']:.1f} s"
+    assert Store(store_dir).has_real_published_series() and not Store(store_dir).has_demo_data()
 
 
 @pytest.mark.parametrize(("project", "site", "indicator", "provider", "measure", "den", "kind"), MAPPED,
@@ -161,6 +162,7 @@ def test_reingest_adds_nothing_and_rollback_removes_the_mapped_series(store, rea
     assert again.no_op and again.series_mapped == 0 and store.checksum() == checksum
     june_id = int(store.history().query("file_name == @path.name and not no_op")["ingest_id"].iloc[0])
     undone = store.rollback(june_id, user="tester")
+    assert store.has_real_published_series()
     assert undone.series_mapped == 5 and "mapped from its published measures" in undone.summary()
     after = store.series()
     assert len(after) == len(before) - 5
