@@ -160,3 +160,12 @@ def test_a_site_user_sees_only_their_site(real_app, tmp_path, monkeypatch):
     assert charts and all("-hull-" in k for k in charts), list(charts)
     text = all_text(at)
     assert "Greater Manchester Mental Health" not in text and "Sheffield" not in text
+
+
+def test_project_page_draws_the_mapped_series_of_each_site(real_app, real_only_dir):
+    at = open_page(real_app, "project", project="pcref", indicator="cyp-waiting-over-52-weeks")
+    charts = _charts(at)
+    stored = Store(real_only_dir).series(project="pcref", indicator="cyp-waiting-over-52-weeks")
+    for site in ("sheffield", "manchester"):
+        traces = _chart(charts, f"its-pcref-{site}-cyp-waiting-over-52-weeks")
+        assert traces["Observed"] == stored.loc[stored["site"] == site, "value"].tolist()
