@@ -64,6 +64,25 @@ def _values_table(rows: pd.DataFrame, share: bool) -> pd.DataFrame:
     return table
 
 
+def mapped_preview(frame: pd.DataFrame) -> None:
+    """On the Upload page: the site series a published file will also store (catalogue mappings), per site and
+    indicator with the months covered; nothing when none of its measures is mapped."""
+    cat = context.catalogue()
+    rows = published.derived_series(frame, cat)
+    if rows.empty:
+        return
+    names = {s.id: s.name for s in cat.sites}
+    by = rows.groupby(["site", "indicator"], sort=True)["period"]
+    table = by.agg(["size", "min", "max"]).reset_index()
+    st.subheader("Site series this file also stores")
+    st.caption("The catalogue maps some of its published measures onto project indicators (the site's trust figure); "
+               "suppressed values are left out.")
+    st.dataframe(pd.DataFrame({
+        "Site": table["site"].map(names), "Indicator": table["indicator"], "Months": table["size"],
+        "First month": table["min"].dt.strftime("%b %Y"), "Last month": table["max"].dt.strftime("%b %Y"),
+    }), hide_index=True)
+
+
 def measures_section(site: Site) -> None:
     """Each mapped measure of the site: its trust's published figures beside England's, over time."""
     cat = context.catalogue()

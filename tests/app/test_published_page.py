@@ -169,3 +169,32 @@ def test_project_page_draws_the_mapped_series_of_each_site(real_app, real_only_d
     for site in ("sheffield", "manchester"):
         traces = _chart(charts, f"its-pcref-{site}-cyp-waiting-over-52-weeks")
         assert traces["Observed"] == stored.loc[stored["site"] == site, "value"].tolist()
+
+
+def test_upload_page_stores_the_mapped_series_and_rollback_restores_the_earlier_values(app, real_data_dir):
+    """On the demo store: the Sep 2024 file's Hull figure replaces the synthetic month, and goes on rollback."""
+    import os
+
+    name = "MHSDS_Data_4WW_SepPerf_2024.csv"
+    store = Store(os.environ["MHIN_DATA_DIR"])
+    synthetic = store.series(sites=["hull"], indicator="cmh-waiting-over-52-weeks")
+    september = synthetic[synthetic["period"] == "2024-09-01"]
+    at = open_page(app, "upload")
+    at.file_uploader(key="upload-file").upload(name, (real_data_dir / "mhsds_4ww_2024" / name).read_bytes(), "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Site series this file also stores" in all_text(at)
+    mapped = at.dataframe[1].value
+    assert mapped[mapped["Site"] == "Hull"][["Months", "First month"]].values.tolist() == [[1, "Sep 2024"]]
+    at.button(key="upload-confirm").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "5 site-series rows mapped" in all_text(at)
+    hull = store.series(sites=["hull"], indicator="cmh-waiting-over-52-weeks").set_index("period")
+    assert hull.loc["2024-09-01", ["value", "denominator"]].tolist() == [1085, 3410]
+    last = int(store.history()["ingest_id"].max())
+    at.selectbox(key="rollback-id").set_value(last).run()
+    at.button(key="rollback-confirm").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    after = store.series(sites=["hull"], indicator="cmh-waiting-over-52-weeks")
+    assert after[after["period"] == "2024-09-01"]["value"].tolist() == september["value"].tolist()
+    assert len(after) == len(synthetic)
