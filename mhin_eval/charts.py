@@ -6,6 +6,7 @@ colours, colour-blind-safe series colours, legible type. Pages draw with ``theme
 
 from __future__ import annotations
 
+import html
 import math
 import textwrap
 from typing import TYPE_CHECKING
@@ -1204,3 +1205,49 @@ def round_change_chart(change, *, title: str = "") -> go.Figure:
     layout["margin"]["l"] = 20
     fig.update_layout(**_legend_below(layout))
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# published statistics: a trust beside England over time
+
+
+def published_measure_chart(rows: pd.DataFrame, *, title: str = "", subtitle: str = "", unit: str = "") -> go.Figure:
+    """A mapped published measure over time: the trust's line beside England's (``published.mapped_measures``).
+
+    Shares (value over the denominator measure, per cent) share one axis; counts put England on a right-hand
+    axis, since a national total dwarfs a trust's. Suppressed months are gaps, never zero. Organisation names
+    and labels are drawn as plain text (HTML-escaped).
+    """
+    if rows is None or rows.empty:
+        return empty_figure(_plain(title), "No published values")
+    share = rows["share"].notna().any()
+    column = "share" if share else "value"
+    fig = go.Figure()
+    for n, (level, part) in enumerate(rows.groupby("level", sort=False)):
+        part = part.sort_values("period")
+        name = _plain(str(part["org_name"].iloc[0]) if len(part) else level)
+        right = not share and level == "England"
+        values = part[column].astype(float)
+        fig.add_trace(go.Scatter(
+            x=part["period"], y=values, mode="lines+markers", name=name + (" (right axis)" if right else ""),
+            yaxis="y2" if right else "y", connectgaps=False,
+            line=dict(color=SERIES_COLOURS[n % len(SERIES_COLOURS)], width=2.5, dash="dot" if level == "England" else "solid"),
+            marker=dict(size=8), customdata=part["published_value"],
+            hovertemplate=f"<b>{name}</b><br>%{{x|%b %Y}}: %{{y:,.1f}}{'%' if share else ''}"
+            "<br>published value %{customdata}<extra></extra>",
+        ))
+    y_title = "Share (%)" if share else axis_title("Count", _plain(unit))
+    layout = base_layout(_plain(title), height=380, y_title=y_title, subtitle=_plain(subtitle))
+    layout["xaxis"].update(tickformat="%b %Y", dtick="M1")
+    layout["yaxis"].update(rangemode="tozero")
+    if not share:
+        layout["yaxis2"] = dict(title="England", overlaying="y", side="right", rangemode="tozero", showgrid=False,
+                                linecolor=NHS_MID_GREY)
+        layout["margin"]["r"] = 70
+    fig.update_layout(**_legend_below(layout))
+    return fig
+
+
+def _plain(text: str) -> str:
+    """User or file text made inert for plotly's HTML-like labels."""
+    return html.escape(str(text), quote=False) if text else ""

@@ -261,11 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--published-dir", help="folder of published statistics files (default: data/published)"
     )
 
-    from mhin_eval import cli_analyse, cli_export, cli_results
+    from mhin_eval import cli_analyse, cli_export, cli_results, cli_series
 
     cli_analyse.register(commands)
     cli_export.register(commands)
     cli_results.register(commands)
+    cli_series.register(commands)
     return parser
 
 

@@ -219,6 +219,10 @@ SERIES_PROFILES: dict[tuple[str, str], SeriesProfile] = {
     ("aaot", "unplanned-admissions"): SeriesProfile(
         0.17, trend=0.001, season=(0.01, 0.10, 0.0, 0.02), dispersion=40, **_COHORT
     ),
+    ("aaot", "cmh-waiting-over-52-weeks"): SeriesProfile(
+        0.3, trend=0.003, season=(0.0, 0.02, 0.0, 0.0), dispersion=math.inf, denominator_kind="open referrals",
+        denominator_size=3000, denominator_growth=0.03, denominator_jitter=0.02,
+    ),
     ("parent-cbt", "referrals"): SeriesProfile(6.0, trend=0.002, season=_SCHOOL_YEAR, dispersion=15),
     ("parent-cbt", "families-started"): SeriesProfile(2.5, trend=0.001, season=_SCHOOL_YEAR, dispersion=20),
     ("parent-cbt", "families-completed"): SeriesProfile(

@@ -20,6 +20,10 @@ An ingest whose rows all equal the current values (for example the same file twi
 the history as a no-op: it writes no row versions and changes no value. Re-ingesting an older file
 after a newer one is an ordinary ingest: its values become current again.
 
+An ingest of published statistics also writes the site series that the catalogue's
+``[[published_measures]]`` map them onto (mhin_eval.published), in the same transaction and under the
+same ingest id, so rolling the file back removes those series rows too.
+
 Every reader takes an optional site scope (``sites``); an empty scope returns no rows.
 """
 
@@ -33,7 +37,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -228,10 +232,16 @@ class IngestResult:
     no_op: bool = False
     same_as: int | None = None
     rows_removed: int = 0
+    series_mapped: int = 0
 
     @property
     def rows(self) -> int:
         return self.rows_added + self.rows_replaced + self.rows_unchanged
+
+    def _mapped_text(self) -> str:
+        if not self.series_mapped:
+            return ""
+        return f" {self.series_mapped:,} site-series rows mapped from published measures were added or updated."
 
     def summary(self) -> str:
         if self.no_op:
@@ -244,7 +254,7 @@ class IngestResult:
         return (
             f"Ingested {self.file_name} as #{self.ingest_id} ({self.kind}): {self.rows_added:,} rows added, "
             f"{self.rows_replaced:,} replaced, {self.rows_unchanged:,} unchanged{removed}."
-        )
+        ) + self._mapped_text()
 
 
 @dataclass(frozen=True)
@@ -256,13 +266,16 @@ class RollbackResult:
     rows_restored: int
     rows_removed: int
     rows_kept_newer: int
+    series_mapped: int = 0
 
     def summary(self) -> str:
+        mapped = (f" {self.series_mapped:,} site-series rows mapped from its published measures were undone too."
+                  if self.series_mapped else "")
         return (
             f"Rolled back ingest #{self.ingest_id} ({self.kind}): {self.rows_restored:,} rows restored to "
             f"their earlier values, {self.rows_removed:,} rows removed, {self.rows_kept_newer:,} rows keep "
             f"the values of a later ingest."
-        )
+        ) + mapped
 
 
 # --------------------------------------------------------------------------- locking
@@ -576,10 +589,13 @@ class Store:
         file_name = str(extract.file_name or "unnamed extract")
         sha = str(extract.sha256 or "")
         frame = self._normalised(spec, extract.frame, file_name)
+        mapped = self._mapped_series(spec, extract.frame, file_name)
         with self._write() as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 result = self._ingest_in_transaction(con, spec, frame, file_name, sha, user, demo, replace_range)
+                if mapped is not None:
+                    result = self._write_mapped(con, result, mapped)
                 _pause_for_tests()
                 con.execute("COMMIT")
             except BaseException:
@@ -643,6 +659,35 @@ class Store:
             rows_removed=removed,
         )
 
+    def _mapped_series(self, spec: KindSpec, frame: pd.DataFrame, file_name: str) -> pd.DataFrame | None:
+        """Site series rows the catalogue's published-measure mappings make of a published extract, or None."""
+        if spec.name != "published":
+            return None
+        from mhin_eval.catalogue import load_catalogue
+        from mhin_eval.published import derived_series
+
+        rows = derived_series(frame, self.catalogue or load_catalogue())
+        return self._normalised(KINDS["series"], rows, file_name) if len(rows) else None
+
+    def _write_mapped(self, con, result: IngestResult, frame: pd.DataFrame) -> IngestResult:
+        """Store mapped series rows under the published ingest's id (all of them, when any is new or changed)."""
+        spec = KINDS["series"]
+        self._stage(con, spec, frame, result.file_name)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE diff AS {self._diff_sql(spec)}")
+        changed = int(con.execute("SELECT count(*) FROM diff WHERE change <> 'unchanged'").fetchone()[0])
+        if changed:
+            cols = _cols(spec)
+            con.execute(f"INSERT INTO series_versions SELECT ?, row_key, {cols} FROM staged", [result.ingest_id])
+            con.execute("DELETE FROM series_current WHERE row_key IN (SELECT row_key FROM staged)")
+            con.execute(f"INSERT INTO series_current SELECT ?, row_key, {cols} FROM staged", [result.ingest_id])
+        con.execute("DROP TABLE diff")
+        con.execute("DROP TABLE staged")
+        if not changed:
+            return result
+        if result.no_op:
+            con.execute("UPDATE ingests SET no_op = false WHERE ingest_id = ?", [result.ingest_id])
+        return replace(result, no_op=False, same_as=None, series_mapped=changed)
+
     def ingest_file(self, path, *, user: str = "local", sheet=None, demo: bool = False) -> IngestResult:
         """Load and validate ``path`` (raises ``ValidationFailed`` listing every problem), then ingest it."""
         from mhin_eval.loaders import load_extract
@@ -680,12 +725,29 @@ class Store:
                 f"{rolled_back_by}."
             )
         spec = KINDS[kind]
-        table = f"{spec.name}_current"
         con.execute(
             "UPDATE ingests SET rolled_back_at = ?, rolled_back_by = ? WHERE ingest_id = ?",
             [_utc_now(), user, ingest_id],
         )
-        removed = f"{spec.name}_removed"
+        restored, removed, kept_newer = self._rollback_rows(con, spec, ingest_id)
+        mapped = 0
+        if spec.name == "published":
+            mapped_restored, mapped_removed, _ = self._rollback_rows(con, KINDS["series"], ingest_id)
+            mapped = mapped_restored + mapped_removed
+        con.execute("UPDATE meta SET value = value + 1 WHERE name = 'version'")
+        return RollbackResult(
+            ingest_id=ingest_id,
+            kind=spec.name,
+            rows_restored=restored,
+            rows_removed=removed,
+            rows_kept_newer=kept_newer,
+            series_mapped=mapped,
+        )
+
+    @staticmethod
+    def _rollback_rows(con, spec: KindSpec, ingest_id: int) -> tuple[int, int, int]:
+        """Undo one ingest's rows of one kind: (rows restored, rows removed, rows a later ingest keeps)."""
+        table, removed = f"{spec.name}_current", f"{spec.name}_removed"
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE affected AS
             SELECT row_key FROM {table} WHERE ingest_id = ?
@@ -718,14 +780,7 @@ class Store:
         ).fetchone()[0]
         affected = con.execute("SELECT count(*) FROM affected").fetchone()[0]
         con.execute("DROP TABLE affected")
-        con.execute("UPDATE meta SET value = value + 1 WHERE name = 'version'")
-        return RollbackResult(
-            ingest_id=ingest_id,
-            kind=spec.name,
-            rows_restored=int(restored),
-            rows_removed=int(affected - restored),
-            rows_kept_newer=int(touched - affected),
-        )
+        return int(restored), int(affected - restored), int(touched - affected)
 
     # ----------------------------------------------------------------------- readers
 
@@ -993,6 +1048,15 @@ class Store:
                     f"SELECT EXISTS (SELECT 1 FROM ({parts}) c JOIN ingests i USING (ingest_id) WHERE i.demo)"
                 ).fetchone()[0]
             )
+
+    def has_real_published_series(self) -> bool:
+        """True while any current series row was mapped from a published-statistics ingest that is not demo data
+        (pages then say which of their numbers are real)."""
+        with self._read() as con:
+            return bool(con.execute(
+                "SELECT EXISTS (SELECT 1 FROM series_current c JOIN ingests i USING (ingest_id) "
+                "WHERE i.kind = 'published' AND NOT i.demo)"
+            ).fetchone()[0])
 
     def is_empty(self) -> bool:
         """True when no current row of any kind is held."""

@@ -7,6 +7,7 @@ from mhin_eval import uploads
 from mhin_eval.access.downloads import to_csv_bytes
 from mhin_eval.loaders import list_sheets
 from mhin_eval.ui import auth, components, context
+from mhin_eval.ui import published as published_ui
 
 access = auth.page_access()
 cat = context.catalogue()
@@ -75,6 +76,8 @@ if upload is not None:
             st.caption(note)
         st.subheader("What will change")
         st.dataframe(changes.rename(columns=str.capitalize), hide_index=True)
+        if extract.kind == "published":
+            published_ui.mapped_preview(extract.frame)
         if replaced:
             with st.expander(f"The {replaced:,} values that would be replaced (old and new)"):
                 st.dataframe(check.replaced, hide_index=True)

@@ -123,3 +123,22 @@ class Counts:
         raw = evaluate.series_rows(shown.assign(value=shown["_raw"]), site_id, indicator_id)
         return raw.set_index("period")["value"].map(
             lambda v: float("nan") if pd.isna(v) or self.rule.hides(v) else self.rule.round(v))
+
+    def site_series(self, series: pd.DataFrame, site_id: str, indicator: Indicator,
+                    shown: pd.DataFrame | None = None) -> pd.DataFrame:
+        """One site's monthly series of an indicator as the view draws it: period, value, denominator.
+
+        Group totals come from ``evaluate.series_rows`` as on every page. In a suppressed view the counts are the
+        observed points the pages draw (``observed``: rounded, or NaN when hidden) and denominators are rounded
+        or hidden as ``suppress_series`` does; means and scores stay as they are. ``shown`` is the view's
+        suppressed series when the caller already has it.
+        """
+        rows = evaluate.series_rows(series, site_id, indicator.id)
+        if not self.suppressed or indicator.kind not in COUNT_KINDS or rows.empty:
+            return rows
+        if shown is None:
+            shown = self.shown_series(series, (indicator,))
+        observed = self.observed(shown, site_id, indicator.id)
+        denominator = rows["denominator"].map(
+            lambda d: float("nan") if pd.isna(d) or self.rule.hides(d) else self.rule.round(d))
+        return rows.assign(value=rows["period"].map(observed).astype(float), denominator=denominator.astype(float))

@@ -73,8 +73,9 @@ def current_access() -> Access:
     return access
 
 
-def page_access() -> Access:
-    """Gate at the top of every page: login, unknown-user message, or the user's access and banners."""
+def page_access(*, real_published: bool = False) -> Access:
+    """Gate at the top of every page: login, unknown-user message, or the user's access and banners
+    (``real_published``: the page shows real published statistics beside any synthetic data)."""
     try:
         access = signed_in_access()
     except PolicyError as exc:
@@ -107,7 +108,7 @@ def page_access() -> Access:
         st.session_state["audit:login"] = access.user
     _drop_out_of_scope_query(access)
     _identity_sidebar(access)
-    context.show_data_notices()
+    context.show_data_notices(real_published=real_published)
     return access
 
 

@@ -12,6 +12,16 @@ DEMO_NOTICE = (
     "**Synthetic demo data.** Every number on this page comes from invented data built to test the "
     "dashboard. It describes no real patient, service or site and is not a finding."
 )
+MIXED_DEMO_NOTICE = (
+    "**Synthetic demo data is loaded.** Numbers on this page come from invented data built to test the dashboard "
+    "and are not findings, except the months of site series mapped from NHS England's published statistics "
+    "(loaded from NHS England's files), which are real. The Published statistics page shows which those are."
+)
+PUBLISHED_DEMO_NOTICE = (
+    "**Synthetic demo data is loaded.** The project data on this page (marked *synthetic demo*) is invented, "
+    "built to test the dashboard, and is not a finding. The NHS England figures (trust, ICB and England) are "
+    "real published statistics, as loaded from NHS England's files."
+)
 
 
 @st.cache_resource(show_spinner="Preparing the data store…")
@@ -71,7 +81,21 @@ def has_demo_data() -> bool:
     return _has_demo_data(data_version())
 
 
-def show_data_notices() -> None:
-    """Banners every page shows: the synthetic-data notice while demo data is loaded."""
-    if has_demo_data():
-        st.warning(DEMO_NOTICE, icon=":material/science:")
+@st.cache_data(show_spinner=False, max_entries=4)
+def _has_real_published_series(version: int) -> bool:
+    return get_store().has_real_published_series()
+
+
+def show_data_notices(*, real_published: bool = False) -> None:
+    """Banners every page shows: the synthetic-data notice while demo data is loaded. A page that also shows
+    real published statistics (``real_published``) says which of its parts are synthetic and which are real,
+    and so does every page while real published measures are mapped into site series beside the demo data."""
+    if not has_demo_data():
+        return
+    if real_published:
+        notice = PUBLISHED_DEMO_NOTICE
+    elif _has_real_published_series(data_version()):
+        notice = MIXED_DEMO_NOTICE
+    else:
+        notice = DEMO_NOTICE
+    st.warning(notice, icon=":material/science:")

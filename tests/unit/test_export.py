@@ -176,9 +176,9 @@ def test_project_deck_slides_titles_images_and_numbers(aaot_deck, aaot_view, dem
         + ["Methods and caveats"]
     )
     assert titles == expected_titles
-    # 7 indicators x 2 sites all have a result in the demo data, and every indicator pools: 2 + 14 + 7 + 1 + 1,
+    # 8 indicators x 2 sites all have a result in the demo data, and every indicator pools: 2 + 16 + 8 + 1 + 1,
     # plus a sustainability profile per site and instrument assessed and a findings slide per site.
-    assert len(slides) == 25 + len(profiles) + len(registers) and profiles and registers
+    assert len(slides) == 28 + len(profiles) + len(registers) and profiles and registers
     assert aaot_view.slide_count == len(slides)
 
     assert "Synthetic demo data" in all_text(slides[0]) and "Data to December 2024" in all_text(slides[0])

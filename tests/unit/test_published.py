@@ -185,7 +185,8 @@ def test_catalogue_mappings_become_site_series(mhsds, catalogue):
 
 
 def test_mapping_entries_are_checked(catalogue):
-    assert {m.indicator for m in published_mappings(catalogue)} == {"cmh-referrals-started", "cyp-waiting-over-52-weeks"}
+    assert {m.indicator for m in published_mappings(catalogue)} == {
+        "cmh-referrals-started", "cyp-waiting-over-52-weeks", "cmh-waiting-over-52-weeks"}
     data = tomllib.loads(DEFAULT_CATALOGUE.read_text())
     data["published_measures"][0]["indicator"] = "no-such-indicator"
     with pytest.raises(CatalogueError, match="published_measures\\[0\\].*no-such-indicator"):
