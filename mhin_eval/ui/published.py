@@ -147,8 +147,7 @@ def mha_section(site: Site) -> None:
     words = "no period"
     if not isinstance(own, str):
         rates_table, _, words = own
-        own_rows = rates_table.table.assign(
-            group=rates_table.table["group"].replace({"Other ethnic groups": "Other Ethnic Groups"}))
+        own_rows = rates_table.table
     synthetic = context.has_demo_data()
     own_label = f"{site.name} project data" + (" (synthetic demo)" if synthetic else "")
 
