@@ -41,41 +41,26 @@ def finding(sentence: str, est: Estimate | None, better: str) -> None:
     st.markdown(f"**{sentence}**  \n{icon}")
 
 
-def estimates_table(rows: list[tuple[str, Estimate | None, str]]) -> pd.DataFrame:
-    """A small table of named estimates with their CI, p-value and scale in words."""
-    records = []
-    for name, est, scale_text in rows:
-        if est is None:
-            continue
-        records.append(
-            {
-                "Estimate": name,
-                "Value": round(est.estimate, 4),
-                f"{est.conf_level:.0%} CI": f"{est.ci_low:.4g} to {est.ci_high:.4g}",
-                "p-value": fmt_p(est.p_value),
-                "Scale": scale_text,
-            }
-        )
-    return pd.DataFrame(records)
+SCALE_WORDS = {"ratio": "ratio (1 = no change)", "difference": "difference", "proportion": "proportion (0 = no change)"}
+
+
+def estimates_frame(tidy: pd.DataFrame, unit: str = "", conf_level: float = 0.95) -> pd.DataFrame:
+    """An analysis's tidy estimates (quantity, estimate, ci_low, ci_high, p_value, scale, description) as a
+    table people read: what each number is, its value, CI, p-value and scale in words."""
+    level = f"{conf_level:.0%} CI"
+    return pd.DataFrame({
+        "Estimate": tidy["description"].str.capitalize(),
+        "Value": tidy["estimate"].round(4),
+        level: [f"{lo:.4g} to {hi:.4g}" for lo, hi in zip(tidy["ci_low"], tidy["ci_high"], strict=True)],
+        "p-value": [fmt_p(p) for p in tidy["p_value"]],
+        "Scale": [SCALE_WORDS.get(sc, sc) if sc != "difference" or not unit else f"difference in {unit}"
+                  for sc in tidy["scale"]],
+    })
 
 
 def its_details(result: ITSResult, indicator: Indicator) -> None:
-    """Estimates, diagnostics and the methods paragraph of an ITS fit (for evaluators)."""
-    ratio = result.scale == "ratio"
-    scale_text = "rate ratio (1 = no change)" if ratio else f"difference in {indicator.unit}"
-    table = estimates_table(
-        [
-            ("Level change at go-live", result.level_change, scale_text),
-            ("Slope change per month", result.slope_change, scale_text),
-            ("Difference in level change vs comparison", result.difference_in_level_change, scale_text),
-            ("Difference in slope change vs comparison", result.difference_in_slope_change, scale_text),
-            (f"Relative effect at {result.options.horizon} months", result.relative_effect,
-             "proportion (0 = no change)"),
-            (f"Absolute effect at {result.options.horizon} months", result.absolute_effect, indicator.unit),
-            ("Cumulative effect over the post period", result.cumulative_effect, indicator.unit),
-        ]
-    )
-    st.table(table.set_index("Estimate"))
+    """Estimates (the result's tidy frame), diagnostics and the methods paragraph of an ITS fit."""
+    st.table(estimates_frame(result.tidy(), indicator.unit, result.options.conf_level).set_index("Estimate"))
     diag = {k: v for k, v in result.diagnostics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     st.caption(
         "Diagnostics: "

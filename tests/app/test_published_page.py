@@ -128,7 +128,8 @@ def test_site_page_draws_the_mapped_series(real_app, real_only_dir, site, indica
     observed = [v for chart in _charts(at).values() for name, ys in chart.items() if name == "Observed" for v in ys]
     stored = Store(real_only_dir).series(project=project, sites=[site], indicator=indicator)
     assert len(stored) == 6
-    assert observed == stored["value"].tolist(), "the site page draws the six published months"
+    expected = stored["value"] / stored["denominator"] * 100 if indicator in SHARES else stored["value"]
+    assert observed == pytest.approx(expected.tolist()), "the site page draws the six published months (as shares)"
 
 
 def test_with_demo_data_the_notice_says_which_parts_are_synthetic(mixed_app):
@@ -168,7 +169,8 @@ def test_project_page_draws_the_mapped_series_of_each_site(real_app, real_only_d
     stored = Store(real_only_dir).series(project="pcref", indicator="cyp-waiting-over-52-weeks")
     for site in ("sheffield", "manchester"):
         traces = _chart(charts, f"its-pcref-{site}-cyp-waiting-over-52-weeks")
-        assert traces["Observed"] == stored.loc[stored["site"] == site, "value"].tolist()
+        own = stored[stored["site"] == site]
+        assert traces["Observed"] == pytest.approx((own["value"] / own["denominator"] * 100).tolist()), "as shares"
 
 
 def test_upload_page_stores_the_mapped_series_and_rollback_restores_the_earlier_values(app, real_data_dir):

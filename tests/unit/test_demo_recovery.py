@@ -5,8 +5,8 @@ interval the dashboard shows for it, computed by the same functions (mhin_eval.e
 headline_results, site_its and site_prepost with the catalogue's default options; the equity and
 by-group sections' calls) on a store seeded as on first start. The demo data are a single random
 draw, so a nominal 95% interval misses about 1 in 20 true values and misses are correlated within a
-series: the test requires at least 90% of all intervals to cover the truth, not every one, and lists
-each miss. Truth rows the dashboard does not estimate are skipped in code with the reason.
+series: the test requires 90% to 99% of all intervals to cover the truth (not every one: intervals that
+never miss are too wide), and lists each miss. Truth rows the dashboard does not estimate are skipped in code with the reason.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from mhin_eval.analysis.results import AnalysisError, Estimate
 from mhin_eval.store import DEFAULT_DEMO_DIR
 
 MIN_COVERAGE = 0.90
+MAX_COVERAGE = 0.99  # intervals that cover (nearly) every truth are too wide to be 95% intervals
 ALL = evaluate.ALL
 
 ITS_QUANTITIES = {
@@ -140,11 +141,12 @@ def test_the_dashboard_estimates_every_truth_row_except_the_stated_ones(checks, 
     done, skipped, missing = checks
     assert missing == []
     assert len(done) + len(skipped) == len(truth)
-    # Skipped: the comparison site's 2 indicators x 3 ITS quantities, and the change in rate ratio of
+    # Skipped: the comparison site's series indicators x 3 ITS quantities, and the change in rate ratio of
     # the 3 non-focus groups (Asian, Mixed, Other) x 4 PCREF restrictive practices x 2 sites.
+    comparison_series = sum(len(catalogue.indicators_of(s.project, "series")) for s in catalogue.sites if s.is_comparison)
     comparison = [n for n, why in skipped.items() if why.startswith("comparison series")]
     change = [n for n, why in skipped.items() if "rate_ratio_vs_reference_change" in n]
-    assert len(comparison) == 2 * 3 and len(change) == 3 * 4 * 2
+    assert comparison_series >= 2 and len(comparison) == comparison_series * 3 and len(change) == 3 * 4 * 2
     assert len(skipped) == len(comparison) + len(change)
 
 
@@ -153,7 +155,8 @@ def test_true_effects_lie_inside_the_shown_95_percent_intervals(checks):
     misses = [f"{c.row}: true {c.true_value:.4g} outside [{c.shown.ci_low:.4g}, {c.shown.ci_high:.4g}] "
               f"(estimate {c.shown.estimate:.4g})" for c in done if not c.covered]
     coverage = 1 - len(misses) / len(done)
-    assert coverage >= MIN_COVERAGE, f"coverage {coverage:.1%} of {len(done)} intervals; misses:\n" + "\n".join(misses)
+    assert MIN_COVERAGE <= coverage <= MAX_COVERAGE, (f"coverage {coverage:.1%} of {len(done)} intervals; misses:\n"
+                                                      + "\n".join(misses))
 
 
 @pytest.mark.parametrize("quantity", ["level_change_ratio", "rate_ratio_vs_reference_before", "mean_difference",
