@@ -160,6 +160,24 @@ def read_dates(column: pd.Series) -> DateReading:
     return DateReading(values, missing, unreadable, month_first_only, swapped, swapped_index)
 
 
+def as_timestamp(value) -> pd.Timestamp:
+    """A go-live or rebase point given as text (read like a cell, day first) or as a date or timestamp."""
+    if isinstance(value, str):
+        return parse_period(value)
+    return pd.Timestamp(value)
+
+
+def month_first_fix(text: str) -> str:
+    """How to rewrite a date that reads only month first (9/13/2021) so it is read as meant."""
+    match = NUMERIC_DATE.match(str(text).strip())
+    if not match:
+        return ISO_STATE_FIX
+    month, day = int(match["a"]), int(match["b"])
+    year = int(_two_digit_year(pd.Series([int(match["y"])])).iloc[0])
+    return (f"Write it day first ({day:02d}/{month:02d}/{year}) or as year-month-day ({year}-{month:02d}-{day:02d}); "
+            "if the whole column was written month first, rewrite it all as year-month-day.")
+
+
 def month_start(values: pd.Series) -> pd.Series:
     """Datetimes moved to the first day of their month (midnight)."""
     return values.dt.to_period("M").dt.start_time.astype(DATETIME_DTYPE)
@@ -172,7 +190,7 @@ def parse_period(value) -> pd.Timestamp:
         raise PeriodError("no date was given. Fix: " + ISO_FIX)
     if reading.month_first_only.iloc[0]:
         raise PeriodError(f"'{value}' reads only month first (month/day/year); dates are read day first as in "
-                          f"NHS files. Fix: {ISO_STATE_FIX}")
+                          f"NHS files. Fix: {month_first_fix(value)}")
     if reading.swapped:
         raise PeriodError(f"'{value}': {reading.swapped}. Fix: {ISO_STATE_FIX}")
     if reading.unreadable.iloc[0]:
@@ -186,13 +204,13 @@ def column_dates(column: pd.Series, name: str) -> pd.Series:
     if reading.swapped:
         raise PeriodError(f"column '{name}': {reading.swapped}. Fix: {ISO_STATE_FIX}")
     rows = pd.Series(np.arange(len(column)) + 2, index=column.index)
-    for mask, what, fix in (
-        (reading.month_first_only, "reads only month first (month/day/year); dates are read day first as in NHS files",
-         ISO_STATE_FIX),
-        (reading.unreadable, "is not a date that can be read", ISO_FIX),
+    for mask, what in (
+        (reading.month_first_only, "reads only month first (month/day/year); dates are read day first as in NHS files"),
+        (reading.unreadable, "is not a date that can be read"),
     ):
         if mask.any():
             idx = mask.index[mask.to_numpy()][0]
+            fix = month_first_fix(column[idx]) if mask is reading.month_first_only else ISO_FIX
             raise PeriodError(f"column '{name}', row {rows[idx]}: '{column[idx]}' {what}"
                               f"{f' ({int(mask.sum())} rows in all)' if mask.sum() > 1 else ''}. Fix: {fix}")
     return reading.values

@@ -32,6 +32,7 @@ from mhin_eval.catalogue import Catalogue
 from mhin_eval.periods import (
     ISO_STATE_FIX,
     evaluation_window,
+    month_first_fix,
     month_start,
     outside_window,
     read_dates,
@@ -428,7 +429,9 @@ def read_date_column(column: pd.Series, col: _Collector, name: str, catalogue: C
     text = as_text(column)
     reading = read_dates(column)
     col.cells(reading.unreadable, text, name, "This is not a date that can be read", DATE_FIX)
-    col.cells(reading.month_first_only, text, name, MONTH_FIRST_ONLY, ISO_STATE_FIX)
+    for index in reading.month_first_only.index[reading.month_first_only.to_numpy()][:MAX_ROWS_PER_PROBLEM]:
+        col.add(MONTH_FIRST_ONLY, month_first_fix(text[index]), row=file_rows([index])[0], column=name,
+                value=text[index])
     if reading.swapped:
         col.add(f"In the {name} column {reading.swapped}", ISO_STATE_FIX,
                 row=file_rows([reading.swapped_index])[0], column=name, value=text[reading.swapped_index])
