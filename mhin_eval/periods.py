@@ -59,6 +59,7 @@ class DateReading:
     month_first_only: pd.Series
     swapped: str = ""
     swapped_index: object = None
+    swapped_fix: str = ISO_STATE_FIX
 
     @property
     def problems(self) -> pd.Series:
@@ -132,17 +133,22 @@ def read_dates(column: pd.Series) -> DateReading:
     numeric, day_first, month_first = _numeric_readings(unique)
     parsed = _unambiguous(unique).where(~numeric, day_first)
     only_month_first = numeric & day_first.isna() & month_first.notna()
-    swapped = ""
-    swapped_value = None
+    swapped, swapped_fix, swapped_value = "", ISO_STATE_FIX, None
     num = unique[numeric]
     if len(num) and (day_first[numeric].notna() & month_first[numeric].notna()).all():
         if (month_first[numeric].dt.day == 1).all() and not (day_first[numeric].dt.day == 1).all():
-            first = num.iloc[0]
-            swapped_value = first
+            swapped_value = num.iloc[0]
+            df, mf = day_first[numeric].iloc[0], month_first[numeric].iloc[0]
+            which = "it is" if len(num) == 1 else "every numeric date in the column is"
             swapped = (
-                f"day and month may be swapped: read day first, as in NHS files, '{first}' is "
-                f"{day_first[numeric].iloc[0]:%-d %B %Y}, but every numeric date in the column is the 1st of a "
-                f"month only when read month first ('{first}' = {month_first[numeric].iloc[0]:%-d %B %Y})"
+                f"day and month may be swapped: read day first, as in NHS files, '{swapped_value}' is "
+                f"{df:%-d %B %Y}, but {which} the 1st of a month only when read month first "
+                f"('{swapped_value}' = {mf:%-d %B %Y})"
+            )
+            swapped_fix = (
+                f"State the order by writing the dates as year-month-day, e.g. {mf:%Y-%m-%d} for {mf:%-d %B %Y} "
+                f"(or {df:%Y-%m-%d} if {df:%-d %B} was meant); NHS-style day/month/year ({mf:%d/%m/%Y}) is read "
+                "day first."
             )
     lookup_value = pd.Series(parsed.where(~only_month_first).to_numpy(), index=unique.to_numpy())
     lookup_mfo = pd.Series(only_month_first.to_numpy(), index=unique.to_numpy())
@@ -156,8 +162,8 @@ def read_dates(column: pd.Series) -> DateReading:
     swapped_index = None
     if swapped:
         swapped_index = text.index[(text == swapped_value).to_numpy()][0]
-        values[:] = pd.NaT
-    return DateReading(values, missing, unreadable, month_first_only, swapped, swapped_index)
+        values[text.isin(set(num))] = pd.NaT
+    return DateReading(values, missing, unreadable, month_first_only, swapped, swapped_index, swapped_fix)
 
 
 def as_timestamp(value) -> pd.Timestamp:
@@ -192,7 +198,7 @@ def parse_period(value) -> pd.Timestamp:
         raise PeriodError(f"'{value}' reads only month first (month/day/year); dates are read day first as in "
                           f"NHS files. Fix: {month_first_fix(value)}")
     if reading.swapped:
-        raise PeriodError(f"'{value}': {reading.swapped}. Fix: {ISO_STATE_FIX}")
+        raise PeriodError(f"'{value}': {reading.swapped}. Fix: {reading.swapped_fix}")
     if reading.unreadable.iloc[0]:
         raise PeriodError(f"'{value}' is not a date that can be read. Fix: {ISO_FIX}")
     return pd.Timestamp(reading.values.iloc[0])
@@ -202,7 +208,7 @@ def column_dates(column: pd.Series, name: str) -> pd.Series:
     """A whole column of dates for an analysis, or PeriodError naming the first bad row (header = row 1)."""
     reading = read_dates(column)
     if reading.swapped:
-        raise PeriodError(f"column '{name}': {reading.swapped}. Fix: {ISO_STATE_FIX}")
+        raise PeriodError(f"column '{name}': {reading.swapped}. Fix: {reading.swapped_fix}")
     rows = pd.Series(np.arange(len(column)) + 2, index=column.index)
     for mask, what in (
         (reading.month_first_only, "reads only month first (month/day/year); dates are read day first as in NHS files"),

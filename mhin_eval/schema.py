@@ -30,7 +30,6 @@ import pandas as pd
 
 from mhin_eval.catalogue import Catalogue
 from mhin_eval.periods import (
-    ISO_STATE_FIX,
     evaluation_window,
     month_first_fix,
     month_start,
@@ -433,7 +432,7 @@ def read_date_column(column: pd.Series, col: _Collector, name: str, catalogue: C
         col.add(MONTH_FIRST_ONLY, month_first_fix(text[index]), row=file_rows([index])[0], column=name,
                 value=text[index])
     if reading.swapped:
-        col.add(f"In the {name} column {reading.swapped}", ISO_STATE_FIX,
+        col.add(f"In the {name} column {reading.swapped}", reading.swapped_fix,
                 row=file_rows([reading.swapped_index])[0], column=name, value=text[reading.swapped_index])
     if catalogue is not None:
         window = evaluation_window(catalogue)
