@@ -15,7 +15,8 @@ Decisions a partner site may meet:
   counts, rates and proportions cannot be negative; scores cannot exceed the indicator's ``max_value``.
 - An empty value is kept as missing with a note (a month not reported, a follow-up not obtained);
   text such as "n/k" in a number column is refused.
-- Periods are moved to the first of their month; dates are day-first (UK) when written with slashes.
+- Periods are moved to the first of their month; dates are read by ``periods.read_dates`` (day first, as
+  in NHS files; month-first-only or swapped dates refused) and must lie in the catalogue's evaluation window.
 - ``breakdown``/``group`` default to "all"; a breakdown must be listed for the indicator in the catalogue.
 - Timepoints are compared in lower case ("Baseline" = "baseline"); participant ids are kept as text.
 """
