@@ -320,3 +320,20 @@ def test_cli_ingest_of_an_implausible_period_leaves_the_store_unchanged(tmp_path
     err = capsys.readouterr().err
     assert "hull.csv, row 3, column 'period': The period 1899-01 is before the evaluation window" in err
     assert (store.checksum(), store.version()) == before
+
+
+def test_validate_command_refuses_a_gzip_without_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    from mhin_eval.catalogue import PROJECT_ROOT
+
+    path = tmp_path / "hull.csv"
+    path.write_bytes(gzip.compress(series_csv(["2023-04-01"])))
+    done = subprocess.run([sys.executable, "-m", "mhin_eval", "--data-dir", str(tmp_path / "store"), "validate",
+                           str(path)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[1] == (
+        "hull.csv: This is a gzip-compressed file, not a CSV. Fix: Decompress it first (7-Zip, or `gunzip` on the "
+        "command line) and upload the file inside."
+    )
