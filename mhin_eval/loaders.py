@@ -20,6 +20,7 @@ import fnmatch
 import hashlib
 import io
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,20 +142,41 @@ def _read_csv(data: bytes, file_name: str, notes: list[str]) -> pd.DataFrame:
         frame = pd.read_csv(
             io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False,
         )
+        if not isinstance(frame.index, pd.RangeIndex):
+            frame = _without_trailing_cells(text, sep, file_name)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
+        if isinstance(exc, ValidationFailed):
+            raise
         match = re.search(r"line (\d+), saw (\d+)", str(exc))
-        row = int(match.group(1)) if match else None
-        raise ValidationFailed(
-            [Problem(file_name, row, None, None,
-                     "This row has more cells than there are column names" if match else f"The file cannot be read as CSV ({exc})",
-                     "Put text containing commas in double quotes, or remove the stray cells, then export again.")],
-            file_name,
-        ) from exc
+        raise _more_cells(file_name, int(match.group(1)) if match else None,
+                          None if match else f"The file cannot be read as CSV ({exc})") from exc
     unnamed = [c for c in frame.columns if re.fullmatch(r"Unnamed: \d+", str(c)) and not (frame[c] != "").any()]
     if unnamed:
         notes.append(f"{len(unnamed)} empty column(s) without a name (trailing separators) ignored.")
         frame = frame.drop(columns=unnamed)
     return _drop_blank_lines(frame)
+
+
+def _more_cells(file_name: str, row: int | None, message: str | None = None) -> ValidationFailed:
+    return ValidationFailed(
+        [Problem(file_name, row, None, None, message or "This row has more cells than there are column names",
+                 "Put text containing commas in double quotes, or remove the stray cells, then export again.")],
+        file_name,
+    )
+
+
+def _without_trailing_cells(text: str, sep: str, file_name: str) -> pd.DataFrame:
+    """Rows one cell longer than the header (pandas would take the first column as an index): read without
+    the extra cells when they are all empty (trailing separators), else refuse naming the first such row."""
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
+    width = len(next(rows, []))
+    for number, row in enumerate(rows, start=2):
+        if any(cell.strip() for cell in row[width:]):
+            raise _more_cells(file_name, number)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)
+        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False,
+                           index_col=False)
 
 
 def _drop_blank_lines(frame: pd.DataFrame) -> pd.DataFrame:

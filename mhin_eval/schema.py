@@ -722,7 +722,7 @@ def prepare_sustainability(raw: pd.DataFrame, catalogue: Catalogue, file_name: s
                  "to the catalogue first.")
     scale_min = instrument.map({k: i.scale_min for k, i in known.items()}).astype("float64")
     scale_max = instrument.map({k: i.scale_max for k, i in known.items()}).astype("float64")
-    whole = instrument.map({k: i.whole_numbers for k, i in known.items()}).fillna(False).astype(bool)
+    whole = instrument.map({k: i.whole_numbers for k, i in known.items()}).eq(True)
     item_ok = pd.Series([i in known[s].items if s in known else True for s, i in zip(instrument, item, strict=True)],
                         index=item.index)
     bad_item = (item != "") & ~item_ok

@@ -337,3 +337,14 @@ def test_validate_command_refuses_a_gzip_without_a_traceback(tmp_path):
         "hull.csv: This is a gzip-compressed file, not a CSV. Fix: Decompress it first (7-Zip, or `gunzip` on the "
         "command line) and upload the file inside."
     )
+
+
+def test_rows_one_cell_longer_than_the_header_are_not_shifted(tmp_path, catalogue):
+    path = tmp_path / "hull.csv"
+    header = "project,site,indicator,period,value\n"
+    path.write_text(header + "aaot,hull,ae-attendances,2023-01-01,3,\naaot,hull,ae-attendances,2023-02-01,4,\n")
+    frame = load_extract(path, catalogue=catalogue).frame
+    assert list(frame["site"]) == ["hull", "hull"] and list(frame["value"]) == [3.0, 4.0]
+    path.write_text(header + "aaot,hull,ae-attendances,2023-01-01,3,\naaot,hull,ae-attendances,2023-02-01,4,x\n")
+    problem = refused(path, catalogue).problems[0]
+    assert problem.row == 3 and problem.message == "This row has more cells than there are column names"

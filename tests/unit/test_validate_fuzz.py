@@ -21,7 +21,13 @@ from mhin_eval.schema import SERIES_COLUMNS, ValidationFailed
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SUFFIXES = (".csv", ".xlsx", ".parquet", ".txt", ".xls", "")
 MAGIC = (b"", b"\x1f\x8b", b"PK\x03\x04", b"%PDF", b"PAR1", b"\xd0\xcf\x11\xe0", b"\xef\xbb\xbf", b"\xff\xfe",
-         b"\xfe\xff", b"project,site,indicator,period,value\n")
+         b"\xfe\xff", b"project,site,indicator,period,value\n",
+         b"REPORTING_PERIOD_START,REPORTING_PERIOD_END,STATUS,BREAKDOWN,PRIMARY_LEVEL,PRIMARY_LEVEL_DESCRIPTION,"
+         b"SECONDARY_LEVEL,SECONDARY_LEVEL_DESCRIPTION,MEASURE_ID,MEASURE_NAME,MEASURE_VALUE\n",
+         b"source,period_start,period_end,period_type,breakdown,org_code,org_name,secondary_code,secondary_name,"
+         b"measure_id,measure_name,demographic,group,statistic,value,published_value\n",
+         b"project,site,participant_id,measure,timepoint,value,date\n",
+         b"project,site,instrument,assessment_date,respondent,item,score\n")
 
 
 def check_outcome(path: Path, catalogue, name: str) -> None:
@@ -100,3 +106,27 @@ def test_the_validate_command_exits_0_or_1_with_a_message(workdir, capsys, prefi
         assert err.startswith("cli.csv: ") and "Fix:" in err and "Traceback" not in err
     else:
         assert out.startswith("cli.csv: valid")
+
+
+HEADERS = [line.decode().strip().split(",") for line in MAGIC[-4:]] + [
+    ["Year", "Measure", "measureSubcategory", "Demographic", "DemographicBreakdown", "OrganisationBreakdown",
+     "Datasource", "OrgID", "OrgName", "MHSDS_Count", "Acute_Count", "Total_Count", "CrudeRate", "StdRate",
+     "Confidence_interval"],
+    ["project", "site", "date", "kind", "domain", "summary", "source", "quote"],
+]
+ANY_CELL = st.one_of(PERIODS, NUMBERS, st.sampled_from(
+    ["aaot", "hull", "pcref", "sheffield", "baseline", "follow-up", "gad7", "psat", "barrier", "process", "survey",
+     "2023/24", "England", "month", "value", "*"]))
+
+
+@FUZZ
+@given(header=st.sampled_from(HEADERS), rows=st.lists(st.lists(ANY_CELL, max_size=17), max_size=8),
+       encoding=st.sampled_from(["utf-8", "cp1252"]))
+def test_ragged_rows_of_every_layout_end_in_a_result_or_a_located_refusal(workdir, catalogue, header, rows, encoding):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    path = workdir / "layout.csv"
+    path.write_bytes(out.getvalue().encode(encoding, errors="replace"))
+    check_outcome(path, catalogue, "layout.csv")
