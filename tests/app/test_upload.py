@@ -9,9 +9,9 @@ from mhin_eval.store import Store
 from tests.app.conftest import all_text
 
 HEADER = "project,site,indicator,period,value,denominator,breakdown,group\n"
-GOOD = (HEADER + "aaot,hull,ae-attendances,2030-01-01,40,,all,all\n"
-        "aaot,hull,ae-attendances,2030-02-01,41,,all,all\n").encode()
-BAD = (HEADER + "aaot,hull,ae-attendances,2030-01-01,forty,,all,all\n").encode()
+GOOD = (HEADER + "aaot,hull,ae-attendances,2018-01-01,40,,all,all\n"
+        "aaot,hull,ae-attendances,2018-02-01,41,,all,all\n").encode()
+BAD = (HEADER + "aaot,hull,ae-attendances,2018-01-01,forty,,all,all\n").encode()
 
 
 def open_upload(at):
