@@ -60,3 +60,14 @@ def test_a_good_file_is_previewed_stored_and_rolled_back(app):
     assert f"Rolled back ingest #{last}" in all_text(at)
     assert store().checksum() == before
     assert store().audit_log()["event"].tolist()[:2] == ["rollback", "upload"]
+
+
+def test_a_damaged_workbook_is_refused_with_its_fix_not_a_traceback(app):
+    at = open_upload(app)
+    before = store().checksum()
+    at.file_uploader(key="upload-file").upload("broken.xlsx", b"PK\x03\x04broken", "application/octet-stream")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "broken.xlsx was refused: 1 problem(s)" in all_text(at)
+    assert "not a valid Excel workbook" in at.dataframe[0].value.loc[0, "problem"]
+    assert store().checksum() == before
