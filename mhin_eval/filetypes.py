@@ -62,16 +62,22 @@ def _row_of(data: bytes, position: int) -> int:
     return data.count(b"\n", 0, position) + 1
 
 
-def _column_at(data: bytes, position: int) -> str | None:
-    """Name of the column holding a byte position, from the header line (None when it cannot be told)."""
+def _cell_at(data: bytes, position: int) -> tuple[str | None, str | None]:
+    """(column name from the header line, cell text as Windows-1252) at a byte position; None when unclear."""
     header = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").lstrip("\ufeff")
     line_start = data.rfind(b"\n", 0, position) + 1
-    before = data[line_start:position].decode("utf-8", errors="replace")
+    line_end = data.find(b"\n", position)
+    line = data[line_start:len(data) if line_end < 0 else line_end].decode("cp1252", errors="replace").rstrip("\r")
+    before = data[line_start:position].decode("cp1252", errors="replace")
     seps = {d: header.count(d) for d in (",", ";", "\t")}
     sep = max(seps, key=seps.get)
-    names = [n.strip().strip('"') for n in header.split(sep)] if seps[sep] else [header.strip()]
-    index = before.count(sep) if seps[sep] else 0
-    return names[index] if index < len(names) and names[index] else None
+    if not seps[sep]:
+        return (header.strip() or None), line.strip() or None
+    names = [n.strip().strip('"') for n in header.split(sep)]
+    index = before.count(sep)
+    cells = line.split(sep)
+    cell = cells[index].strip().strip('"') if index < len(cells) else None
+    return (names[index] if index < len(names) and names[index] else None), cell or None
 
 
 def file_type(data: bytes, file_name: str, suffix: str) -> str:
@@ -135,7 +141,7 @@ def decode_text(data: bytes, file_name: str = "The file") -> tuple[str, str]:
         return body.decode("utf-8"), "UTF-8 with BOM" if bom else "UTF-8"
     except UnicodeDecodeError as exc:
         bad_at = exc.start + (3 if bom else 0)
-    row, column = _row_of(data, bad_at), _column_at(data, bad_at)
+    row, (column, cell) = _row_of(data, bad_at), _cell_at(data, bad_at)
     bad = data[bad_at:bad_at + 1]
     shown = bad.decode("cp1252", errors="replace")
     utf8 = UTF8_MULTIBYTE.search(body)
@@ -148,12 +154,12 @@ def decode_text(data: bytes, file_name: str = "The file") -> tuple[str, str]:
             f"{f' (e.g. {example!r})' if example else ' (it starts with a UTF-8 mark)'} but row {row} has byte "
             f"0x{bad[0]:02X} ({shown!r} in Windows-1252), which is not UTF-8; stored as is, accented names would be "
             "garbled",
-            SAVE_AS_UTF8, row=row, column=column,
+            SAVE_AS_UTF8, row=row, column=column, value=cell,
         )
     try:
         return data.decode("cp1252"), "Windows-1252"
     except UnicodeDecodeError as exc:
-        row, column = _row_of(data, exc.start), _column_at(data, exc.start)
+        row, (column, cell) = _row_of(data, exc.start), _cell_at(data, exc.start)
         raise _refuse(file_name, f"The file is not text in UTF-8 or Windows-1252: row {row} has byte "
                                  f"0x{data[exc.start]:02X}, which is neither",
-                      SAVE_AS_UTF8, row=row, column=column) from exc
+                      SAVE_AS_UTF8, row=row, column=column, value=cell) from exc

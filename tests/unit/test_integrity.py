@@ -129,6 +129,7 @@ def test_a_file_mixing_utf8_and_windows_1252_is_refused_naming_the_row(store, ca
     assert len(problems) == 1
     problem = problems[0]
     assert (problem.file, problem.row, problem.column) == ("findings.csv", 4, "summary")
+    assert problem.value == "Cover at Ynys Môn"
     assert "mixes two text encodings" in problem.message and "row 2 is saved as UTF-8 (e.g. 'ô')" in problem.message
     assert "0xF4" in problem.message
     assert problem.fix.startswith("Save the file as UTF-8")
