@@ -25,7 +25,7 @@ from mhin_eval.vocabulary import with_groups  # noqa: E402
 def large_series_frame(rows: int, seed: int = 1) -> pd.DataFrame:
     """A well-formed PCREF series by ethnic group: unique (site, group, month) keys over many groups."""
     rng = np.random.default_rng(seed)
-    months = pd.date_range("2000-01-01", periods=240, freq="MS").strftime("%Y-%m-%d")
+    months = pd.date_range("2015-01-01", periods=120, freq="MS").strftime("%Y-%m-%d")  # inside the evaluation window
     per_group = len(months)
     index = np.arange(rows)
     group = index // per_group

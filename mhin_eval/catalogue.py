@@ -276,9 +276,11 @@ def _date(value, where: str) -> dt.date | None:
         return None
     if isinstance(value, dt.date):
         return value
+    from mhin_eval.periods import PeriodError, parse_period
+
     try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
+        return parse_period(str(value)).date()
+    except PeriodError as exc:
         raise CatalogueError(f"{where}: '{value}' is not a date; write it as YYYY-MM-DD") from exc
 
 

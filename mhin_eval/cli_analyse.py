@@ -7,6 +7,7 @@ the parsed arguments and returns a JSON-able dict built from the same functions 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from mhin_eval.analysis.results import AnalysisError, to_jsonable
+from mhin_eval.periods import column_dates, parse_period
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], dict]
@@ -21,13 +23,45 @@ COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {}
 
 
 def read_input(path: str) -> pd.DataFrame:
-    """Read the --input table (CSV, Excel or Parquet by extension)."""
-    lower = path.lower()
-    if lower.endswith((".xlsx", ".xls")):
-        return pd.read_excel(path)
-    if lower.endswith(".parquet"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+    """Read the --input table (CSV, Excel or Parquet), refusing a file that is not what its name says and
+    reading CSV text in its one encoding (see ``filetypes``); dates stay as written (see ``dated``)."""
+    from pathlib import Path
+
+    from mhin_eval.filetypes import decode_text, file_type
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise AnalysisError(f"{path}: the file cannot be read ({exc.strerror})") from exc
+    kind = file_type(data, Path(path).name, Path(path).suffix.lower())
+    if kind == "xlsx":
+        return pd.read_excel(io.BytesIO(data))
+    if kind == "parquet":
+        return pd.read_parquet(io.BytesIO(data))
+    text, _encoding = decode_text(data, Path(path).name)
+    return pd.read_csv(io.StringIO(text))
+
+
+def dated(data: pd.DataFrame, column: str | None) -> pd.DataFrame:
+    """``data`` with a text time column read by the one period reader (day first, as in NHS files), so ISO
+    and dd/mm/yyyy periods give the same analysis; numeric time indices are left alone."""
+    if column is None or column not in data.columns:
+        return data
+    values = data[column]
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return data
+    return data.assign(**{column: column_dates(values, column)})
+
+
+def time_value(value):
+    """A go-live or rebase argument: a number as given, else a date read day first (as ISO text)."""
+    if value is None:
+        return None
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return parse_period(value).strftime("%Y-%m-%d")
+    return value
 
 
 def register(subparsers) -> None:
@@ -211,8 +245,8 @@ def _its_run(args: argparse.Namespace) -> dict:
         conf_level=args.conf_level,
     )
     result = its.fit_its(
-        read_input(args.input),
-        args.intervention,
+        dated(read_input(args.input), args.time),
+        time_value(args.intervention),
         time=args.time,
         value=args.value,
         offset=args.offset,
@@ -272,9 +306,9 @@ def _spc_run(args: argparse.Namespace) -> dict:
     from mhin_eval.analysis import spc
 
     result = spc.xmr(
-        read_input(args.input), time=args.time, value=args.value, improvement=args.improvement,
+        dated(read_input(args.input), args.time), time=args.time, value=args.value, improvement=args.improvement,
         target=args.target, screen_outliers=not args.no_screen, baseline=args.baseline,
-        rebase_at=args.rebase_at, facet=args.facet,
+        rebase_at=[time_value(v) for v in args.rebase_at], facet=args.facet,
     )
     return {
         "analysis": "spc",
@@ -318,7 +352,7 @@ def _equity_run(args: argparse.Namespace) -> dict:
     document = {"analysis": "equity", "reference": ratios.reference, "method": ratios.method, "per": ratios.per,
                 "table": ratios.table, "warnings": list(ratios.warnings), "methods": ratios.methods}
     if args.go_live:
-        change = equity.rate_ratio_change(data, args.reference, args.go_live, time=args.time,
+        change = equity.rate_ratio_change(dated(data, args.time), args.reference, time_value(args.go_live), time=args.time,
                                           group_of_interest=args.group_of_interest, **columns)
         document["change"] = {
             "group": change.group, "reference": change.reference, "go_live": change.go_live,

@@ -1,6 +1,7 @@
 """Files and NHS England published formats -> validated frames (see ``schema`` for the frames and checks).
 
-``load_extract`` reads CSV (UTF-8, UTF-8 with BOM, UTF-16 or Windows-1252, comma/semicolon/tab),
+``load_extract`` reads CSV (one encoding per file: UTF-8, UTF-8 with BOM, UTF-16 or Windows-1252; see
+``filetypes``, which also refuses a file whose content is not what its name says; comma/semicolon/tab),
 Excel .xlsx (one sheet, chosen by name when there are several) and Parquet, tells a series file from a
 participant file or an NHS published layout by its columns, and raises ``ValidationFailed`` with every
 problem at once. Nothing here stores anything: the store ingests ``Extract.frame``.
@@ -14,10 +15,12 @@ Published layouts read here:
 
 from __future__ import annotations
 
+import csv
 import fnmatch
 import hashlib
 import io
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from mhin_eval.catalogue import PROJECT_ROOT, Catalogue, CatalogueError, load_catalogue
+from mhin_eval.filetypes import decode_text, file_type
 from mhin_eval.schema import (
     ALL,
     DATE_FIX,
@@ -34,6 +38,7 @@ from mhin_eval.schema import (
     SERIES_KEY,
     Problem,
     ValidationFailed,
+    _Collector,
     as_text,
     canonical_published,
     canonical_series,
@@ -42,12 +47,12 @@ from mhin_eval.schema import (
     file_rows,
     month_start,
     normalise_column_name,
-    parse_dates,
     parse_numbers,
     prepare_findings,
     prepare_participants,
     prepare_series,
     prepare_sustainability,
+    read_date_column,
     validate_published,
 )
 
@@ -119,22 +124,6 @@ def list_sheets(path) -> list[str]:
         workbook.close()
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
-    """(text, encoding name): BOMs first, then UTF-8, then Windows-1252 (Excel's 'CSV' on Windows)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "UTF-8 with BOM"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "UTF-16"
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "Windows-1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "Latin-1"
-
-
 def _delimiter(text: str) -> str:
     first = text.split("\n", 1)[0]
     counts = {d: first.count(d) for d in (",", ";", "\t")}
@@ -143,7 +132,7 @@ def _delimiter(text: str) -> str:
 
 
 def _read_csv(data: bytes, file_name: str, notes: list[str]) -> pd.DataFrame:
-    text, encoding = decode_text(data)
+    text, encoding = decode_text(data, file_name)
     if encoding != "UTF-8":
         notes.append(f"Read as {encoding} text.")
     sep = _delimiter(text)
@@ -153,20 +142,41 @@ def _read_csv(data: bytes, file_name: str, notes: list[str]) -> pd.DataFrame:
         frame = pd.read_csv(
             io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False,
         )
-    except pd.errors.ParserError as exc:
+        if not isinstance(frame.index, pd.RangeIndex):
+            frame = _without_trailing_cells(text, sep, file_name)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
+        if isinstance(exc, ValidationFailed):
+            raise
         match = re.search(r"line (\d+), saw (\d+)", str(exc))
-        row = int(match.group(1)) if match else None
-        raise ValidationFailed(
-            [Problem(file_name, row, None, None,
-                     "This row has more cells than there are column names" if match else f"The file cannot be read as CSV ({exc})",
-                     "Put text containing commas in double quotes, or remove the stray cells, then export again.")],
-            file_name,
-        ) from exc
+        raise _more_cells(file_name, int(match.group(1)) if match else None,
+                          None if match else f"The file cannot be read as CSV ({exc})") from exc
     unnamed = [c for c in frame.columns if re.fullmatch(r"Unnamed: \d+", str(c)) and not (frame[c] != "").any()]
     if unnamed:
         notes.append(f"{len(unnamed)} empty column(s) without a name (trailing separators) ignored.")
         frame = frame.drop(columns=unnamed)
     return _drop_blank_lines(frame)
+
+
+def _more_cells(file_name: str, row: int | None, message: str | None = None) -> ValidationFailed:
+    return ValidationFailed(
+        [Problem(file_name, row, None, None, message or "This row has more cells than there are column names",
+                 "Put text containing commas in double quotes, or remove the stray cells, then export again.")],
+        file_name,
+    )
+
+
+def _without_trailing_cells(text: str, sep: str, file_name: str) -> pd.DataFrame:
+    """Rows one cell longer than the header (pandas would take the first column as an index): read without
+    the extra cells when they are all empty (trailing separators), else refuse naming the first such row."""
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
+    width = len(next(rows, []))
+    for number, row in enumerate(rows, start=2):
+        if any(cell.strip() for cell in row[width:]):
+            raise _more_cells(file_name, number)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)
+        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False,
+                           index_col=False)
 
 
 def _drop_blank_lines(frame: pd.DataFrame) -> pd.DataFrame:
@@ -205,7 +215,15 @@ def _read_excel(path, file_name: str, sheet, notes: list[str]) -> pd.DataFrame:
             file_name,
         )
     notes.append(f"Read sheet '{sheet}'.")
-    return _drop_blank_lines(_sheet_frame(path, sheet))
+    try:
+        frame = _sheet_frame(path, sheet)
+    except Exception as exc:  # openpyxl raises many types for a damaged workbook
+        raise ValidationFailed(
+            [Problem(file_name, None, None, str(sheet), f"The sheet cannot be read ({type(exc).__name__})",
+                     "Open it in Excel and save it again as .xlsx, or export the sheet as CSV.")],
+            file_name,
+        ) from exc
+    return _drop_blank_lines(frame)
 
 
 def _sheet_frame(path, sheet: str) -> pd.DataFrame:
@@ -229,6 +247,19 @@ def _sheet_frame(path, sheet: str) -> pd.DataFrame:
     return frame
 
 
+def _read_parquet(data: bytes, file_name: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises many types for a damaged file
+        raise ValidationFailed(
+            [Problem(file_name, None, None, None, f"The Parquet file cannot be read ({type(exc).__name__})",
+                     "Write the file again from the program that made it, or export the data as CSV.")],
+            file_name,
+        ) from exc
+    frame.columns = [str(c) for c in frame.columns]
+    return frame.reset_index(drop=True)
+
+
 def _read_file(path, *, sheet=None, file_name=None) -> _Raw:
     path = Path(path)
     file_name = file_name or path.name
@@ -243,29 +274,11 @@ def _read_file(path, *, sheet=None, file_name=None) -> _Raw:
     digest = hashlib.sha256(data).hexdigest()
     notes: list[str] = []
     suffix = Path(file_name).suffix.lower() or path.suffix.lower()
-    if not data.strip():
-        raise ValidationFailed(
-            [Problem(file_name, None, None, None, "The file is empty",
-                     "Export the data again with a first row of column names and one row per value.")],
-            file_name,
-        )
-    if data.startswith(b"PK\x03\x04"):
+    kind = file_type(data, file_name, suffix)
+    if kind == "xlsx":
         return _Raw(_read_excel(path, file_name, sheet, notes), file_name, digest, "xlsx", notes)
-    if data.startswith(b"PAR1"):
-        frame = pd.read_parquet(io.BytesIO(data))
-        return _Raw(frame.reset_index(drop=True), file_name, digest, "parquet", notes)
-    if data.startswith(b"\xd0\xcf\x11\xe0") or suffix == ".xls":
-        raise ValidationFailed(
-            [Problem(file_name, None, None, None, "This is an old-style Excel file (.xls), which is not accepted",
-                     "Open it in Excel and save it as an .xlsx workbook or as CSV (UTF-8).")],
-            file_name,
-        )
-    if suffix in (".xlsx", ".xlsm", ".parquet", ".pq"):
-        raise ValidationFailed(
-            [Problem(file_name, None, None, None, f"The file is named {suffix} but its content is not of that format",
-                     "Save the file again from the program that made it, choosing .xlsx, Parquet or CSV.")],
-            file_name,
-        )
+    if kind == "parquet":
+        return _Raw(_read_parquet(data, file_name), file_name, digest, "parquet", notes)
     return _Raw(_read_csv(data, file_name, notes), file_name, digest, "csv", notes)
 
 
@@ -319,6 +332,12 @@ def load_extract(path, *, catalogue: Catalogue | None = None, kind: str | None =
                      "Export the data again with a first row of column names and one row per value.")],
             raw.file_name,
         )
+    if raw.frame.shape[0] == 0:
+        raise ValidationFailed(
+            [Problem(raw.file_name, 2, None, None, "The file has column names but no rows of data",
+                     "Add the data rows under the column names, or check that the right file was chosen.")],
+            raw.file_name,
+        )
     detected = detect_kind(raw.frame.columns)
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
@@ -331,7 +350,7 @@ def load_extract(path, *, catalogue: Catalogue | None = None, kind: str | None =
     if detected == "mha-annual":
         return _mha_annual_extract(raw, catalogue=catalogue)
     if detected == "published":
-        return _published_extract(raw)
+        return _published_extract(raw, catalogue)
     if detected is None:
         raise _unknown_kind(raw)
     prepared = PREPARERS[detected](raw.frame, catalogue, raw.file_name)
@@ -341,9 +360,9 @@ def load_extract(path, *, catalogue: Catalogue | None = None, kind: str | None =
                    tuple(raw.notes + prepared.notes))
 
 
-def _published_extract(raw: _Raw) -> Extract:
+def _published_extract(raw: _Raw, catalogue: Catalogue) -> Extract:
     frame = raw.frame.rename(columns=normalise_column_name)
-    problems = validate_published(frame, raw.file_name)
+    problems = validate_published(frame, raw.file_name, catalogue)
     if problems:
         raise ValidationFailed(problems, raw.file_name)
     return Extract("published", canonical_published(frame), raw.file_name, raw.sha256, raw.source_format,
@@ -417,12 +436,13 @@ def _nhs_long_extract(raw: _Raw, *, catalogue, source=None) -> Extract:
     if problems:
         raise ValidationFailed(problems, raw.file_name)
     notes: list[str] = []
-    start, _m1, bad_start = parse_dates(frame["REPORTING_PERIOD_START"])
-    end, _m2, bad_end = parse_dates(frame["REPORTING_PERIOD_END"])
-    for column, bad in (("REPORTING_PERIOD_START", bad_start | start.isna()), ("REPORTING_PERIOD_END", bad_end | end.isna())):
-        for idx in bad.index[bad.to_numpy()][:50]:
-            problems.append(Problem(raw.file_name, int(idx) + 2, column, str(frame.at[idx, column]),
-                                    "The reporting period date is missing or cannot be read", DATE_FIX))
+    dates = _Collector(raw.file_name)
+    start, missing_start = read_date_column(frame["REPORTING_PERIOD_START"], dates, "REPORTING_PERIOD_START",
+                                            catalogue, what="period")
+    end, missing_end = read_date_column(frame["REPORTING_PERIOD_END"], dates, "REPORTING_PERIOD_END")
+    for column, missing in (("REPORTING_PERIOD_START", missing_start), ("REPORTING_PERIOD_END", missing_end)):
+        dates.cells(missing, as_text(frame[column]), column, "The reporting period date is missing", DATE_FIX)
+    problems += dates.sorted()
     published_value = as_text(frame["MEASURE_VALUE"])
     value, missing, not_number = parse_numbers(frame["MEASURE_VALUE"])
     suppressed = published_value[missing | not_number]

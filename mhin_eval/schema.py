@@ -15,7 +15,8 @@ Decisions a partner site may meet:
   counts, rates and proportions cannot be negative; scores cannot exceed the indicator's ``max_value``.
 - An empty value is kept as missing with a note (a month not reported, a follow-up not obtained);
   text such as "n/k" in a number column is refused.
-- Periods are moved to the first of their month; dates are day-first (UK) when written with slashes.
+- Periods are moved to the first of their month; dates are read by ``periods.read_dates`` (day first, as
+  in NHS files; month-first-only or swapped dates refused) and must lie in the catalogue's evaluation window.
 - ``breakdown``/``group`` default to "all"; a breakdown must be listed for the indicator in the catalogue,
   and a group of a breakdown with a vocabulary is stored under the catalogue's label (mhin_eval.vocabulary).
 - A proportion with a stated ``scale`` is checked against it, one without needs its denominator
@@ -32,6 +33,14 @@ import numpy as np
 import pandas as pd
 
 from mhin_eval.catalogue import Catalogue
+from mhin_eval.periods import (
+    evaluation_window,
+    month_first_fix,
+    month_start,
+    outside_window,
+    read_dates,
+    window_message,
+)
 from mhin_eval.shares import share_checks
 from mhin_eval.vocabulary import canonical_attribute, canonical_groups, mixed_levels
 
@@ -61,16 +70,13 @@ NON_NEGATIVE_KINDS = ("count", "rate", "proportion")
 WHOLE_NUMBER_KINDS = ("count", "rate")
 MAX_ROWS_PER_PROBLEM = 50
 
-DATE_FORMATS = (
-    "%Y-%m-%d", "%d/%m/%Y", "%Y-%m", "%Y/%m/%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y",
-    "%b %Y", "%B %Y", "%b-%Y", "%B-%Y", "%b-%y", "%b %y", "%m/%Y", "%d %b %Y", "%d %B %Y",
-    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
-)
 FILL_IN_FIXES = {
     "timepoint": "Fill in the timepoint of this value, e.g. 'baseline' or 'follow-up'.",
     "participant_id": "Fill in the participant's pseudonymised id, the same on each of their rows.",
 }
 DATE_FIX = "Write the date as 2023-04-01 (year-month-day), 01/04/2023 (day/month/year) or Apr 2023."
+MONTH_FIRST_ONLY = ("This date reads only month first (month/day/year, as in US files); dates are read day first, "
+                    "as in NHS files")
 
 
 @dataclass(frozen=True)
@@ -164,33 +170,6 @@ def parse_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     values = values.where(np.isfinite(values))
     bad = ~missing & values.isna()
     return values, missing, bad
-
-
-def parse_dates(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(datetimes, missing mask, unreadable mask), trying ISO, UK day/month/year and month-name formats."""
-    if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        values = column.astype(DATETIME_DTYPE)
-        return values, values.isna(), pd.Series(False, index=column.index)
-    text = as_text(column)
-    missing = text.str.lower().isin(MISSING_TOKENS)
-    unique = pd.Series(text[~missing].unique(), dtype="str")
-    parsed = pd.Series(pd.NaT, index=unique.index, dtype=DATETIME_DTYPE)
-    for fmt in DATE_FORMATS:
-        todo = parsed.isna()
-        if not todo.any():
-            break
-        parsed[todo] = pd.to_datetime(unique[todo], format=fmt, errors="coerce").astype(DATETIME_DTYPE)
-    values = pd.Series(pd.NaT, index=column.index, dtype=DATETIME_DTYPE)
-    if len(unique):
-        lookup = pd.Series(parsed.to_numpy(), index=unique.to_numpy())
-        values[~missing] = text[~missing].map(lookup).astype(DATETIME_DTYPE)
-    bad = ~missing & values.isna()
-    return values, missing, bad
-
-
-def month_start(values: pd.Series) -> pd.Series:
-    """Datetimes moved to the first day of their month (midnight)."""
-    return values.dt.to_period("M").dt.start_time.astype(DATETIME_DTYPE)
 
 
 def file_rows(index: pd.Index) -> np.ndarray:
@@ -449,6 +428,32 @@ def _note_missing_values(missing: pd.Series, notes: list[str], what: str) -> Non
                      f"first at row {file_rows(missing.index[missing.to_numpy()])[0]}).")
 
 
+def read_date_column(column: pd.Series, col: _Collector, name: str, catalogue: Catalogue | None = None,
+                     what: str = "date") -> tuple[pd.Series, pd.Series]:
+    """(dates, missing mask) of one column; unreadable, month-first-only and day/month-swapped dates, and with
+    a catalogue dates outside its evaluation window, become problems (periods.read_dates reads them)."""
+    text = as_text(column)
+    reading = read_dates(column)
+    col.cells(reading.unreadable, text, name, "This is not a date that can be read", DATE_FIX)
+    for index in reading.month_first_only.index[reading.month_first_only.to_numpy()][:MAX_ROWS_PER_PROBLEM]:
+        col.add(MONTH_FIRST_ONLY, month_first_fix(text[index]), row=file_rows([index])[0], column=name,
+                value=text[index])
+    if reading.swapped:
+        col.add(f"In the {name} column {reading.swapped}", reading.swapped_fix,
+                row=file_rows([reading.swapped_index])[0], column=name, value=text[reading.swapped_index])
+    if catalogue is not None:
+        window = evaluation_window(catalogue)
+        for outside in outside_window(reading.values, window):
+            if not outside.any():
+                continue
+            months = month_start(reading.values[outside])
+            for _month, idx in months.groupby(months, sort=True).groups.items():
+                rows = file_rows(idx)
+                message, fix = window_message(reading.values[idx[0]], window, what)
+                col.add(message + _also(rows), fix, row=rows[0], column=name, value=text[idx[0]])
+    return reading.values, reading.missing
+
+
 # --------------------------------------------------------------------------- series
 
 
@@ -471,10 +476,9 @@ def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> P
     meta = _indicator_checks(project, indicator, catalogue, col,
                              column="indicator", source="series", what="indicator")
 
-    period, period_missing, period_bad = parse_dates(raw["period"])
+    period, period_missing = read_date_column(raw["period"], col, "period", catalogue, what="period")
     col.cells(period_missing, texts["period_text"], "period", "The period cell is empty",
               "Fill in the month this row counts, e.g. 2023-04-01.")
-    col.cells(period_bad, texts["period_text"], "period", "This is not a date that can be read", DATE_FIX)
     moved = period.notna() & (period != month_start(period))
     period = month_start(period)
     if moved.any():
@@ -610,8 +614,7 @@ def prepare_participants(raw: pd.DataFrame, catalogue: Catalogue, file_name: str
     _note_missing_values(value_missing, notes, "e.g. a follow-up not obtained")
     _value_checks(value, value_text, meta, col)
     if "date" in raw:
-        date, _missing, bad = parse_dates(raw["date"])
-        col.cells(bad, as_text(raw["date"]), "date", "This is not a date that can be read", DATE_FIX)
+        date, _missing = read_date_column(raw["date"], col, "date", catalogue)
     else:
         date = pd.Series(pd.NaT, index=raw.index, dtype=DATETIME_DTYPE)
     frame = pd.DataFrame(
@@ -672,16 +675,16 @@ def canonical_published(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def validate_published(frame: pd.DataFrame, file_name: str) -> list[Problem]:
-    """Published statistics: all contract columns, readable dates, unique keys."""
+def validate_published(frame: pd.DataFrame, file_name: str, catalogue: Catalogue | None = None) -> list[Problem]:
+    """Published statistics: all contract columns, readable dates (in the catalogue's window), unique keys."""
     col = _Collector(file_name)
     if _empty_problems(frame, col):
         return col.problems
     if not _check_columns(frame, col, PUBLISHED_COLUMNS, PUBLISHED_COLUMNS, "published statistics"):
         return col.problems
     for c in ("period_start", "period_end"):
-        _values, missing, bad = parse_dates(frame[c])
-        col.cells(missing | bad, as_text(frame[c]), c, "The period date is missing or unreadable", DATE_FIX)
+        _values, missing = read_date_column(frame[c], col, c, catalogue if c == "period_start" else None)
+        col.cells(missing, as_text(frame[c]), c, "The period date is missing", DATE_FIX)
     _duplicates(frame, PUBLISHED_KEY, col,
                 lambda k: f"measure '{k['measure_id']}' for '{k['org_code']}' ({k['statistic']}) appears twice")
     return col.problems
@@ -730,7 +733,7 @@ def prepare_sustainability(raw: pd.DataFrame, catalogue: Catalogue, file_name: s
                  "to the catalogue first.")
     scale_min = instrument.map({k: i.scale_min for k, i in known.items()}).astype("float64")
     scale_max = instrument.map({k: i.scale_max for k, i in known.items()}).astype("float64")
-    whole = instrument.map({k: i.whole_numbers for k, i in known.items()}).fillna(False).astype(bool)
+    whole = instrument.map({k: i.whole_numbers for k, i in known.items()}).eq(True)
     item_ok = pd.Series([i in known[s].items if s in known else True for s, i in zip(instrument, item, strict=True)],
                         index=item.index)
     bad_item = (item != "") & ~item_ok
@@ -749,10 +752,9 @@ def prepare_sustainability(raw: pd.DataFrame, catalogue: Catalogue, file_name: s
               "Replace it with the respondent's pseudonymised code (e.g. R07), the same in every round.")
 
     date_text = as_text(raw["assessment_date"])
-    date, date_missing, date_bad = parse_dates(raw["assessment_date"])
+    date, date_missing = read_date_column(raw["assessment_date"], col, "assessment_date", catalogue)
     col.cells(date_missing, date_text, "assessment_date", "The assessment_date cell is empty",
               "Fill in the date of the assessment round, the same on every row of that round.")
-    col.cells(date_bad, date_text, "assessment_date", "This is not a date that can be read", DATE_FIX)
 
     score_text = as_text(raw["score"])
     score, score_missing, score_bad = parse_numbers(raw["score"])
@@ -846,10 +848,9 @@ def prepare_findings(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) ->
                      f"Use one of: {', '.join(allowed)}" + (" (the catalogue's [findings] lists them)." if what != "kind"
                                                             else "."))
     date_text = as_text(raw["date"])
-    date, date_missing, date_bad = parse_dates(raw["date"])
+    date, date_missing = read_date_column(raw["date"], col, "date", catalogue)
     col.cells(date_missing, date_text, "date", "The date cell is empty",
               "Fill in the date of the interview, survey or workshop the finding comes from.")
-    col.cells(date_bad, date_text, "date", "This is not a date that can be read", DATE_FIX)
     if "quote" in raw:
         quote = as_text(raw["quote"])
         col.cells(_identifying(quote), quote, "quote",

@@ -37,7 +37,10 @@ if upload is not None:
     if upload.name.lower().endswith(".xlsx") and data.startswith(b"PK"):
         import io
 
-        sheets = list_sheets(io.BytesIO(data))
+        try:
+            sheets = list_sheets(io.BytesIO(data))
+        except Exception:  # a damaged workbook: check_upload below says so with its fix
+            sheets = []
         if len(sheets) > 1:
             sheet = st.selectbox("Sheet", sheets, key="upload-sheet")
     correction = st.toggle(

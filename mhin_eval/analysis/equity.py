@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from mhin_eval.analysis.results import AnalysisError, Estimate
+from mhin_eval.periods import PeriodError, as_timestamp, column_dates
 
 RatioMethod = Literal["wald", "exact"]
 RATIO_METHODS = ("wald", "exact")
@@ -309,8 +310,11 @@ def rate_ratio_change(
 
     pair = series[series[group].isin([group_of_interest, reference])].copy()
     if pd.api.types.is_datetime64_any_dtype(pair[time]) or not pd.api.types.is_numeric_dtype(pair[time]):
-        pair[time] = pd.to_datetime(pair[time], format="mixed")
-        go_live = pd.Timestamp(go_live)
+        try:
+            pair[time] = column_dates(pair[time], time)
+            go_live = as_timestamp(go_live)
+        except PeriodError as exc:
+            raise AnalysisError(str(exc)) from exc
     else:
         try:
             go_live = float(go_live)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mhin_eval.analysis.results import AnalysisError
+from mhin_eval.periods import as_timestamp, column_dates
 
 if TYPE_CHECKING:
     from mhin_eval.analysis.its import ITSOptions
@@ -57,7 +58,7 @@ def _prepare(data, intervention, time, value, offset, group, treated, options) -
     dates = pd.api.types.is_datetime64_any_dtype(raw_time)
     if not dates and not pd.api.types.is_numeric_dtype(raw_time):
         try:
-            raw_time = pd.to_datetime(raw_time.astype("string"), errors="raise")
+            raw_time = column_dates(raw_time, time)
         except (ValueError, TypeError) as exc:
             raise AnalysisError(
                 f"The time column '{time}' must hold integers or month-start dates ({exc})."
@@ -89,7 +90,7 @@ def _prepare(data, intervention, time, value, offset, group, treated, options) -
         frame["period"] = periods
         frame["t"] = _month_index(periods, origin_year).astype(int)
         try:
-            go_live = pd.Timestamp(intervention).to_period("M").to_timestamp()
+            go_live = as_timestamp(intervention).to_period("M").to_timestamp()
         except (ValueError, TypeError) as exc:
             raise AnalysisError(f"The go-live '{intervention}' is not a date ({exc}).") from exc
         intervention_t = int((go_live.year - origin_year) * 12 + go_live.month)

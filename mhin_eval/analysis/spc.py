@@ -17,6 +17,7 @@ import pandas as pd
 
 from mhin_eval.analysis.results import AnalysisError
 from mhin_eval.analysis.spc_rules import RUN_LENGTH, label_direction, special_cause_parts, special_cause_type
+from mhin_eval.periods import as_timestamp, column_dates
 
 LIMIT_FACTOR = 2.66
 """3σ for individuals: 3 / d2 with d2 = 1.128 for moving ranges of two points (Wheeler)."""
@@ -257,7 +258,7 @@ def _parse_time(column: pd.Series, name: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_numeric_dtype(column):
         return column.reset_index(drop=True)
     try:
-        return pd.to_datetime(column, format="mixed").reset_index(drop=True)
+        return column_dates(column, name).reset_index(drop=True)
     except (ValueError, TypeError) as exc:
         raise AnalysisError(f"column {name!r} must hold dates or numbers: {exc}") from exc
 
@@ -280,7 +281,7 @@ def _coerce_rebase(rebase_at: Sequence, times: pd.Series) -> list:
         return []
     if pd.api.types.is_datetime64_any_dtype(times):
         try:
-            values = [pd.Timestamp(v) for v in rebase_at]
+            values = [as_timestamp(v) for v in rebase_at]
         except (ValueError, TypeError) as exc:
             raise AnalysisError(f"rebase_at must be dates like the time column: {exc}") from exc
         tz = getattr(times.dt, "tz", None)

@@ -9,9 +9,9 @@ from mhin_eval.store import Store
 from tests.app.conftest import all_text
 
 HEADER = "project,site,indicator,period,value,denominator,breakdown,group\n"
-GOOD = (HEADER + "aaot,hull,ae-attendances,2030-01-01,40,,all,all\n"
-        "aaot,hull,ae-attendances,2030-02-01,41,,all,all\n").encode()
-BAD = (HEADER + "aaot,hull,ae-attendances,2030-01-01,forty,,all,all\n").encode()
+GOOD = (HEADER + "aaot,hull,ae-attendances,2018-01-01,40,,all,all\n"
+        "aaot,hull,ae-attendances,2018-02-01,41,,all,all\n").encode()
+BAD = (HEADER + "aaot,hull,ae-attendances,2018-01-01,forty,,all,all\n").encode()
 
 
 def open_upload(at):
@@ -64,14 +64,14 @@ def test_a_good_file_is_previewed_stored_and_rolled_back(app):
 
 def test_a_correction_previews_and_removes_stale_rows_and_rolls_back_exactly(app):
     at = open_upload(app)
-    first = (HEADER + "pcref,sheffield,mha-detentions,2030-01-01,9,1000,ethnicity,White\n"
-             "pcref,sheffield,mha-detentions,2030-01-01,4,1000,ethnicity,Mixed\n").encode()
+    first = (HEADER + "pcref,sheffield,mha-detentions,2018-01-01,9,1000,ethnicity,White\n"
+             "pcref,sheffield,mha-detentions,2018-01-01,4,1000,ethnicity,Mixed\n").encode()
     at.file_uploader(key="upload-file").upload("first.csv", first, "text/csv")
     at.run()
     at.button(key="upload-confirm").click().run()
     before = store().checksum()
-    fix = (HEADER + "pcref,sheffield,mha-detentions,2030-01-01,9,1000,ethnicity,White\n"
-           "pcref,sheffield,mha-detentions,2030-01-01,4,1000,ethnicity,Asian British\n").encode()
+    fix = (HEADER + "pcref,sheffield,mha-detentions,2018-01-01,9,1000,ethnicity,White\n"
+           "pcref,sheffield,mha-detentions,2018-01-01,4,1000,ethnicity,Asian British\n").encode()
     at.file_uploader(key="upload-file").upload("fix.csv", fix, "text/csv")
     at.toggle(key="upload-replace-range").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -83,8 +83,19 @@ def test_a_correction_previews_and_removes_stale_rows_and_rolls_back_exactly(app
     at.button(key="upload-confirm").click().run()
     assert "1 removed (replaced range)" in all_text(at)
     current = store().series(sites="sheffield", indicator="mha-detentions")
-    assert sorted(current.loc[current["period"] == "2030-01-01", "group"]) == ["Asian or Asian British", "White"]
+    assert sorted(current.loc[current["period"] == "2018-01-01", "group"]) == ["Asian or Asian British", "White"]
     last = int(store().history()["ingest_id"].max())
     at.selectbox(key="rollback-id").set_value(last).run()
     at.button(key="rollback-confirm").click().run()
+    assert store().checksum() == before
+
+
+def test_a_damaged_workbook_is_refused_with_its_fix_not_a_traceback(app):
+    at = open_upload(app)
+    before = store().checksum()
+    at.file_uploader(key="upload-file").upload("broken.xlsx", b"PK\x03\x04broken", "application/octet-stream")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "broken.xlsx was refused: 1 problem(s)" in all_text(at)
+    assert "not a valid Excel workbook" in at.dataframe[0].value.loc[0, "problem"]
     assert store().checksum() == before

@@ -51,7 +51,7 @@ def test_quote_column_is_optional(tmp_path, catalogue):
          "inner setting"),
         ("aaot,hull,2022-01-10,barrier,process,X,focus group,", "source", "focus group", "not a known source",
          "interviews, survey, workshop"),
-        ("aaot,hull,10/13/2022,barrier,process,X,survey,", "date", "10/13/2022", "not a date", "2023-04-01"),
+        ("aaot,hull,10/13/2022,barrier,process,X,survey,", "date", "10/13/2022", "reads only month first", "2022-10-13"),
         ("aaot,hull,2022-01-10,barrier,process,,survey,", "summary", "", "summary cell is empty", "Fill in"),
         ("aaot,hull,2022-01-10,barrier,process,X,survey,Ring Sam on 07700 900123", "quote",
          "Ring Sam on 07700 900123", "phone number", "Pseudonymise"),

@@ -210,7 +210,7 @@ def test_old_xls_and_misnamed_files_are_refused(tmp_path, catalogue):
     assert "old-style Excel" in refused(xls, catalogue).problems[0].message
     fake = tmp_path / "fake.xlsx"
     fake.write_text(TEXT, encoding="utf-8")
-    assert "not of that format" in refused(fake, catalogue).problems[0].message
+    assert "named .xlsx but holds text" in refused(fake, catalogue).problems[0].message
 
 
 # --------------------------------------------------------------------------- Parquet
@@ -245,8 +245,8 @@ def test_parquet_with_typed_columns(tmp_path, catalogue):
 
 
 def large_series_frame(rows: int) -> pd.DataFrame:
-    """Well-formed PCREF rows: 240 months for each of many (site, ethnic group) pairs, all keys unique."""
-    months = pd.date_range("2000-01-01", periods=240, freq="MS").strftime("%Y-%m-%d").to_numpy()
+    """Well-formed PCREF rows: 120 months (inside the evaluation window) for each of many (site, ethnic group) pairs, all keys unique."""
+    months = pd.date_range("2015-01-01", periods=120, freq="MS").strftime("%Y-%m-%d").to_numpy()
     index = pd.RangeIndex(rows)
     stratum = index // len(months)
     return pd.DataFrame(
