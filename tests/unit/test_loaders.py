@@ -31,7 +31,7 @@ def catalogue():
     data = tomllib.loads(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
     ethnicity = next(b for b in data["breakdowns"] if b["id"] == "ethnicity")
     ethnicity["groups"] += [{"label": "Café – Black or Black British"}, {"label": "Irish – Café owner"}]
-    return with_groups(parse_catalogue(data), "ethnicity", [f"Group {g:04d}" for g in range(500)])
+    return with_groups(parse_catalogue(data), "ethnicity", [f"Group {g:04d}" for g in range(1000)])
 
 
 def refused(path, catalogue, **kwargs) -> ValidationFailed:
