@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from mhin_eval.analysis.results import AnalysisError, Estimate
 
@@ -229,13 +229,35 @@ def _sparsify(v: np.ndarray) -> np.ndarray:
     return v / v.sum(axis=1, keepdims=True)
 
 
-def _solve(Y: np.ndarray, zeta: np.ndarray, intercept: bool, min_decrease: np.ndarray) -> np.ndarray:
-    """synthdid's two rounds: 100 iterations, then from the sparsified weights up to 10,000."""
+def _exact_weights(Y: np.ndarray, zeta: np.ndarray, intercept: bool) -> np.ndarray:
+    """The exact minimiser of the same problem as :func:`_fw_weights`, by non-negative least squares
+    (Lawson & Hanson 1974, scipy.optimize.nnls) on the ridge-augmented system with a heavily weighted
+    row of ones for the sum-to-one constraint."""
+    k, rows, cols = Y.shape[0], Y.shape[1], Y.shape[2] - 1
+    if intercept:
+        Y = Y - Y.mean(axis=1, keepdims=True)
+    out = np.empty((k, cols))
+    for j in range(k):
+        A, b = Y[j, :, :cols] / math.sqrt(rows), Y[j, :, cols] / math.sqrt(rows)
+        heavy = 1e4 * max(1.0, float(np.abs(A).max()))
+        system = np.vstack([A, zeta[j] * np.eye(cols), np.full((1, cols), heavy)])
+        target = np.concatenate([b, np.zeros(cols), [heavy]])
+        x, _ = optimize.nnls(system, target, maxiter=50 * cols)
+        out[j] = x / x.sum() if x.sum() > 0 else np.full(cols, 1.0 / cols)
+    return out
+
+
+def _solve(Y: np.ndarray, zeta: np.ndarray, intercept: bool, min_decrease: np.ndarray,
+           solver: str = "frank-wolfe") -> np.ndarray:
+    """synthdid's two rounds: 100 iterations, then from the sparsified weights up to 10,000; or, with
+    ``solver="exact"``, the exact minimiser (faster; not synthdid's numbers where Frank-Wolfe stops early)."""
+    if solver == "exact":
+        return _exact_weights(Y, zeta, intercept)
     first = _fw_weights(Y, zeta, intercept, None, min_decrease, 100)
     return _fw_weights(Y, zeta, intercept, _sparsify(first), min_decrease, 10_000)
 
 
-def _fit(Y: np.ndarray, n0: int, t0: int, method: str) -> _Fits:
+def _fit(Y: np.ndarray, n0: int, t0: int, method: str, solver: str = "frank-wolfe") -> _Fits:
     """Weights and estimates as synthdid's synthdid_estimate / sc_estimate / did_estimate, for K panels
     stacked in Y (K x units x periods; donors first, then the treated units)."""
     k, n_units, n_periods = Y.shape
@@ -253,12 +275,12 @@ def _fit(Y: np.ndarray, n0: int, t0: int, method: str) -> _Fits:
         omega, lam = np.full((k, n0), 1.0 / n0), np.full((k, t0), 1.0 / t0)
     elif method == "sc":
         zeta = 1e-6 * sigma
-        omega = _solve(collapsed_u, zeta, False, min_decrease)
+        omega = _solve(collapsed_u, zeta, False, min_decrease, solver)
         lam = np.zeros((k, t0))
     elif method == "sdid":
         zeta = (n1 * t1) ** 0.25 * sigma
-        lam = _solve(collapsed_t, 1e-6 * sigma, True, min_decrease)
-        omega = _solve(collapsed_u, zeta, True, min_decrease)
+        lam = _solve(collapsed_t, 1e-6 * sigma, True, min_decrease, solver)
+        omega = _solve(collapsed_u, zeta, True, min_decrease, solver)
     else:
         raise AnalysisError(f"Unknown method '{method}': use one of {', '.join(METHODS)}.")
     weighted = np.einsum("kn,knt->kt", omega, controls)
@@ -396,7 +418,7 @@ def placebo_p_value(treated_ratio: float, donor_ratios) -> float:
 
 
 def _placebo_se(Y: np.ndarray, n0: int, t0: int, method: str, placebo_estimates, replications: int,
-                seed: int) -> float:
+                seed: int, solver: str = "frank-wolfe") -> float:
     """Arkhangelsky et al. (2021) Algorithm 4: the spread of the estimates when the treated units' places
     go to donors drawn at random. With one treated unit every draw is one of the donor placebos, so the
     spread over all of them (divisor J) is used: the limit of Algorithm 4's sqrt((B-1)/B) sd(...)."""
@@ -405,20 +427,21 @@ def _placebo_se(Y: np.ndarray, n0: int, t0: int, method: str, placebo_estimates,
         return float(np.std(placebo_estimates, ddof=0))
     rng = np.random.default_rng(seed)
     panels = np.stack([Y[:n0][rng.permutation(n0)] for _ in range(replications)])
-    estimates = _fit(panels, n0 - n1, t0, method).tau
+    estimates = _fit(panels, n0 - n1, t0, method, solver).tau
     return float(math.sqrt((replications - 1) / replications) * np.std(estimates, ddof=1))
 
 
-def estimate_matrix(Y: np.ndarray, n0: int, t0: int, method: str = "sdid") -> tuple[float, float, float]:
+def estimate_matrix(Y: np.ndarray, n0: int, t0: int, method: str = "sdid",
+                    solver: str = "frank-wolfe") -> tuple[float, float, float]:
     """(estimate, placebo standard error, placebo p-value) for a units x periods matrix whose first
     ``n0`` rows are donors and first ``t0`` columns precede go-live: the core of :func:`synth`."""
-    fit = _fit(Y[None], n0, t0, method)
+    fit = _fit(Y[None], n0, t0, method, solver)
     gaps = fit.observed[0] - fit.synthetic[0]
-    placebos = _fit(_placebo_panels(Y, n0), n0 - 1, t0, method)
+    placebos = _fit(_placebo_panels(Y, n0), n0 - 1, t0, method, solver)
     placebo_gaps = placebos.observed - placebos.synthetic
     ratios = [_ratio(_rmspe(g[t0:]), _rmspe(g[:t0])) for g in placebo_gaps]
     p_value = placebo_p_value(_ratio(_rmspe(gaps[t0:]), _rmspe(gaps[:t0])), ratios)
-    se = _placebo_se(Y, n0, t0, method, placebos.tau, 200, 0)
+    se = _placebo_se(Y, n0, t0, method, placebos.tau, 200, 0, solver)
     return float(fit.tau[0]), se, p_value
 
 
