@@ -43,6 +43,7 @@ METHOD_NAMES = {"sc": "synthetic control", "sdid": "synthetic difference-in-diff
 MIN_DONORS = 5
 MIN_PRE_PERIODS = 8
 POOR_FIT_RATIO = 0.5
+NOISE_RATIO = 1.5
 
 
 # --- results -----------------------------------------------------------------------------------
@@ -520,10 +521,11 @@ def _warnings(p: _Panel, observed: np.ndarray, pre_rmspe: float, method: str, do
         out.append(f"Only {t0} periods before go-live (at least {MIN_PRE_PERIODS} are advised): "
                    "the weights rest on little history.")
     spread = float(np.std(observed[:t0], ddof=1)) if t0 > 1 else 0.0
-    if spread > 0 and pre_rmspe > POOR_FIT_RATIO * spread:
+    noise = float(np.std(np.diff(observed[:t0]), ddof=1) / math.sqrt(2)) if t0 > 2 else 0.0
+    if spread > 0 and pre_rmspe > POOR_FIT_RATIO * spread and pre_rmspe > NOISE_RATIO * noise:
         out.append(f"Poor fit before go-live: the {METHOD_NAMES[method]} misses the treated series by "
-                   f"{pre_rmspe:.3g} on average (RMSPE), more than half its own spread ({spread:.3g}); "
-                   "the estimate is not trustworthy.")
+                   f"{pre_rmspe:.3g} on average (RMSPE), more than half its own spread ({spread:.3g}) and "
+                   f"more than its month-to-month noise explains ({noise:.3g}); the estimate is not trustworthy.")
     for donor, go_live in (donor_go_lives or {}).items():
         if str(donor) in p.donors:
             out.append(f"Donor {donor} had its own intervention ({go_live}); it should not be a comparison.")
