@@ -140,3 +140,17 @@ def test_unknown_treated_unit_and_method_are_refused():
         synth(data, unit="unit", time="t", value="y", treated="nowhere", intervention=go_live)
     with pytest.raises(AnalysisError, match="Unknown method"):
         synth(data, unit="unit", time="t", value="y", treated="site", intervention=go_live, method="its")
+
+
+def test_the_exact_solver_agrees_with_frank_wolfe_where_the_problem_is_strongly_convex():
+    """SDID's ridge makes the unit weights unique; Frank-Wolfe (synthdid) and NNLS then give one estimate.
+    (The coverage simulation uses the exact solver for speed.)"""
+    from mhin_eval.analysis.synth import estimate_matrix
+
+    data, go_live = _factor_panel(effect=3.0)
+    wide = data.pivot(index="unit", columns="t", values="y")
+    Y = wide.loc[[u for u in wide.index if u != "site"] + ["site"]].to_numpy()
+    fw = estimate_matrix(Y, 12, go_live - 1, "sdid")
+    exact = estimate_matrix(Y, 12, go_live - 1, "sdid", solver="exact")
+    assert exact[0] == pytest.approx(fw[0], abs=0.02)
+    assert exact[1] == pytest.approx(fw[1], rel=0.05)
