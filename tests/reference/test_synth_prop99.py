@@ -9,7 +9,10 @@ Published numbers (packs per capita, average effect 1989-2000):
   AER 111(12), Table 1: SDID -15.6 (se 8.4), SC -19.6 (9.9), DID -27.3 (17.7). The table is generated
   by the synthdid package's vignettes/paper-results.Rmd (chunk ``california-table``: the estimators
   ``synthdid_estimate``, ``sc_estimate``, ``did_estimate`` and ``sqrt(vcov(., method='placebo'))``
-  with ``set.seed(12345)``, printed by ``round(california.table, digits=1)``).
+  with ``set.seed(12345)``, printed by ``round(california.table, digits=1)``); the rendered vignette
+  (synth-inference/synthdid, articles/paper-results.html) prints "estimate -27.3 -19.6 -15.6" and
+  "standard error 17.7 9.9 8.4" for DID, SC, SDID. Its Tables 7 and 8 (unit and time weights) are
+  checked below as printed there. (Its DIFP, MC, SC_REG and DIFP_REG columns are variants not offered.)
 - SDID to two decimals, -15.60: the azcausal README (github.com/amazon-science/azcausal, "Effect (±SE):
   -15.60" for CaliforniaProp99) and Stata ``sdid`` (Clarke, Pailañir, Athey & Imbens 2024), as printed
   in carlos-mendez.org/post/stata_sdid (slides: SDID -15.60, naive 2x2 DiD -27.35).
@@ -91,3 +94,46 @@ def test_average_effect_is_the_mean_of_the_period_effects(results):
         periods = table[table["term"] == "period effect"]
         assert list(periods["period"]) == [str(y) for y in range(1989, 2001)]
         assert periods["estimate"].mean() == pytest.approx(result.estimate)
+
+
+# Arkhangelsky et al. (2021) Tables 7 and 8, as printed by synthdid's vignettes/paper-results.Rmd
+# (rendered articles/paper-results.html, chunk "Table 7 and 8: Unit and Time weights":
+# xtable(round(weights, 3)) printed to two decimals). Columns: did, sc, sdid.
+UNIT_WEIGHTS = """
+Alabama 0.03 0.00 0.00|Arkansas 0.03 0.00 0.00|Colorado 0.03 0.01 0.06|Connecticut 0.03 0.10 0.08
+Delaware 0.03 0.00 0.07|Georgia 0.03 0.00 0.00|Idaho 0.03 0.00 0.03|Illinois 0.03 0.00 0.05
+Indiana 0.03 0.00 0.01|Iowa 0.03 0.00 0.03|Kansas 0.03 0.00 0.02|Kentucky 0.03 0.00 0.00
+Louisiana 0.03 0.00 0.00|Maine 0.03 0.00 0.03|Minnesota 0.03 0.00 0.04|Mississippi 0.03 0.00 0.00
+Missouri 0.03 0.00 0.01|Montana 0.03 0.23 0.04|Nebraska 0.03 0.00 0.05|Nevada 0.03 0.20 0.12
+New Hampshire 0.03 0.04 0.10|New Mexico 0.03 0.00 0.04|North Carolina 0.03 0.00 0.03|North Dakota 0.03 0.00 0.00
+Ohio 0.03 0.00 0.03|Oklahoma 0.03 0.00 0.00|Pennsylvania 0.03 0.00 0.01|Rhode Island 0.03 0.00 0.00
+South Carolina 0.03 0.00 0.00|South Dakota 0.03 0.00 0.00|Tennessee 0.03 0.00 0.00|Texas 0.03 0.00 0.01
+Utah 0.03 0.40 0.04|Vermont 0.03 0.00 0.00|Virginia 0.03 0.00 0.00|West Virginia 0.03 0.00 0.03
+Wisconsin 0.03 0.00 0.04|Wyoming 0.03 0.00 0.00
+"""
+SDID_TIME_WEIGHTS = {1988: "0.43", 1987: "0.21", 1986: "0.37"}
+
+
+def _printed(weight: float) -> str:
+    """round(., 3) then two decimals, as the vignette's xtable output."""
+    return f"{round(weight, 3):.2f}"
+
+
+@pytest.fixture(scope="module")
+def by_name(cigsales):
+    return {method: synth(cigsales, unit="state", time="year", value="cigsale", treated="California",
+                          intervention=GO_LIVE, method=method, inference=False) for method in ("did", "sc", "sdid")}
+
+
+def test_unit_weights_arkhangelsky_table_7(by_name):
+    rows = [row.rsplit(" ", 3) for line in UNIT_WEIGHTS.strip().splitlines() for row in line.split("|")]
+    assert len(rows) == 38
+    for state, *published in rows:
+        measured = [_printed(by_name[m].unit_weights[state]) for m in ("did", "sc", "sdid")]
+        assert measured == published, state
+
+
+def test_time_weights_arkhangelsky_table_8(by_name):
+    printed = {int(year): _printed(w) for year, w in by_name["sdid"].time_weights.items()}
+    assert printed == {year: SDID_TIME_WEIGHTS.get(year, "0.00") for year in range(1970, 1989)}
+    assert {_printed(w) for w in by_name["did"].time_weights.values()} == {"0.05"}
