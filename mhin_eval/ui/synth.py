@@ -63,8 +63,8 @@ def against_similar_sites(project: str, site: Site) -> None:
     record = analyses.result_of_record(project, site.id, indicator.id)
     effects = []
     if record is not None:
-        effects.append(synth_summary.MethodEffect(f"Interrupted time series ({record.method})", record.estimate,
-                                                  record.quantity))
+        kind = "Controlled interrupted time series" if record.n_comparison else "Interrupted time series"
+        effects.append(synth_summary.MethodEffect(f"{kind} (result of record)", record.estimate, record.quantity))
     for method, result in results.items():
         if isinstance(result, SynthResult):
             effects.append(synth_summary.MethodEffect(METHOD_NAMES[method].capitalize(), result.effect,

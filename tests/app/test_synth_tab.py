@@ -21,7 +21,7 @@ def test_the_tab_shows_the_synthetic_control_placebos_weights_and_robustness(app
     assert "Placebo test" in text and "p = " in text
     table = at.table[-1].value
     methods = list(table.index)
-    assert methods[0].startswith("Interrupted time series")
+    assert methods[0] == "Controlled interrupted time series (result of record)", "GM has comparison series"
     assert "Synthetic control" in methods and "Synthetic difference-in-differences" in methods
     assert "methods agree" in text or "methods disagree" in text or "not all find a clear change" in text
     opened = open_details(at)
