@@ -38,6 +38,7 @@ from scipy import optimize, stats
 from mhin_eval.analysis.results import AnalysisError, Estimate
 
 METHODS = ("sc", "sdid", "did")
+SOLVERS = ("frank-wolfe", "exact")
 METHOD_NAMES = {"sc": "synthetic control", "sdid": "synthetic difference-in-differences",
                 "did": "difference-in-differences"}
 MIN_DONORS = 5
@@ -401,8 +402,9 @@ def _placebo_panels(Y: np.ndarray, n0: int) -> np.ndarray:
     return np.stack([controls[[k for k in range(n0) if k != j] + [j]] for j in range(n0)])
 
 
-def _placebos_in_space(Y: np.ndarray, n0: int, t0: int, method: str, donors) -> tuple[PlaceboUnit, ...]:
-    fits = _fit(_placebo_panels(Y, n0), n0 - 1, t0, method)
+def _placebos_in_space(Y: np.ndarray, n0: int, t0: int, method: str, donors,
+                       solver: str = "frank-wolfe") -> tuple[PlaceboUnit, ...]:
+    fits = _fit(_placebo_panels(Y, n0), n0 - 1, t0, method, solver)
     gaps = fits.observed - fits.synthetic
     return tuple(PlaceboUnit(donors[j], float(fits.tau[j]), tuple(float(g) for g in gaps[j]),
                              _rmspe(gaps[j, :t0]), _rmspe(gaps[j, t0:])) for j in range(n0))
@@ -452,13 +454,14 @@ def estimate_matrix(Y: np.ndarray, n0: int, t0: int, method: str = "sdid",
 def synth(data: pd.DataFrame, *, unit: str, time: str, value: str, treated, intervention,
           method: str = "sdid", donors=None, exclude=(), donor_go_lives: dict | None = None,
           conf_level: float = 0.95, inference: bool = True, replications: int = 200,
-          seed: int = 0) -> SynthResult:
+          seed: int = 0, solver: str = "frank-wolfe") -> SynthResult:
     """Estimate the effect on ``treated`` from ``intervention`` by ``method`` (sc, sdid or did).
 
     ``data`` is long: one row per unit and period. ``donors``/``exclude`` narrow the pool;
     ``donor_go_lives`` (unit -> go-live) names donors with their own intervention, which are warned
     about (and should be excluded). ``inference`` adds the placebos, the interval, the placebo-in-time
-    estimate and leave-one-out estimates.
+    estimate and leave-one-out estimates. ``solver="exact"`` finds the same weights' exact minimisers,
+    much faster, but not synthdid's published numbers where its Frank-Wolfe stops early (Prop 99 SC).
     """
     if method not in METHODS:
         raise AnalysisError(f"Unknown method '{method}': use one of {', '.join(METHODS)}.")
@@ -467,7 +470,9 @@ def synth(data: pd.DataFrame, *, unit: str, time: str, value: str, treated, inte
     n0, t0 = len(p.donors), p.t0
     if method != "did" and n0 < 2:
         raise AnalysisError("A synthetic control needs at least two donors.")
-    fits = _fit(p.Y[None], n0, t0, method)
+    if solver not in SOLVERS:
+        raise AnalysisError(f"Unknown solver '{solver}': use one of {', '.join(SOLVERS)}.")
+    fits = _fit(p.Y[None], n0, t0, method, solver)
     fit = _Single(float(fits.tau[0]), fits.omega[0], fits.lam[0], fits.observed[0], fits.synthetic[0],
                   float(fits.zeta[0]))
     gaps = fit.observed - fit.synthetic
@@ -477,14 +482,14 @@ def synth(data: pd.DataFrame, *, unit: str, time: str, value: str, treated, inte
     placebos, in_time, loo = (), None, ()
     se = p_value = math.nan
     if inference and n0 >= 2:
-        placebos = _placebos_in_space(p.Y, n0, t0, method, p.donors)
+        placebos = _placebos_in_space(p.Y, n0, t0, method, p.donors, solver)
         p_value = placebo_p_value(_ratio(post_rmspe, pre_rmspe), [pl.rmspe_ratio for pl in placebos])
         if n0 > len(p.treated):
-            se = _placebo_se(p.Y, n0, t0, method, [pl.estimate for pl in placebos], replications, seed)
-        in_time = _placebo_in_time(p, method)
+            se = _placebo_se(p.Y, n0, t0, method, [pl.estimate for pl in placebos], replications, seed, solver)
+        in_time = _placebo_in_time(p, method, solver)
         weighted = np.flatnonzero(fit.omega > 0) if method != "did" and n0 > 2 else np.array([], dtype=int)
         if len(weighted):
-            dropped = _fit(np.stack([np.delete(p.Y, j, axis=0) for j in weighted]), n0 - 1, t0, method)
+            dropped = _fit(np.stack([np.delete(p.Y, j, axis=0) for j in weighted]), n0 - 1, t0, method, solver)
             loo = tuple(LeaveOneOut(p.donors[j], float(t)) for j, t in zip(weighted, dropped.tau, strict=True))
     z = stats.norm.ppf(0.5 + conf_level / 2)
     effect = Estimate(fit.tau, fit.tau - z * se, fit.tau + z * se, None if math.isnan(p_value) else p_value,
@@ -501,13 +506,13 @@ def synth(data: pd.DataFrame, *, unit: str, time: str, value: str, treated, inte
     )
 
 
-def _placebo_in_time(p: _Panel, method: str) -> PlaceboInTime | None:
+def _placebo_in_time(p: _Panel, method: str, solver: str = "frank-wolfe") -> PlaceboInTime | None:
     """synthdid's ``synthdid_placebo``: the pre-period only, with the last T_post/T share as fake post."""
     t0, total = p.t0, len(p.periods)
     fake_t0 = math.floor(t0 * t0 / total)
     if fake_t0 < 2 or fake_t0 >= t0:
         return None
-    fit = _fit(p.Y[None, :, :t0], len(p.donors), fake_t0, method)
+    fit = _fit(p.Y[None, :, :t0], len(p.donors), fake_t0, method, solver)
     return PlaceboInTime(p.periods[fake_t0], float(fit.tau[0]), fake_t0, t0 - fake_t0)
 
 

@@ -112,7 +112,7 @@ def test_several_treated_units_sharing_a_go_live_are_averaged():
 
 def test_warnings_few_donors_short_history_poor_fit_and_a_treated_donor():
     rows = {"A": [1, 2, 3, 4, 5, 6], "B": [2, 3, 4, 5, 6, 7], "C": [5, 5, 5, 5, 5, 5],
-            "T": [20, 0, 20, 0, 9, 9]}
+            "T": [20, 21, 22, 23, 9, 9]}
     result = synth(_long(rows, [1, 2, 3, 4, 5, 6]), unit="unit", time="t", value="y", treated="T",
                    intervention=5, method="sc", donor_go_lives={"B": "3"})
     text = " ".join(result.warnings)
@@ -154,3 +154,12 @@ def test_the_exact_solver_agrees_with_frank_wolfe_where_the_problem_is_strongly_
     exact = estimate_matrix(Y, 12, go_live - 1, "sdid", solver="exact")
     assert exact[0] == pytest.approx(fw[0], abs=0.02)
     assert exact[1] == pytest.approx(fw[1], rel=0.05)
+
+
+def test_noise_alone_is_not_called_a_poor_fit():
+    """A zigzag the donors cannot follow is month-to-month noise, not a misfit of the level or trend."""
+    rows = {"A": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "B": [2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+            "C": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "T": [3, 1, 5, 3, 7, 5, 9, 7, 9, 10]}
+    result = synth(_long(rows, list(range(1, 11))), unit="unit", time="t", value="y", treated="T",
+                   intervention=9, method="sc", inference=False)
+    assert not any("Poor fit" in w for w in result.warnings)

@@ -61,3 +61,16 @@ def test_cli_excludes_donors_and_reports_errors(small_panel):
     code, _, err = _run(["analyse", "synth", "--input", str(path), "--unit", "state_id", "--time", "year",
                          "--value", "cigsale", "--treated", "99", "--intervention", "1989"])
     assert code == 2 and "No unit 99" in err
+
+
+def test_cli_exact_solver(small_panel):
+    path, data = small_panel
+    code, doc, _ = _run(["analyse", "synth", "--input", str(path), "--unit", "state_id", "--time", "year",
+                         "--value", "cigsale", "--treated", "3", "--intervention", "1989", "--method", "sdid",
+                         "--solver", "exact"])
+    assert code == 0 and doc["solver"] == "exact"
+    expected = synth(data, unit="state_id", time="year", value="cigsale", treated=3, intervention=1989,
+                     method="sdid", solver="exact")
+    assert doc["estimate"] == pytest.approx(expected.estimate)
+    assert doc["estimate"] == pytest.approx(synth(data, unit="state_id", time="year", value="cigsale", treated=3,
+                                                  intervention=1989, method="sdid").estimate, abs=0.05)
