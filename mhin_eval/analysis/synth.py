@@ -41,6 +41,20 @@ METHODS = ("sc", "sdid", "did")
 SOLVERS = ("frank-wolfe", "exact")
 METHOD_NAMES = {"sc": "synthetic control", "sdid": "synthetic difference-in-differences",
                 "did": "difference-in-differences"}
+METHODS_TEXT = (
+    "**Against similar sites.** Where a site has a donor pool (organisations with no such service), its series "
+    "is compared with a weighted mix of the donors that tracks it before go-live: a synthetic control (Abadie, "
+    "Diamond & Hainmueller 2010; weights that sum to one) and synthetic difference-in-differences (Arkhangelsky, "
+    "Athey, Hirshberg, Imbens & Wager 2021; donor weights allowing a constant gap, plus weights on the months "
+    "before go-live), with weights found as the authors' synthdid package finds them. The effect is the average "
+    "gap after go-live. Each donor is also analysed as if it had gone live (placebo in space): the p-value is the "
+    "share of organisations whose gap after go-live, relative to their fit before, is at least the site's, and "
+    "the 95% interval uses the spread of the donors' placebo effects (Arkhangelsky et al. 2021, Algorithm 4). "
+    "With about a dozen donors these intervals cover the true effect about 89-93% of the time in simulation, "
+    "not 95%. A pretend go-live before the real one (placebo in time) and leaving out one donor at a time check "
+    "the result's robustness; a poor fit before go-live, fewer than 5 donors, fewer than 8 months before "
+    "go-live or a donor with its own intervention are warned about."
+)
 MIN_DONORS = 5
 MIN_PRE_PERIODS = 8
 POOR_FIT_RATIO = 0.5

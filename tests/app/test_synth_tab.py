@@ -26,3 +26,9 @@ def test_the_tab_shows_the_synthetic_control_placebos_weights_and_robustness(app
     assert "methods agree" in text or "methods disagree" in text or "not all find a clear change" in text
     opened = open_details(at)
     assert "Placebo in time" in all_text(opened) and "Leaving out one weighted donor" in all_text(opened)
+
+
+def test_the_methods_page_explains_the_comparison_with_similar_sites(app):
+    at = open_page(app, "methods")
+    text = all_text(at)
+    assert "Against similar sites" in text and "Algorithm 4" in text and "89-93%" in text
