@@ -40,6 +40,34 @@ class Project:
 
 
 @dataclass(frozen=True)
+class DonorPool:
+    """Where a site's synthetic control draws its donors (DESIGN.md item 8).
+
+    ``source`` is ``"demo"`` (the demo's synthetic donor series, data/demo/donors/) or
+    ``"published:<measure id>"`` (the other organisations in a published measure); ``indicator`` is the
+    site indicator the donors stand in for; ``include``/``exclude`` narrow the organisations.
+    """
+
+    source: str
+    indicator: str
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def published_measure(self) -> str:
+        return self.source.partition(":")[2] if self.source.startswith("published:") else ""
+
+
+def _donor_pool(entry, where: str) -> DonorPool:
+    if not isinstance(entry, dict):
+        raise CatalogueError(f"{where}: write the donor pool as a [sites.donor_pool] table")
+    pool = _build(DonorPool, entry, where, ("source", "indicator"))
+    if pool.source != "demo" and not pool.published_measure:
+        raise CatalogueError(f"{where}: source must be \"demo\" or \"published:<measure id>\", not '{pool.source}'")
+    return pool
+
+
+@dataclass(frozen=True)
 class Site:
     id: str
     project: str
@@ -53,6 +81,7 @@ class Site:
     icb_code: str = ""
     fidelity_score: int | None = None
     delivery: str = ""
+    donor_pool: DonorPool | None = None
 
     @property
     def is_comparison(self) -> bool:
@@ -309,6 +338,8 @@ def parse_catalogue(data: dict, path: Path | None = None) -> Catalogue:
     for n, e in enumerate(data.get("sites", [])):
         e = dict(e)
         e["go_live"] = _date(e.get("go_live"), f"sites[{n}] ({e.get('id')}).go_live")
+        if "donor_pool" in e:
+            e["donor_pool"] = _donor_pool(e["donor_pool"], f"sites[{n}] ({e.get('id')}).donor_pool")
         sites.append(_build(Site, e, f"sites[{n}]", ("id", "project", "name")))
     indicators = tuple(
         _build(

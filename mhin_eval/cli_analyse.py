@@ -365,3 +365,6 @@ def _equity_run(args: argparse.Namespace) -> dict:
 COMMANDS["spc"] = ("Making Data Count XmR chart: limits, special causes, icons", _spc_arguments, _spc_run)
 COMMANDS["equity"] = ("rates by group with exact CIs and rate ratios against a reference", _equity_arguments,
                       _equity_run)
+
+
+from mhin_eval import cli_synth  # noqa: E402,F401  (registers `analyse synth`)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mhin_eval import demo_donors
 from mhin_eval import demo_implementation as implementation
 from mhin_eval.catalogue import PROJECT_ROOT, Catalogue, Indicator, Site, load_catalogue
 
@@ -82,6 +83,7 @@ QUANTITY_LABELS = {
     "rate_ratio": "expected follow-up count / expected baseline count per participant",
     "mean_difference": "expected follow-up minus baseline value, after bounding to the scale",
     "proportion_difference": "follow-up minus baseline proportion",
+    demo_donors.QUANTITY: demo_donors.QUANTITY_LABEL,
 }
 
 README_TEXT = """\
@@ -906,6 +908,7 @@ def true_effects(catalogue: Catalogue | None = None) -> pd.DataFrame:
             rows += [
                 (site.project, site.id, indicator.id, *row) for row in _participant_truth(site, indicator)
             ]
+    rows += demo_donors.truth_rows(catalogue)
     frame = pd.DataFrame(rows, columns=list(TRUE_EFFECT_COLUMNS))
     frame["true_value"] = frame["true_value"].astype(float)
     return _sorted(frame, ["project", "site", "indicator", "breakdown", "group", "quantity"])
@@ -932,6 +935,7 @@ class DemoData:
     value_decimals: Mapping[tuple[str, str], int] = field(default_factory=dict)
     sustainability: pd.DataFrame | None = None
     findings: pd.DataFrame | None = None
+    donors: pd.DataFrame | None = None
 
     def files(self) -> dict[str, bytes]:
         """Relative path -> bytes of every file ``write_demo`` writes (UTF-8, LF, fixed decimals, sorted)."""
@@ -941,6 +945,7 @@ class DemoData:
             TRUE_EFFECTS_FILE: _csv_bytes(self._true_effects_text()),
             README_FILE: README_TEXT.encode("utf-8"),
             **self._implementation_files(),
+            **({demo_donors.DONORS_FILE: demo_donors.donors_csv(self.donors)} if self.donors is not None else {}),
         }
 
     def _implementation_files(self) -> dict[str, bytes]:
@@ -1007,6 +1012,7 @@ def build_demo(catalogue: Catalogue | None = None, *, seed: int = DEFAULT_SEED) 
         value_decimals=_value_decimals(catalogue),
         sustainability=implementation.build_sustainability(catalogue, seed, participant_prefixes(catalogue)),
         findings=implementation.build_findings(catalogue, seed),
+        donors=demo_donors.build_donors(catalogue, seed),
     )
 
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from mhin_eval.analysis import equity, spc
+from mhin_eval.analysis import equity, spc, synth
 from mhin_eval.ui import analyses, auth, context
 
 access = auth.page_access()
@@ -51,5 +51,6 @@ st.markdown(equity.RATES_METHODS)
 st.markdown(equity.RATIOS_METHODS)
 st.markdown(equity.CHANGE_METHODS)
 st.markdown(spc.METHODS)
+st.markdown(synth.METHODS_TEXT)
 st.subheader("Process control: where this differs from NHSRplotthedots")
 st.markdown(spc.DIFFERENCES)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from mhin_eval import charts
 from mhin_eval.ui import analyses, auth, components, context, exports, sections, state
+from mhin_eval.ui import synth as synth_tab
 
 access = auth.page_access()
 
@@ -31,6 +32,7 @@ shown = {
     "Change at go-live (time series)": bool(series_indicators),
     "Statistical process control": bool(series_indicators),
     "Before and after": bool(participant_indicators),
+    "Against similar sites": site.donor_pool is not None,
     "Facilitators and barriers": True,
 }
 tabs = components.lazy_tabs([label for label, wanted in shown.items() if wanted])
@@ -67,6 +69,10 @@ if tab := tabs.get("Before and after"):
                                   format_func=lambda i: cat.indicator(project.id, i).label)
         components.prepost_block(project.id, site, cat.indicator(project.id, measure_id),
                                  key=f"site-{site_id}-{measure_id}")
+
+if tab := tabs.get("Against similar sites"):
+    with tab:
+        synth_tab.against_similar_sites(project.id, site)
 
 if tab := tabs.get("Facilitators and barriers"):
     with tab:

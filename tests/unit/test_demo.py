@@ -64,7 +64,8 @@ def test_writing_to_two_folders_gives_identical_files(tmp_path, catalogue):
     second = demo.write_demo(tmp_path / "b", catalogue)
     assert [p.relative_to(tmp_path / "a") for p in first] == [p.relative_to(tmp_path / "b") for p in second]
     assert {demo.SERIES_FILE, demo.PARTICIPANTS_FILE, demo.TRUE_EFFECTS_FILE, demo.README_FILE,
-            demo.implementation.SUSTAINABILITY_FILE, demo.implementation.FINDINGS_FILE} == {
+            demo.implementation.SUSTAINABILITY_FILE, demo.implementation.FINDINGS_FILE,
+            demo.demo_donors.DONORS_FILE} == {
         p.relative_to(tmp_path / "a").as_posix() for p in first
     }
     for a, b in zip(first, second, strict=True):

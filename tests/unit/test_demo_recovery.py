@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from mhin_eval import demo, evaluate
-from mhin_eval.analysis import equity, prepost
+from mhin_eval import demo, demo_donors, donor_pools, evaluate
+from mhin_eval.analysis import equity, prepost, synth
 from mhin_eval.analysis.results import AnalysisError, Estimate
 from mhin_eval.store import DEFAULT_DEMO_DIR
 
@@ -104,6 +104,10 @@ class Dashboard:
                 rows, indicator.reference_group, pd.Timestamp(site.go_live), group_of_interest=row.group,
                 options=evaluate.default_its_options(self.catalogue, indicator),
             ).level_change
+        if q == demo_donors.QUANTITY:
+            _, panel = donor_pools.donor_panel(self.catalogue, site, self.series)
+            return synth.synth(panel, unit="unit", time="period", value="value", treated=donor_pools.SITE_UNIT,
+                               intervention=str(site.go_live), method="sc").effect
         if q in ("rate_ratio", "mean_difference"):
             if row.group == ALL:
                 return getattr(evaluate.site_prepost(self.participants, indicator, site), q)

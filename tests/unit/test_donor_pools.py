@@ -1,0 +1,85 @@
+"""Donor pools: the catalogue field, the demo's synthetic donors and their known synthetic-control effect."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from mhin_eval import demo_donors, donor_pools
+from mhin_eval.analysis.synth import synth
+from mhin_eval.catalogue import CatalogueError, DonorPool, load_catalogue, parse_catalogue
+
+BASE = {
+    "projects": [{"id": "p", "name": "P", "short_name": "P"}],
+    "indicators": [{"id": "i", "project": "p", "label": "I", "unit": "u", "source": "series", "kind": "count",
+                    "better": "lower", "default_model": "poisson"}],
+}
+
+
+def _site(**extra):
+    return {"id": "s", "project": "p", "name": "S", "go_live": "2021-01-01", **extra}
+
+
+def test_a_site_names_its_donor_pool():
+    cat = parse_catalogue({**BASE, "sites": [_site(donor_pool={"source": "published:MHS01", "indicator": "i",
+                                                                "exclude": ["RXV"]})]})
+    pool = cat.site("s").donor_pool
+    assert pool == DonorPool(source="published:MHS01", indicator="i", exclude=("RXV",))
+    assert pool.published_measure == "MHS01"
+    assert parse_catalogue({**BASE, "sites": [_site()]}).site("s").donor_pool is None
+
+
+@pytest.mark.parametrize(("pool", "message"), [
+    ({"source": "somewhere", "indicator": "i"}, "source must be"),
+    ({"indicator": "i"}, "missing field"),
+    ({"source": "demo", "indicator": "i", "donors": 3}, "unknown field"),
+    ("demo", "table"),
+])
+def test_a_malformed_donor_pool_is_refused_naming_the_site(pool, message):
+    with pytest.raises(CatalogueError, match=message) as info:
+        parse_catalogue({**BASE, "sites": [_site(donor_pool=pool)]})
+    assert "donor_pool" in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def demo_frames():
+    catalogue = load_catalogue()
+    donors = donor_pools.read_demo_donors()
+    series = pd.read_csv(donor_pools.PROJECT_ROOT / "data" / "demo" / "series.csv")
+    truth = pd.read_csv(donor_pools.PROJECT_ROOT / "data" / "demo" / "truth" / "true_effects.csv")
+    return catalogue, donors, series, truth
+
+
+def test_every_demo_pool_has_twelve_complete_donors_and_a_truth(demo_frames):
+    catalogue, donors, _, truth = demo_frames
+    pools = demo_donors.pool_sites(catalogue)
+    assert len(pools) == 6
+    for site, indicator in pools:
+        rows = donors[(donors["site"] == site.id) & (donors["indicator"] == indicator.id)]
+        assert rows["donor"].nunique() == demo_donors.DONORS
+        assert rows.groupby("donor")["period"].count().nunique() == 1
+        assert not rows["value"].isna().any()
+        assert ((truth["site"] == site.id) & (truth["quantity"] == demo_donors.QUANTITY)).sum() == 1
+
+
+def test_synthetic_control_against_the_demo_pools_covers_the_known_effect(demo_frames):
+    catalogue, donors, series, truth = demo_frames
+    known = truth[truth["quantity"] == demo_donors.QUANTITY].set_index("site")["true_value"]
+    for site, _ in demo_donors.pool_sites(catalogue):
+        _, panel = donor_pools.donor_panel(catalogue, site, series, donors)
+        result = synth(panel, unit="unit", time="period", value="value", treated=donor_pools.SITE_UNIT,
+                       intervention=str(site.go_live), method="sc")
+        assert result.effect.ci_low <= known[site.id] <= result.effect.ci_high, site.id
+        assert not result.warnings, site.id
+
+
+def test_include_and_exclude_narrow_the_pool(demo_frames):
+    catalogue, donors, series, _ = demo_frames
+    site = catalogue.site("hull")
+    narrowed = site.__class__(**{**site.__dict__, "donor_pool": DonorPool(
+        "demo", "ae-attendances", exclude=("hull-donor-01", "hull-donor-02"))})
+    _, panel = donor_pools.donor_panel(catalogue, narrowed, series, donors)
+    assert panel["unit"].nunique() == 1 + 10
+    published = site.__class__(**{**site.__dict__, "donor_pool": DonorPool("published:X", "ae-attendances")})
+    with pytest.raises(Exception, match="not loaded yet"):
+        donor_pools.donor_panel(catalogue, published, series, donors)
