@@ -504,7 +504,7 @@ def _caveats(view: ExportView) -> tuple[str, ...]:
 
 
 RESULTS_COLUMNS = {
-    "site_name": "Site", "label": "Indicator", "quantity": "What the estimate is", "estimate": "Estimate",
+    "site_name": "Site", "label": "Indicator", "method_name": "Analysis", "quantity": "What the estimate is", "estimate": "Estimate",
     "ci_low": "CI low", "ci_high": "CI high", "p_value": "p-value", "scale": "Scale", "n": "n", "n_unit": "n counts",
     "n_comparison": "Comparison months", "period": "Period", "method": "Method", "direction": "Direction",
     "sentence": "Finding", "warnings": "Warnings",

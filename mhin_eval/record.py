@@ -34,7 +34,7 @@ from mhin_eval.catalogue import Catalogue, Indicator, Site
 from mhin_eval.wording import direction, finding_sentence
 
 VIEWS = ("full", "suppressed")
-RECORD_FORMAT = 1  # raise when the stored form of a record changes, so older stored records are recomputed
+RECORD_FORMAT = 2  # raise when the stored form of a record changes, so older stored records are recomputed
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class ResultOfRecord:
     indicator: str
     label: str
     source: str
+    method_name: str
     method: str
     quantity: str
     context: str
@@ -74,7 +75,7 @@ class ResultOfRecord:
         est = self.estimate
         return {
             "project": self.project, "site": self.site, "site_name": self.site_name, "indicator": self.indicator,
-            "label": self.label, "quantity": self.quantity,
+            "label": self.label, "method_name": self.method_name, "quantity": self.quantity,
             "estimate": None if est is None else est.estimate,
             "ci_low": None if est is None else est.ci_low,
             "ci_high": None if est is None else est.ci_high,
@@ -103,8 +104,8 @@ class ResultOfRecord:
                       "warnings": tuple(payload["warnings"])})
 
 
-TIDY_COLUMNS = ("project", "site", "site_name", "indicator", "label", "quantity", "estimate", "ci_low", "ci_high",
-                "p_value", "scale", "conf_level", "n", "n_unit", "n_comparison", "period", "method", "direction",
+TIDY_COLUMNS = ("project", "site", "site_name", "indicator", "label", "method_name", "quantity", "estimate", "ci_low",
+                "ci_high", "p_value", "scale", "conf_level", "n", "n_unit", "n_comparison", "period", "method", "direction",
                 "sentence", "warnings", "data_version", "view")
 
 
@@ -170,6 +171,13 @@ ITS_FAMILY_NAMES = {
 }
 
 
+def its_method_name(result: ITSResult) -> str:
+    """The ITS model in a few words, for tables: "Controlled interrupted time series (quasi-Poisson)"."""
+    family = ITS_FAMILY_NAMES.get(result.family, result.family).removesuffix(" regression")
+    kind = "Controlled interrupted time series" if result.n_comparison else "Interrupted time series"
+    return f"{kind} ({family})"
+
+
 def its_method(result: ITSResult) -> str:
     """The ITS model in one line: family, standard errors, seasonality and what the headline compares."""
     options = result.options
@@ -213,7 +221,7 @@ def _its_record(result: ITSResult, site: Site, indicator: Indicator, counts: Cou
     periods = pd.to_datetime(result.treated_fitted.get("period", pd.Series(dtype="datetime64[ns]")))
     return ResultOfRecord(
         project=indicator.project, site=site.id, site_name=site.name, indicator=indicator.id, label=indicator.label,
-        source="series", method=its_method(result),
+        source="series", method_name=its_method_name(result), method=its_method(result),
         quantity=its_quantity(result), context=its_context(result),
         estimate=est, n=months, n_unit="months", n_text=f"{months} months", n_detail=its_n_detail(result, site.name),
         n_comparison=int(result.n_comparison),
@@ -233,7 +241,8 @@ def _prepost_record(result, site: Site, indicator: Indicator, counts: Counts, ve
         detail += f"; {counts.n(result.n_missing_followup)} without follow-up"
     return ResultOfRecord(
         project=indicator.project, site=site.id, site_name=site.name, indicator=indicator.id, label=indicator.label,
-        source="participant", method=prepost_method(result),
+        source="participant", method_name="Rate ratio, before vs after" if rate else "Paired mean difference",
+        method=prepost_method(result),
         quantity="rate ratio, 6 months after vs 6 months before" if rate else "mean change from baseline to follow-up",
         context=PREPOST_CONTEXT,
         estimate=est, n=None if counts.suppressed else int(result.n_pairs), n_unit="people with both measurements",
@@ -249,7 +258,7 @@ def _no_record(reason: str, site: Site, indicator: Indicator, counts: Counts, ve
     text = counts.text(reason)
     return ResultOfRecord(
         project=indicator.project, site=site.id, site_name=site.name, indicator=indicator.id, label=indicator.label,
-        source=indicator.source, method="", quantity="", context="", estimate=None, n=None, n_unit="", n_text="", n_detail="",
+        source=indicator.source, method_name="", method="", quantity="", context="", estimate=None, n=None, n_unit="", n_text="", n_detail="",
         n_comparison=0, period="", sentence=text, direction="no estimate", warnings=(text,), data_version=version,
         view=view,
     )

@@ -161,7 +161,7 @@ def results_frame(records, *, include_site: bool = True) -> pd.DataFrame:
     for r in records:
         row = {"Site": r.site_name} if include_site else {}
         row.update({"Indicator": r.label, "Result": r.sentence, "Direction": DIRECTION_ICONS[r.direction],
-                    "n": r.n_text, "Period": r.period, "Method": r.method})
+                    "n": r.n_text, "Period": r.period, "Method": r.method_name})
         rows.append(row)
     return pd.DataFrame(rows)
 
