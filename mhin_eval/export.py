@@ -513,7 +513,8 @@ RESULTS_COLUMNS = {
 
 def results_tables(view: ExportView) -> dict[str, pd.DataFrame]:
     """The results behind the slides as tables: the results of record (one row per site and indicator, from
-    their tidy frame) and the pooled estimates with each site's headline row."""
+    their tidy frame) and the pooled estimates with each site's headline row; with demo data every row says
+    it is synthetic, so a table that leaves the dashboard cannot pass for findings."""
     tidy = record.tidy(view.records)
     results = tidy[list(RESULTS_COLUMNS)].rename(columns=RESULTS_COLUMNS)
     results.insert(0, "Project", view.project.short_name)
@@ -539,6 +540,9 @@ def results_tables(view: ExportView) -> dict[str, pd.DataFrame]:
     tables = {"results": results}
     if pooled_rows:
         tables["pooled"] = pd.DataFrame(pooled_rows).round(4)
+    if view.synthetic:
+        for table in tables.values():
+            table.insert(0, "Data", SYNTHETIC_MARKER)
     return tables
 
 

@@ -161,6 +161,7 @@ def test_deck_report_and_tables_show_the_records(views, records, catalogue):
         csv = pd.read_csv(io.BytesIO(export.table_bytes(view, "results", "csv")), dtype={"n": str})
         xlsx = pd.read_excel(io.BytesIO(export.table_bytes(view, "results", "xlsx")), dtype={"n": str})
         for table in (csv, xlsx):
+            assert (table["Data"] == export.SYNTHETIC_MARKER).all(), "demo rows carry the synthetic marker"
             for r in own:
                 row = table[(table["Site"] == r.site_name) & (table["Indicator"] == r.label)].iloc[0]
                 assert row["Finding"] == r.sentence and row["Period"] == (r.period or row["Period"])
