@@ -11,6 +11,7 @@ from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.prepost import tidy
 from mhin_eval.analysis.results import Estimate
 from mhin_eval.catalogue import Indicator, Site
+from mhin_eval.text import plain
 from mhin_eval.ui import analyses, auth, context
 from mhin_eval.wording import DIRECTION_ICONS, change_phrase, direction, fmt_estimate, fmt_p
 
@@ -18,7 +19,7 @@ from mhin_eval.wording import DIRECTION_ICONS, change_phrase, direction, fmt_est
 def show_warnings(warnings, *, prefix: str = "") -> None:
     """Every analysis warning, shown (never swallowed), one alert each."""
     for text in dict.fromkeys(warnings):
-        st.warning(f"{prefix}{text}", icon=":material/warning:")
+        st.warning(plain(f"{prefix}{text}"), icon=":material/warning:")
 
 
 def details_on_demand(label: str, *, key: str, icon: str | None = None):
@@ -38,7 +39,20 @@ def lazy_tabs(labels: list[str], *, key: str = "section") -> dict:
 def finding(sentence: str, est: Estimate | None, better: str) -> None:
     """The plain-language sentence of a main result with its direction icon."""
     icon = DIRECTION_ICONS[direction(est, better)] if est is not None else DIRECTION_ICONS["no estimate"]
-    st.markdown(f"**{sentence}**  \n{icon}")
+    st.markdown(f"**{plain(sentence)}**  \n{icon}")
+
+
+def plain_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` for ``st.table``, which reads every cell, header and index label as markdown: each text
+    shown as plain text (mhin_eval.text)."""
+    def cells(column: pd.Series) -> pd.Series:
+        return column.map(lambda v: plain(v) if isinstance(v, str) else v) if column.dtype == object else column
+
+    out = frame.apply(cells).rename(columns=lambda c: plain(c) if isinstance(c, str) else c)
+    if out.index.dtype == object:
+        out.index = out.index.map(lambda v: plain(v) if isinstance(v, str) else v)
+        out.index.name = plain(frame.index.name) if isinstance(frame.index.name, str) else frame.index.name
+    return out
 
 
 def estimates_table(rows: list[tuple[str, Estimate | None, str]]) -> pd.DataFrame:
@@ -75,7 +89,7 @@ def its_details(result: ITSResult, indicator: Indicator) -> None:
             ("Cumulative effect over the post period", result.cumulative_effect, indicator.unit),
         ]
     )
-    st.table(table.set_index("Estimate"))
+    st.table(plain_table(table.set_index("Estimate")))
     diag = {k: v for k, v in result.diagnostics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     st.caption(
         "Diagnostics: "
@@ -92,7 +106,7 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
                           comparisons=tuple(comparisons), go_live=go_live)
     go_live = go_live or site.go_live
     if isinstance(result, str):
-        st.info(result)
+        st.info(plain(result))
         return None
     of_record = (options is None and go_live is None and (breakdown, group) == ("all", "all")
                  and tuple(comparisons) == tuple(site.comparison_sites))
@@ -120,8 +134,9 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
         theme=None,
         key=f"its-{key}",
     )
-    st.caption("n = " + (shown_record.n_detail if shown_record is not None else record.its_n_detail(result, site.name))
-               + (f" · {shown_record.period}" if shown_record is not None else ""))
+    st.caption(plain("n = " + (shown_record.n_detail if shown_record is not None
+                               else record.its_n_detail(result, site.name))
+                     + (f" · {shown_record.period}" if shown_record is not None else "")))
     show_warnings(result.warnings)
     if details:
         box = details_on_demand("Estimates, diagnostics and methods", key=f"its-{key}")
@@ -135,7 +150,7 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
     """One site's before/after result for a participant measure: sentence, chart, warnings, details."""
     result = analyses.prepost(project, site.id, indicator.id)
     if isinstance(result, str):
-        st.info(result)
+        st.info(plain(result))
         return
     shown = analyses.counts()
     people = shown.n(result.n_pairs)
@@ -223,7 +238,7 @@ def freshness_table(freshness: pd.DataFrame) -> pd.DataFrame:
 
 
 def no_data(what: str) -> None:
-    st.info(f"No {what} is stored yet.")
+    st.info(plain(f"No {what} is stored yet."))
 
 
 def site_label(site_id: str) -> str:
