@@ -266,6 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A storage fault (disk full, folder not writable or missing) or a catalogue mistake
+    is printed as its plain message, naming the folder or setting and the fix, and exits 1: no traceback."""
+    from mhin_eval.catalogue import CatalogueError
+    from mhin_eval.store import StoreError
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.handler(args) or EXIT_OK)
+    try:
+        return int(args.handler(args) or EXIT_OK)
+    except (StoreError, CatalogueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED

@@ -252,7 +252,15 @@ def _read_file(path, *, sheet=None, file_name=None) -> _Raw:
     if data.startswith(b"PK\x03\x04"):
         return _Raw(_read_excel(path, file_name, sheet, notes), file_name, digest, "xlsx", notes)
     if data.startswith(b"PAR1"):
-        frame = pd.read_parquet(io.BytesIO(data))
+        try:
+            frame = pd.read_parquet(io.BytesIO(data))
+        except Exception as exc:  # pyarrow raises several types for a damaged file; each is a refusal
+            raise ValidationFailed(
+                [Problem(file_name, None, None, None, "The Parquet file cannot be opened: it is damaged or cut short "
+                         f"({str(exc).splitlines()[0][:160]})",
+                         "Export the file again from the program that made it, or save it as CSV (UTF-8).")],
+                file_name,
+            ) from exc
         return _Raw(frame.reset_index(drop=True), file_name, digest, "parquet", notes)
     if data.startswith(b"\xd0\xcf\x11\xe0") or suffix == ".xls":
         raise ValidationFailed(
@@ -266,7 +274,28 @@ def _read_file(path, *, sheet=None, file_name=None) -> _Raw:
                      "Save the file again from the program that made it, choosing .xlsx, Parquet or CSV.")],
             file_name,
         )
+    binary = _binary_content(data)
+    if binary:
+        raise ValidationFailed(
+            [Problem(file_name, None, None, None, f"The file is named {suffix or 'without a suffix'} but holds {binary}, "
+                     "not text", "Upload the extract itself as CSV (UTF-8), an .xlsx workbook or Parquet.")],
+            file_name,
+        )
     return _Raw(_read_csv(data, file_name, notes), file_name, digest, "csv", notes)
+
+
+#: Leading bytes of formats people upload by mistake, and what to call them.
+BINARY_SIGNATURES = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+                     (b"%PDF", "a PDF document"), (b"\x1f\x8b", "gzip-compressed data"), (b"BZh", "bzip2-compressed data"),
+                     (b"\xfd7zXZ", "xz-compressed data"), (b"7z\xbc\xaf", "a 7-Zip archive"), (b"Rar!", "a RAR archive"))
+
+
+def _binary_content(data: bytes) -> str | None:
+    """What a file that should be text holds instead (an image, an archive, binary data), else None."""
+    for signature, what in BINARY_SIGNATURES:
+        if data.startswith(signature):
+            return what
+    return "binary data" if b"\0" in data[:8192] else None
 
 
 # --------------------------------------------------------------------------- kinds

@@ -5,7 +5,6 @@ import streamlit as st
 
 from mhin_eval import uploads
 from mhin_eval.access.downloads import to_csv_bytes
-from mhin_eval.loaders import list_sheets
 from mhin_eval.ui import auth, components, context
 
 access = auth.page_access()
@@ -33,10 +32,8 @@ upload = st.file_uploader("Extract file", type=["csv", "xlsx", "parquet"], key="
 if upload is not None:
     data = upload.getvalue()
     sheet = None
-    if upload.name.lower().endswith(".xlsx") and data.startswith(b"PK"):
-        import io
-
-        sheets = list_sheets(io.BytesIO(data))
+    if upload.name.lower().endswith(".xlsx"):
+        sheets = uploads.sheet_names(data)
         if len(sheets) > 1:
             sheet = st.selectbox("Sheet", sheets, key="upload-sheet")
     correction = st.toggle(

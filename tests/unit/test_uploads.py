@@ -45,7 +45,7 @@ def check(store, data, name="upload.csv", access=EVALUATOR):
         (HEADER.encode() + b"aaot,hull,ae-attendances,2024-04-01,ten,,all,all\n", "row 2"),
         (csv_rows(months=("2024-04-01", "2024-04-01")), "row 3"),
         (csv_rows(site="leeds"), "leeds"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x08\x06\x00\x00\x00\x1f\xf3\xffa", "columns"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x08\x06\x00\x00\x00\x1f\xf3\xffa", "PNG image"),
     ],
     ids=["empty", "wrong-columns", "text-in-number", "duplicate-month", "unknown-site", "binary"],
 )
