@@ -30,6 +30,7 @@ import datetime as dt
 import errno
 import fcntl
 import os
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -243,12 +244,20 @@ def _unavailable(data_dir: Path, exc: BaseException, writing: bool) -> StoreUnav
                             "again; the server log has the details.")
 
 
+#: DuckDB errors of other kinds (transaction, fatal) that were caused by a file that could not be written.
+_IO_WORDS = re.compile(r"no space left|disk full|could not write|permission denied|read-only file system", re.I)
+
+
 @contextlib.contextmanager
 def _storage_faults(data_dir: Path, writing: bool) -> Iterator[None]:
     """Operating-system and DuckDB input/output errors as a StoreUnavailable naming the folder and the fix."""
     try:
         yield
     except (OSError, duckdb.IOException, duckdb.PermissionException) as exc:
+        raise _unavailable(data_dir, exc, writing) from exc
+    except duckdb.Error as exc:  # e.g. a commit whose write-ahead log could not be written
+        if not _IO_WORDS.search(str(exc)):
+            raise
         raise _unavailable(data_dir, exc, writing) from exc
 
 
