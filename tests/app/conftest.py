@@ -35,8 +35,12 @@ def app(seeded_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("MHIN_DATA_DIR", str(data_dir))
     st.cache_data.clear()
     st.cache_resource.clear()
+    # Served, the app shows no error details (.streamlit/config.toml); a failing test should show them.
+    shown = st.config.get_option("client.showErrorDetails")
+    st.config.set_option("client.showErrorDetails", "full")
     at = AppTest.from_file(APP, default_timeout=120)
     yield at
+    st.config.set_option("client.showErrorDetails", shown)
     st.cache_data.clear()
     st.cache_resource.clear()
 
