@@ -44,8 +44,8 @@ def test_a_site_user_uploading_junk_sees_one_plain_problem(signed_in, name, data
     at.file_uploader(key="upload-file").upload(name, data, "application/octet-stream")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert [e.value for e in at.error] == [f"**{name} was refused: 1 problem(s).** Nothing was stored. Fix each "
-                                           "problem below and upload the file again."]
+    assert [unescaped(e.value) for e in at.error] == [f"**{name} was refused: 1 problem(s).** Nothing was stored. "
+                                                      "Fix each problem below and upload the file again."]
     problems = at.dataframe[0].value
     assert len(problems) == 1 and problems.loc[0, "problem"].startswith(message), problems.loc[0, "problem"]
     assert "Traceback" not in all_text(at)
