@@ -5,7 +5,8 @@ import streamlit as st
 
 from mhin_eval import charts
 from mhin_eval.loaders import published_context
-from mhin_eval.ui import analyses, auth, context, state
+from mhin_eval.text import plain
+from mhin_eval.ui import analyses, auth, components, context, state
 
 access = auth.page_access()
 
@@ -39,7 +40,8 @@ if frame.empty:
 
 source = frame["source_title"].iloc[0]
 year = frame["year"].iloc[0]
-st.caption(f"Source: NHS England, *{source}* ({year}), Open Government Licence v3.0. Crude rates per 100,000 population.")
+st.caption(f"Source: NHS England, *{plain(source)}* ({plain(year)}), Open Government Licence v3.0. Crude rates per "
+           "100,000 population.")
 
 MAIN_GROUPS = ["Asian or Asian British", "Black or Black British", "Mixed", "White", "Other Ethnic Groups"]
 icb_rows = frame.loc[frame["level"] == "ICB", "org_name"].dropna()
@@ -57,16 +59,17 @@ if not isinstance(own, str):
     own_rows = rates_table.table
 own_label = f"{site.name} project data" + (" (synthetic demo)" if context.has_demo_data() else "")
 
-st.subheader(f"All detentions per 100,000 by ethnic group: England, {icb_name} and {site.name}")
+st.subheader(plain(f"All detentions per 100,000 by ethnic group: England, {icb_name} and {site.name}"))
 table = pd.DataFrame({"Ethnic group": MAIN_GROUPS})
 for label, part in published.groupby("source", sort=False):
     table[label] = table["Ethnic group"].map(part.set_index("group")["value"])
 if not own_rows.empty:
     table[own_label] = table["Ethnic group"].map(own_rows.set_index("group")["rate"].round(1))
-st.table(table.set_index("Ethnic group").style.format("{:.1f}", na_rep="–"))
+st.table(components.plain_table(table.set_index("Ethnic group")).style.format("{:.1f}", na_rep="–"))
 st.caption(
     "Published rates are for 2023-24 and cover everyone detained in the area; the project column is the site's own "
-    f"{'synthetic ' if context.has_demo_data() else ''}data for {words if not own_note else 'no period'}, as an annual rate. "
+    f"{'synthetic ' if context.has_demo_data() else ''}data for {plain(words) if not own_note else 'no period'}, as an "
+    "annual rate. "
     "Published figures come without confidence intervals."
 )
 
@@ -90,6 +93,6 @@ st.plotly_chart(
 
 trust = frame[frame["level"] == "NHS Trust"]
 if not trust.empty:
-    st.subheader(f"{site.trust_name}: published counts, {year}")
-    st.table(trust[["measure_id", "published_value"]].rename(
-        columns={"measure_id": "Measure", "published_value": "Count as published"}).set_index("Measure"))
+    st.subheader(plain(f"{site.trust_name}: published counts, {year}"))
+    st.table(components.plain_table(trust[["measure_id", "published_value"]].rename(
+        columns={"measure_id": "Measure", "published_value": "Count as published"}).set_index("Measure")))
