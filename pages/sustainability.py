@@ -63,6 +63,8 @@ if tab := tabs.get("Domain profile"):
             own = scored[site_id]
             st.markdown(f"**{plain(shown_counts.respondents(own.sentence))}**")
             site_rows = summary.scores.table[summary.scores.table["site"] == site_id]
+            if shown_counts.suppressed:  # respondents are people: rounded as counts of people are
+                site_rows = site_rows.assign(n_respondents=site_rows["n_respondents"].map(shown_counts.rule.round))
             st.plotly_chart(
                 charts.domain_profile_chart(site_rows, title=f"{instrument.short_name} domain profile: {site.name}",
                                             scale=(instrument.scale_min, instrument.scale_max), threshold=limit),
@@ -140,6 +142,8 @@ if tab := tabs.get("Latest round at each site"):
             table = table[table["site"].isin(names)]
             table["site"] = table["site"].map(names)
             table["round"] = pd.to_datetime(table["round"]).dt.strftime("%b %Y")
+            if shown_counts.suppressed:
+                table["respondents"] = table["respondents"].map(shown_counts.n)
             scores = [c for c in table.columns if c not in ("site", "round", "respondents")]
             table[scores] = table[scores].apply(pd.to_numeric, errors="coerce")
             st.dataframe(table.rename(columns={"site": "Site", "round": "Round", "respondents": "Respondents"})
