@@ -16,18 +16,24 @@ import html
 import re
 
 #: Every ASCII punctuation character: CommonMark lets a backslash escape any of them, and escaping them
-#: all also stops Streamlit's own syntax (``:red[...]``, ``:material/...:``, ``$...$``) and GFM's bare-URL
-#: links (``http\://`` and ``www\.`` are no longer links).
+#: all also stops Streamlit's own syntax (``:red[...]``, ``:material/...:``, ``$...$``).
 _MARKDOWN_SPECIALS = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+#: Where GFM would turn plain text into a link after the markdown is parsed (escapes do not stop it): a
+#: web address (``http://``, ``www.``) or an e-mail address (``@``).
+_LINK_STARTS = re.compile(r"(?i)(?<=[a-z])(?=://)|(?<=\bwww)(?=\.)|(?<=@)")
+#: U+2060 WORD JOINER: invisible and unbreakable, it keeps an address from being linked.
+WORD_JOINER = "\u2060"
 
 
 def plain(value) -> str:
     """``value`` as Streamlit markdown that shows exactly its characters, on one line (a line break in
-    a file's cell could otherwise start a heading, a list or a quote)."""
+    a file's cell could otherwise start a heading, a list or a quote). Web and e-mail addresses get an
+    invisible word joiner (``WORD_JOINER``) so that they are not made links."""
     if value is None:
         return ""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(value)))
+    text = _LINK_STARTS.sub(WORD_JOINER, _LINE_BREAKS.sub(" ", str(value)))
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 def chart_text(value) -> str:

@@ -45,12 +45,16 @@ def finding(sentence: str, est: Estimate | None, better: str) -> None:
 def plain_table(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` for ``st.table``, which reads every cell, header and index label as markdown: each text
     shown as plain text (mhin_eval.text)."""
-    def cells(column: pd.Series) -> pd.Series:
-        return column.map(lambda v: plain(v) if isinstance(v, str) else v) if column.dtype == object else column
+    def text(v):
+        return plain(v) if isinstance(v, str) else v
 
-    out = frame.apply(cells).rename(columns=lambda c: plain(c) if isinstance(c, str) else c)
-    if out.index.dtype == object:
-        out.index = out.index.map(lambda v: plain(v) if isinstance(v, str) else v)
+    def cells(column: pd.Series) -> pd.Series:
+        textual = pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)
+        return column.map(text).astype(object) if textual else column
+
+    out = frame.apply(cells).rename(columns=text)
+    if pd.api.types.is_object_dtype(out.index.dtype) or pd.api.types.is_string_dtype(out.index.dtype):
+        out.index = out.index.map(text)
         out.index.name = plain(frame.index.name) if isinstance(frame.index.name, str) else frame.index.name
     return out
 

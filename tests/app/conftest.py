@@ -50,11 +50,11 @@ _MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 def unescaped(value):
     """Text (or a table of st.table, whose cells are markdown) as a reader sees it: mhin_eval.text.plain's
-    backslash escapes removed."""
+    backslash escapes and invisible word joiners removed."""
     if isinstance(value, str):
-        return _MARKDOWN_ESCAPE.sub(r"\1", value)
+        return _MARKDOWN_ESCAPE.sub(r"\1", value).replace("\u2060", "")
     if isinstance(value, pd.DataFrame):
-        out = value.apply(lambda c: c.map(unescaped) if c.dtype == object else c).rename(columns=unescaped)
+        out = value.apply(lambda c: c.map(unescaped)).rename(columns=unescaped)
         out.index = out.index.map(unescaped)
         out.index.name = unescaped(value.index.name)
         return out
