@@ -53,10 +53,16 @@ def _load(args: argparse.Namespace):
     from mhin_eval.loaders import load_extract
     from mhin_eval.schema import ValidationFailed
 
+    catalogue = load_catalogue()
     try:
-        return load_extract(args.file, catalogue=load_catalogue(), sheet=args.sheet)
+        return load_extract(args.file, catalogue=catalogue, sheet=args.sheet)
     except ValidationFailed as exc:
         print(exc.report(), file=sys.stderr)
+        return None
+    except Exception as exc:  # a reader library's own error on a malformed file: a refusal, not a traceback
+        detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        print(f"{args.file}: the file cannot be read ({type(exc).__name__}: {detail}). Save the extract again "
+              "from the program that made it, as CSV (UTF-8), .xlsx or Parquet.", file=sys.stderr)
         return None
 
 
