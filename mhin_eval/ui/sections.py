@@ -45,7 +45,7 @@ def equity_section(project: str, sites: tuple[Site, ...], indicators: list[Indic
         with column:
             tables = analyses.equity_tables(project, site.id, indicator.id, reference, window)
             if isinstance(tables, str):
-                st.info(tables)
+                st.info(plain(tables))
                 continue
             rates, ratios, words = tables
             st.caption(f"{plain(site.name)}: {plain(words)}.")
@@ -62,7 +62,7 @@ def equity_section(project: str, sites: tuple[Site, ...], indicators: list[Indic
                 focus = "Black or Black British" if "Black or Black British" in groups else groups[0]
                 change = analyses.equity_change(project, site.id, indicator.id, reference, focus)
                 if isinstance(change, str):
-                    st.info(change)
+                    st.info(plain(change))
                 elif change.level_change is not None:
                     st.markdown(
                         f"**At go-live, the {plain(focus)} vs {plain(reference)} rate ratio "
