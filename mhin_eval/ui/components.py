@@ -100,7 +100,7 @@ def its_details(result: ITSResult, indicator: Indicator) -> None:
         + "; ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in diag.items())
         + f". n = {record.its_n_detail(result)}."
     )
-    st.markdown(result.methods)
+    st.markdown(plain(result.methods))
 
 
 def its_block(project: str, site: Site, indicator: Indicator, *, key: str, options=None, comparisons=(),
@@ -184,7 +184,7 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
     with box:
         if not shown.suppressed:
             st.dataframe(tidy(result), hide_index=True)
-        st.markdown(shown.text(result.methods))
+        st.markdown(plain(shown.text(result.methods)))
         if show_rows and rows is not None:
             st.dataframe(rows, hide_index=True)
 
