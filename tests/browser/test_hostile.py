@@ -75,6 +75,15 @@ def test_site_page_shows_the_findings_and_the_site_name_as_text(hostile_url, pag
         assert f"{name}: {text}" in body, name
         assert f"{name} quote {text}" in body, name
     assert panel.locator("strong", has_text="bold").count() == 0
+    # The grid's own toolbar offers no CSV download: every download is formula-safe and audited.
+    panel.get_by_text("All findings as a table").click()
+    grid = panel.locator('[data-testid="stDataFrame"]').first
+    grid.wait_for()
+    grid.hover()
+    toolbar = panel.locator('[data-testid="stElementToolbar"]').first
+    toolbar.get_by_role("button").first.wait_for()
+    labels = toolbar.get_by_role("button").evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
+    assert labels and not any("download" in (label or "").lower() for label in labels), labels
     screenshot(page, artifacts_dir / "page-site-hostile.png")
     assert page.errors == []
 
