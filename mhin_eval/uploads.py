@@ -22,7 +22,7 @@ from mhin_eval.access import Access, Role
 from mhin_eval.catalogue import Catalogue, CatalogueError
 from mhin_eval.loaders import Extract, list_sheets, load_extract
 from mhin_eval.schema import Problem, ValidationFailed
-from mhin_eval.store import IngestResult, Store, StoreError
+from mhin_eval.store import IngestResult, Store, StoreBusy, StoreError, StoreUnavailable
 
 #: Default upload limit; the catalogue's ``max_upload_mb`` setting overrides it.
 DEFAULT_MAX_UPLOAD_MB = 200
@@ -159,6 +159,8 @@ def check_upload(data: bytes, file_name: str, *, access: Access, store: Store, c
                 else:
                     try:
                         changes, replaced, removed = preview_changes(store, extract, replace_range=replace_range)
+                    except (StoreUnavailable, StoreBusy):
+                        raise  # the store's fault, not the file's: shown as such (mhin_eval.ui.faults)
                     except StoreError as exc:
                         check = _refused(file_name, str(exc), "Correct the file and upload it again.")
                     else:
