@@ -144,7 +144,7 @@ def findings_section(project: str, sites: tuple[Site, ...], *, heading: bool = T
                                                                       kind="stable")
             for kind in spec.kinds:
                 part = own[own["kind"] == kind]
-                heading = f"{kind.capitalize()}s ({len(part)})"
+                heading = plain(f"{kind.capitalize()}s ({len(part)})")
                 if part.empty:
                     st.markdown(f"**{heading}**  \nNone recorded.")
                     continue
