@@ -36,7 +36,7 @@ summary = implementation.summary(instrument.id, access.scope)
 scored = {s.site: s for s in summary.sites if s.site in names}
 st.caption(plain(f"{instrument.description} Source: {instrument.citation}."))
 
-items = components.details_on_demand(f"The {instrument.short_name}'s domains and items",
+items = components.details_on_demand(plain(f"The {instrument.short_name}'s domains and items"),
                                      key=f"items-{instrument.id}")
 if items.open:
     with items:
