@@ -275,9 +275,10 @@ class Catalogue:
 #: The id rule (catalogue.toml's header): ids appear in URLs, file names and the CLI.
 ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 ID_RULE = "lower-case letters, digits and single hyphens, e.g. 'greater-manchester'"
-#: Settings and their types (whole numbers at least the minimum; or one of the listed words).
-INTEGER_SETTINGS = {"disclosure_threshold": 0, "round_to": 1, "horizon_months": 1, "hac_lags": 0,
-                    "seasonal_harmonics": 0, "seasonal_period": 1, "min_points_each_side": 1, "low_power_points": 1}
+#: Settings and their types: whole numbers (name: (at least, the shipped value)), numbers, one of some words.
+INTEGER_SETTINGS = {"disclosure_threshold": (0, 7), "round_to": (1, 5), "horizon_months": (1, 12), "hac_lags": (0, 3),
+                    "seasonal_harmonics": (0, 2), "seasonal_period": (1, 12), "min_points_each_side": (1, 3),
+                    "low_power_points": (1, 8)}
 NUMBER_SETTINGS = {"max_upload_mb": 0.001}
 WORD_SETTINGS = {"standard_errors": ("ar1", "newey-west", "model", "prais-winsten"), "autocorrelation": ("ar1", "none")}
 
@@ -408,12 +409,12 @@ def parse_catalogue(data: dict, path: Path | None = None) -> Catalogue:
 
 
 def _check_settings(settings: dict, problems: _Problems) -> None:
-    for name, minimum in INTEGER_SETTINGS.items():
+    for name, (minimum, example) in INTEGER_SETTINGS.items():
         if name in settings:
             value = settings[name]
             problems.check(isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
                            f"settings.{name} = {value!r} must be a whole number of at least {minimum}, written "
-                           f"without quotes (e.g. {name} = {max(minimum, 7 if name == 'disclosure_threshold' else 3)})")
+                           f"without quotes (e.g. {name} = {example})")
     for name, minimum in NUMBER_SETTINGS.items():
         if name in settings:
             value = settings[name]
