@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from mhin_eval.access import PolicyError, Role
-from mhin_eval.ui import auth
+from mhin_eval.ui import auth, faults
 
 FAVICON = Path(__file__).parent / "mhin_eval" / "ui" / "static" / "favicon.png"
 st.set_page_config(page_title="MHIN evaluation dashboard", page_icon=str(FAVICON), layout="wide")
@@ -30,18 +30,19 @@ PAGES = [
     ("Data", "pages/upload.py", "Upload data", ":material/upload_file:", "upload", UPLOADERS),
 ]
 
-try:
-    access = auth.signed_in_access()
-except PolicyError:  # every page shows the policy error
-    access = None
-role = access.role if access is not None else None
-menu: dict[str, list] = {}
-for section, path, title, icon, url_path, roles in PAGES:
-    # Without access (not signed in, not in the policy) every page only shows the login or the message,
-    # so every link opens that instead of "page not found"; the menu itself is hidden.
-    if role is None or role in roles:
-        menu.setdefault(section, []).append(
-            st.Page(path, title=title, icon=icon, url_path=url_path, default=url_path == "home")
-        )
+with faults.shown_plainly():  # a storage fault or catalogue mistake is a message, not a traceback
+    try:
+        access = auth.signed_in_access()
+    except PolicyError:  # every page shows the policy error
+        access = None
+    role = access.role if access is not None else None
+    menu: dict[str, list] = {}
+    for section, path, title, icon, url_path, roles in PAGES:
+        # Without access (not signed in, not in the policy) every page only shows the login or the message,
+        # so every link opens that instead of "page not found"; the menu itself is hidden.
+        if role is None or role in roles:
+            menu.setdefault(section, []).append(
+                st.Page(path, title=title, icon=icon, url_path=url_path, default=url_path == "home")
+            )
 
-st.navigation(menu, position="sidebar" if role is not None else "hidden").run()
+    st.navigation(menu, position="sidebar" if role is not None else "hidden").run()

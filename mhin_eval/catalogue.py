@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -300,6 +301,26 @@ class Catalogue:
         return tuple(i.id for i in self.instruments)
 
 
+#: The id rule (catalogue.toml's header): ids appear in URLs, file names and the CLI.
+ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+ID_RULE = "lower-case letters, digits and single hyphens, e.g. 'greater-manchester'"
+#: Settings and their types: whole numbers (name: (at least, the shipped value)), numbers, one of some words.
+INTEGER_SETTINGS = {"disclosure_threshold": (0, 7), "round_to": (1, 5), "horizon_months": (1, 12), "hac_lags": (0, 3),
+                    "seasonal_harmonics": (0, 2), "seasonal_period": (1, 12), "min_points_each_side": (1, 3),
+                    "low_power_points": (1, 8)}
+NUMBER_SETTINGS = {"max_upload_mb": 0.001}
+WORD_SETTINGS = {"standard_errors": ("ar1", "newey-west", "model", "prais-winsten"), "autocorrelation": ("ar1", "none")}
+
+
+class _Problems(list):
+    """Every mistake found in one pass over the catalogue, each naming its entry and field."""
+
+    def check(self, ok: bool, message: str) -> bool:
+        if not ok:
+            self.append(message)
+        return ok
+
+
 def _date(value, where: str) -> dt.date | None:
     if value in (None, ""):
         return None
@@ -313,6 +334,25 @@ def _date(value, where: str) -> dt.date | None:
         raise CatalogueError(f"{where}: '{value}' is not a date; write it as YYYY-MM-DD") from exc
 
 
+def _type_problem(annotation: str, value) -> str | None:
+    """What is wrong with ``value`` for a field annotated ``annotation`` (None when it fits)."""
+    if value is None and "None" in annotation:
+        return None
+    base = annotation.replace(" | None", "")
+    if base.startswith("tuple[str"):
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+        return None if ok else 'a list of texts, e.g. ["a", "b"]'
+    if base == "str":
+        return None if isinstance(value, str) else 'a text in quotes, e.g. "text"'
+    if base == "bool":
+        return None if isinstance(value, bool) else "true or false"
+    if base == "int":
+        return None if isinstance(value, int) and not isinstance(value, bool) else "a whole number, e.g. 3"
+    if base == "float":
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "a number, e.g. 2.5"
+    return None
+
+
 def _build(cls, entry: dict, where: str, required: tuple[str, ...]):
     missing = [k for k in required if k not in entry]
     if missing:
@@ -321,6 +361,13 @@ def _build(cls, entry: dict, where: str, required: tuple[str, ...]):
     unknown = sorted(set(entry) - known)
     if unknown:
         raise CatalogueError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    wrong = []
+    for key, value in entry.items():
+        expected = _type_problem(str(cls.__dataclass_fields__[key].type), value)
+        if expected:
+            wrong.append(f"{key} = {value!r} must be {expected}")
+    if wrong:
+        raise CatalogueError(f"{where}: {'; '.join(wrong)}")
     values = dict(entry)
     for key, value in values.items():
         if isinstance(value, list):
@@ -328,44 +375,88 @@ def _build(cls, entry: dict, where: str, required: tuple[str, ...]):
     return cls(**values)
 
 
+def _entries(build, entries, section: str, problems: _Problems) -> tuple:
+    """Each entry of a section built by ``build(entry, n)``; one that cannot be built is a problem, skipped."""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        problems.append(f"{section}: must be a list of [[{section}]] tables")
+        return ()
+    built = []
+    for n, entry in enumerate(entries):
+        try:
+            built.append(build(entry, n))
+        except CatalogueError as exc:
+            problems.append(str(exc))
+    return tuple(built)
+
+
+def _site(entry: dict, n: int) -> Site:
+    entry = dict(entry)
+    entry["go_live"] = _date(entry.get("go_live"), f"sites[{n}] ({entry.get('id')}).go_live")
+    if "donor_pool" in entry:
+        entry["donor_pool"] = _donor_pool(entry["donor_pool"], f"sites[{n}] ({entry.get('id')}).donor_pool")
+    return _build(Site, entry, f"sites[{n}] ({entry.get('id')})", ("id", "project", "name"))
+
+
+def _indicator(entry: dict, n: int) -> Indicator:
+    return _build(Indicator, entry, f"indicators[{n}] ({entry.get('id')})",
+                  ("id", "project", "label", "unit", "source", "kind", "better", "default_model"))
+
+
 def parse_catalogue(data: dict, path: Path | None = None) -> Catalogue:
-    """Build and check a catalogue from parsed TOML; errors name the entry and field."""
-    projects = tuple(
-        _build(Project, e, f"projects[{n}]", ("id", "name", "short_name"))
-        for n, e in enumerate(data.get("projects", []))
-    )
-    sites = []
-    for n, e in enumerate(data.get("sites", [])):
-        e = dict(e)
-        e["go_live"] = _date(e.get("go_live"), f"sites[{n}] ({e.get('id')}).go_live")
-        if "donor_pool" in e:
-            e["donor_pool"] = _donor_pool(e["donor_pool"], f"sites[{n}] ({e.get('id')}).donor_pool")
-        sites.append(_build(Site, e, f"sites[{n}]", ("id", "project", "name")))
-    indicators = tuple(
-        _build(
-            Indicator,
-            e,
-            f"indicators[{n}] ({e.get('id')})",
-            ("id", "project", "label", "unit", "source", "kind", "better", "default_model"),
-        )
-        for n, e in enumerate(data.get("indicators", []))
-    )
+    """Build and check a catalogue from parsed TOML. Every mistake is found in one pass and raised as one
+    CatalogueError listing them all, each naming its entry and field and what it must be."""
+    problems = _Problems()
+    projects = _entries(lambda e, n: _build(Project, e, f"projects[{n}] ({e.get('id')})", ("id", "name", "short_name")),
+                        data.get("projects", []), "projects", problems)
+    sites = _entries(_site, data.get("sites", []), "sites", problems)
+    indicators = _entries(_indicator, data.get("indicators", []), "indicators", problems)
+    instruments = _entries(_instrument, data.get("instruments", []), "instruments", problems)
+    breakdowns = _entries(_breakdown, data.get("breakdowns", []), "breakdowns", problems)
+    try:
+        findings = _build(FindingsSpec, dict(data.get("findings", {})), "findings", ())
+    except CatalogueError as exc:
+        problems.append(str(exc))
+        findings = FindingsSpec()
+    settings = dict(data.get("settings", {}))
     cat = Catalogue(
         projects=projects,
-        sites=tuple(sites),
+        sites=sites,
         indicators=indicators,
-        settings=dict(data.get("settings", {})),
+        settings=settings,
         published_measures=tuple(data.get("published_measures", [])),
         published_sources=tuple(data.get("published_sources", [])),
         path=path,
-        instruments=tuple(_instrument(e, n) for n, e in enumerate(data.get("instruments", []))),
-        findings=_build(FindingsSpec, dict(data.get("findings", {})), "findings", ()),
-        breakdowns=tuple(_breakdown(e, n) for n, e in enumerate(data.get("breakdowns", []))),
+        instruments=instruments,
+        findings=findings,
+        breakdowns=breakdowns,
     )
-    _check(cat)
-    _check_instruments(cat)
-    _check_breakdowns(cat)
+    _check_settings(settings, problems)
+    _check(cat, problems)
+    _check_instruments(cat, problems)
+    _check_breakdowns(cat, problems)
+    if problems:
+        where = str(path) if path else "The catalogue"
+        raise CatalogueError(f"{where}: {len(problems)} mistake(s); correct each and start again:\n"
+                             + "\n".join(f"- {p}" for p in problems))
     return cat
+
+
+def _check_settings(settings: dict, problems: _Problems) -> None:
+    for name, (minimum, example) in INTEGER_SETTINGS.items():
+        if name in settings:
+            value = settings[name]
+            problems.check(isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
+                           f"settings.{name} = {value!r} must be a whole number of at least {minimum}, written "
+                           f"without quotes (e.g. {name} = {example})")
+    for name, minimum in NUMBER_SETTINGS.items():
+        if name in settings:
+            value = settings[name]
+            problems.check(isinstance(value, (int, float)) and not isinstance(value, bool) and value >= minimum,
+                           f"settings.{name} = {value!r} must be a positive number written without quotes")
+    for name, words in WORD_SETTINGS.items():
+        if name in settings:
+            problems.check(settings[name] in words,
+                           f"settings.{name} = {settings[name]!r} must be one of {', '.join(words)}")
 
 
 def _instrument(entry: dict, n: int) -> Instrument:
@@ -393,108 +484,107 @@ def _breakdown(entry: dict, n: int) -> Breakdown:
     return _build(Breakdown, entry, where, ("id", "label"))
 
 
-def _check_breakdowns(cat: Catalogue) -> None:
+def _duplicates(values) -> list[str]:
+    values = list(values)
+    return sorted({str(v) for v in values if values.count(v) > 1})
+
+
+def _check_breakdowns(cat: Catalogue, problems: _Problems) -> None:
     """Unique ids and labels, parents that exist, no spelling that names two groups, reference groups
     and indicator breakdowns that the vocabulary holds."""
     from mhin_eval.vocabulary import spellings
 
-    ids = [b.id for b in cat.breakdowns]
-    if len(set(ids)) != len(ids):
-        raise CatalogueError("breakdowns: duplicate breakdown id")
+    for dupe in _duplicates(b.id for b in cat.breakdowns):
+        problems.append(f"breakdowns: duplicate breakdown id '{dupe}'")
     for b in cat.breakdowns:
         where = f"breakdown '{b.id}'"
-        labels = b.labels
-        if len(set(labels)) != len(labels):
-            raise CatalogueError(f"{where}: a group label is listed twice")
+        for dupe in _duplicates(b.labels):
+            problems.append(f"{where}: a group label is listed twice ('{dupe}')")
         for g in b.groups:
-            if g.parent and g.parent not in b.top_level:
-                raise CatalogueError(f"{where}, group '{g.label}': parent '{g.parent}' is not a higher-level group "
-                                     f"of this breakdown ({', '.join(b.top_level)})")
-        spellings(b)
+            problems.check(not g.parent or g.parent in b.top_level,
+                           f"{where}, group '{g.label}': parent '{g.parent}' is not a higher-level group of this "
+                           f"breakdown ({', '.join(b.top_level)})")
+        try:
+            spellings(b)
+        except CatalogueError as exc:
+            problems.append(str(exc))
     for i in cat.indicators:
         for name in i.breakdowns:
             vocabulary = cat.breakdown(name)
-            if vocabulary and i.reference_group and i.reference_group not in vocabulary.labels:
-                raise CatalogueError(f"indicator '{i.project}/{i.id}': reference_group '{i.reference_group}' is "
-                                     f"not a group of breakdown '{name}'")
+            problems.check(not (vocabulary and i.reference_group and i.reference_group not in vocabulary.labels),
+                           f"indicator '{i.project}/{i.id}': reference_group '{i.reference_group}' is not a group of "
+                           f"breakdown '{name}'")
 
 
-def _check_instruments(cat: Catalogue) -> None:
-    ids = cat.instrument_ids
-    if len(set(ids)) != len(ids):
-        raise CatalogueError("instruments: duplicate instrument id")
+def _check_instruments(cat: Catalogue, problems: _Problems) -> None:
+    for dupe in _duplicates(cat.instrument_ids):
+        problems.append(f"instruments: duplicate instrument id '{dupe}'")
     for ins in cat.instruments:
         where = f"instrument '{ins.id}'"
-        if not ins.scale_min < ins.scale_max:
-            raise CatalogueError(f"{where}: scale_min must be below scale_max")
-        if ins.domain_score not in DOMAIN_SCORES:
-            raise CatalogueError(f"{where}: domain_score must be one of {', '.join(DOMAIN_SCORES)}")
-        if ins.total_score not in TOTAL_SCORES:
-            raise CatalogueError(f"{where}: total_score must be one of {', '.join(TOTAL_SCORES)}")
-        domain_ids = [d.id for d in ins.domains]
-        if len(set(domain_ids)) != len(domain_ids):
-            raise CatalogueError(f"{where}: duplicate domain id")
-        items = ins.items
-        if len(set(items)) != len(items):
-            dupes = sorted({i for i in items if items.count(i) > 1})
-            raise CatalogueError(f"{where}: item id(s) {', '.join(dupes)} listed more than once")
+        problems.check(ID_PATTERN.fullmatch(ins.id) is not None, f"{where}: the id breaks the id rule ({ID_RULE})")
+        problems.check(ins.scale_min < ins.scale_max, f"{where}: scale_min must be below scale_max")
+        problems.check(ins.domain_score in DOMAIN_SCORES,
+                       f"{where}: domain_score must be one of {', '.join(DOMAIN_SCORES)}")
+        problems.check(ins.total_score in TOTAL_SCORES, f"{where}: total_score must be one of {', '.join(TOTAL_SCORES)}")
+        for dupe in _duplicates(d.id for d in ins.domains):
+            problems.append(f"{where}: duplicate domain id '{dupe}'")
+        dupes = _duplicates(ins.items)
+        problems.check(not dupes, f"{where}: item id(s) {', '.join(dupes)} listed more than once")
         for d in ins.domains:
-            if not d.items:
-                raise CatalogueError(f"{where}, domain '{d.id}': needs at least one item")
-            if d.item_labels and len(d.item_labels) != len(d.items):
-                raise CatalogueError(f"{where}, domain '{d.id}': item_labels must give one label per item")
+            problems.check(bool(d.items), f"{where}, domain '{d.id}': needs at least one item")
+            problems.check(not d.item_labels or len(d.item_labels) == len(d.items),
+                           f"{where}, domain '{d.id}': item_labels must give one label per item")
     spec = cat.findings
-    if spec.domain_labels and len(spec.domain_labels) != len(spec.domains):
-        raise CatalogueError("findings: domain_labels must give one label per domain")
+    problems.check(not spec.domain_labels or len(spec.domain_labels) == len(spec.domains),
+                   "findings: domain_labels must give one label per domain")
 
 
-def _check(cat: Catalogue) -> None:
+def _check(cat: Catalogue, problems: _Problems) -> None:
     ids = [p.id for p in cat.projects]
-    if len(set(ids)) != len(ids):
-        raise CatalogueError("projects: duplicate project id")
+    for dupe in _duplicates(ids):
+        problems.append(f"projects: duplicate project id '{dupe}'")
     site_ids = [s.id for s in cat.sites]
-    if len(set(site_ids)) != len(site_ids):
-        raise CatalogueError("sites: duplicate site id")
+    for dupe in _duplicates(site_ids):
+        problems.append(f"sites: duplicate site id '{dupe}' (each site needs its own id)")
+    for kind, entries in (("project", cat.projects), ("site", cat.sites), ("indicator", cat.indicators)):
+        for e in entries:
+            problems.check(ID_PATTERN.fullmatch(e.id) is not None,
+                           f"{kind} '{e.id}': the id breaks the id rule ({ID_RULE})")
     for s in cat.sites:
-        if s.project not in ids:
-            raise CatalogueError(f"site '{s.id}': unknown project '{s.project}'")
-        if s.role not in ("intervention", "comparison"):
-            raise CatalogueError(f"site '{s.id}': role must be 'intervention' or 'comparison'")
-        if s.role == "intervention" and s.go_live is None:
-            raise CatalogueError(f"site '{s.id}': an intervention site needs a go_live date")
+        where = f"site '{s.id}'"
+        problems.check(s.project in ids, f"{where}: unknown project '{s.project}' (known: {', '.join(ids)})")
+        problems.check(s.role in ("intervention", "comparison"), f"{where}: role must be 'intervention' or 'comparison'")
+        problems.check(not (s.role == "intervention" and s.go_live is None),
+                       f"{where}: an intervention site needs a go_live date")
         for c in s.comparison_sites:
-            if c not in site_ids:
-                raise CatalogueError(f"site '{s.id}': unknown comparison site '{c}'")
+            problems.check(c in site_ids, f"{where}: unknown comparison site '{c}' (not a site id of the catalogue)")
     seen = set()
     for i in cat.indicators:
         where = f"indicator '{i.project}/{i.id}'"
-        if (i.project, i.id) in seen:
-            raise CatalogueError(f"{where}: duplicate")
+        problems.check((i.project, i.id) not in seen, f"{where}: duplicate (the id is listed twice in this project)")
         seen.add((i.project, i.id))
-        if i.project not in ids:
-            raise CatalogueError(f"{where}: unknown project '{i.project}'")
-        if i.source not in ("series", "participant"):
-            raise CatalogueError(f"{where}: source must be 'series' or 'participant'")
-        if i.kind not in SERIES_KINDS:
-            raise CatalogueError(f"{where}: kind must be one of {', '.join(SERIES_KINDS)}")
-        if i.better not in ("lower", "higher"):
-            raise CatalogueError(f"{where}: better must be 'lower' or 'higher'")
+        problems.check(i.project in ids, f"{where}: unknown project '{i.project}' (known: {', '.join(ids)})")
+        problems.check(i.source in ("series", "participant"), f"{where}: source must be 'series' or 'participant'")
+        problems.check(i.kind in SERIES_KINDS, f"{where}: kind must be one of {', '.join(SERIES_KINDS)}")
+        problems.check(i.better in ("lower", "higher"), f"{where}: better must be 'lower' or 'higher'")
         allowed = ITS_FAMILIES if i.source == "series" else PARTICIPANT_MODELS
-        if i.default_model not in allowed:
-            raise CatalogueError(f"{where}: default_model must be one of {', '.join(allowed)}")
-        if i.scale and i.scale not in SHARE_SCALES:
-            raise CatalogueError(f"{where}: scale must be one of {', '.join(SHARE_SCALES)}")
-        if i.scale and i.kind != "proportion":
-            raise CatalogueError(f"{where}: scale applies to proportions only (kind = \"proportion\")")
-        if i.kind == "proportion" and i.source == "series" and not (i.denominator or i.scale):
-            raise CatalogueError(f"{where}: a proportion needs a denominator or a stated scale "
-                                 f"(scale = \"0-1\" or \"0-100\")")
+        problems.check(i.default_model in allowed, f"{where}: default_model must be one of {', '.join(allowed)}")
+        problems.check(not i.scale or i.scale in SHARE_SCALES, f"{where}: scale must be one of {', '.join(SHARE_SCALES)}")
+        problems.check(not i.scale or i.kind == "proportion",
+                       f"{where}: scale applies to proportions only (kind = \"proportion\")")
+        problems.check(not (i.kind == "proportion" and i.source == "series" and not (i.denominator or i.scale)),
+                       f"{where}: a proportion needs a denominator or a stated scale (scale = \"0-1\" or \"0-100\")")
 
 
 def load_catalogue(path: str | os.PathLike | None = None) -> Catalogue:
     """Read the catalogue (``MHIN_CATALOGUE`` overrides the default path)."""
     path = Path(path or os.environ.get("MHIN_CATALOGUE") or DEFAULT_CATALOGUE)
-    return _load_cached(path.resolve(), path.stat().st_mtime_ns)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise CatalogueError(f"{path}: the catalogue file cannot be read ({exc.strerror}); check the path, or set "
+                             "MHIN_CATALOGUE to the catalogue file (default data/catalogue.toml)") from exc
+    return _load_cached(path.resolve(), mtime)
 
 
 @lru_cache(maxsize=8)

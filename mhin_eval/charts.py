@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mhin_eval.analysis.pooling import METHOD_NAMES as METHOD_LABELS
+from mhin_eval.text import chart_text
 from mhin_eval.wording import fmt_signed
 
 if TYPE_CHECKING:
@@ -64,14 +65,13 @@ def base_layout(
 ) -> dict:
     """Layout shared by every chart: white background, NHS text colour, legible sizes.
 
-    ``subtitle`` (plotly ``<br>`` for line breaks) sits under the title in grey. Plotly does not wrap text, so a
-    long title or subtitle without line breaks of its own is wrapped to fit a half-width column (two sites side
-    by side); the top margin grows with the lines.
+    Titles are plain text (site names and labels from the catalogue or a file: mhin_eval.text), shown as their
+    characters. ``subtitle`` sits under the title in grey. Plotly does not wrap text, so a long title or
+    subtitle is wrapped to fit a half-width column (two sites side by side); the top margin grows with the lines.
     """
-    if "<br>" not in title:
-        title = wrap_text(title, TITLE_CHARACTERS)
-    if "<br>" not in subtitle:
-        subtitle = wrap_text(subtitle, SUBTITLE_CHARACTERS)
+    title = wrap_text(title, TITLE_CHARACTERS)
+    subtitle = wrap_text(subtitle, SUBTITLE_CHARACTERS)
+    x_title, y_title = chart_text(x_title), chart_text(y_title)
     title_lines = title.count("<br>") + 1 if title else 0
     subtitle_lines = subtitle.count("<br>") + 1 if subtitle else 0
     top = (60 if title else 30) + 24 * max(title_lines - 1, 0) + 20 * subtitle_lines
@@ -109,7 +109,7 @@ def coverage_heatmap(coverage: pd.DataFrame, title: str = "Data coverage") -> go
     frame["period"] = pd.to_datetime(frame["period"])
     site_label = frame["site_label"] if "site_label" in frame else frame["site"]
     indicator_label = frame["indicator_label"] if "indicator_label" in frame else frame["indicator"]
-    frame["row"] = site_label.astype(str) + " · " + indicator_label.astype(str)
+    frame["row"] = (site_label.astype(str) + " · " + indicator_label.astype(str)).map(chart_text)
     months = pd.date_range(frame["period"].min(), frame["period"].max(), freq="MS")
     present = (
         frame.assign(present=1)
@@ -201,15 +201,16 @@ def empty_figure(title: str = "", message: str = "No data", *, height: int = 300
     fig.add_shape(type="rect", xref="paper", yref="paper", x0=0, x1=1, y0=0, y1=1, fillcolor=NHS_PALE_GREY,
                   line_width=0, layer="below", opacity=0.6)
     fig.add_annotation(
-        text=message, name="empty_state", x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+        text=chart_text(message), name="empty_state", x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
         font=dict(size=18, color=NHS_DARK_GREY),
     )
     return fig
 
 
 def wrap_text(text: str, width: int = 100) -> str:
-    """Plain text wrapped into plotly's <br> lines, for subtitles and labels that must not overflow."""
-    return "<br>".join(textwrap.wrap(text, width=width)) if text else ""
+    """Plain text wrapped into plotly's <br> lines, for subtitles and labels that must not overflow; its own
+    characters are escaped (mhin_eval.text.chart_text), so it can hold no markup."""
+    return "<br>".join(chart_text(line) for line in textwrap.wrap(text, width=width)) if text else ""
 
 
 def axis_title(title: str, unit: str = "") -> str:
@@ -286,7 +287,8 @@ def _vertical_marker(fig: go.Figure, x, label: str, *, name: str, colour: str = 
         line=dict(color=colour, width=2, dash=dash), layer="above",
     )
     fig.add_annotation(
-        name=name, x=x, y=1, xref="x", yref="paper", text=label, showarrow=False, xanchor="left", yanchor="top",
+        name=name, x=x, y=1, xref="x", yref="paper", text=chart_text(label), showarrow=False, xanchor="left",
+        yanchor="top",
         xshift=4, font=dict(size=13, color=colour), bgcolor="rgba(255,255,255,0.85)",
     )
 
@@ -350,7 +352,7 @@ def its_chart(
     go_live = _its_go_live(go_live, treated, dates)
     has_model = bool(treated["fitted"].notna().any())
     level = round(100 * result.options.conf_level)
-    prefix = f"{treated_label}: " if treated_label is not None else ""
+    prefix = chart_text(f"{treated_label}: ") if treated_label is not None else ""
 
     fig = go.Figure()
     if go_live is not None:
@@ -418,7 +420,7 @@ def its_chart(
     comparison_series = list(comparison.groupby("group", sort=False)) if len(comparison) else []
     for i, (label, rows) in enumerate(comparison_series):
         colour = SERIES_COLOURS[1 + i % (len(SERIES_COLOURS) - 1)]
-        named = f"{label}" if "comparison" in str(label).lower() else f"{label} (comparison)"
+        named = chart_text(f"{label}" if "comparison" in str(label).lower() else f"{label} (comparison)")
         if rows["fitted"].notna().any():
             xs, ys = _gapped(
                 (rows.loc[~rows["post"], "period"], rows.loc[~rows["post"], "fitted"]),
@@ -636,7 +638,8 @@ def forest_plot(result: PoolingResult, *, title: str = "", x_title: str = "", lo
             x=sites["estimate"], y=y_sites, mode="markers", name="Site estimate",
             marker=dict(symbol="square", size=sizes, color=NHS_BLUE, opacity=1, line=dict(color=NHS_DARK_BLUE, width=1)),
             text=[
-                f"<b>{label}</b><br>Estimate: {_fmt_effect(e, log_scale)}<br>{level}% CI {_fmt_effect(lo, log_scale)} "
+                f"<b>{chart_text(label)}</b><br>Estimate: {_fmt_effect(e, log_scale)}<br>{level}% CI "
+                f"{_fmt_effect(lo, log_scale)} "
                 f"to {_fmt_effect(hi, log_scale)}<br>Weight: {w:.1f}%"
                 for label, e, lo, hi, w in zip(
                     sites["label"], sites["estimate"], sites["ci_low"], sites["ci_high"], weights, strict=True
@@ -646,7 +649,7 @@ def forest_plot(result: PoolingResult, *, title: str = "", x_title: str = "", lo
         )
     )
     extremes = list(sites["ci_low"]) + list(sites["ci_high"])
-    tick_vals, tick_text = list(y_sites), [str(label) for label in sites["label"]]
+    tick_vals, tick_text = list(y_sites), [chart_text(label) for label in sites["label"]]
     if pooled is not None:
         method = METHOD_LABELS.get(result.method, result.method)
         if result.prediction_low is not None and result.prediction_high is not None:
@@ -808,7 +811,7 @@ def prepost_chart(
                     x=labels, y=[row.before, row.after], mode="lines+markers", name="Each participant",
                     legendgroup="participants", showlegend=i == 0,
                     line=dict(color=PARTICIPANT_LINE, width=1.5), marker=dict(color=PARTICIPANT_LINE, size=6),
-                    text=[f"Participant {person}<br>{labels[0]}: {_num(row.before, unit)}<br>{labels[1]}: "
+                    text=[f"Participant {chart_text(person)}<br>{labels[0]}: {_num(row.before, unit)}<br>{labels[1]}: "
                           f"{_num(row.after, unit)}"] * 2,
                     hovertemplate="%{text}<extra></extra>",
                 )
@@ -898,7 +901,9 @@ def _table(value) -> pd.DataFrame | None:
 
 
 def _group_labels(groups, reference) -> list[str]:
-    return [f"<b>{g} (reference)</b>" if reference is not None and str(g) == str(reference) else str(g) for g in groups]
+    """Category labels of the groups (plain text: mhin_eval.text), the reference group in bold."""
+    return [f"<b>{chart_text(g)} (reference)</b>" if reference is not None and str(g) == str(reference)
+            else chart_text(g) for g in groups]
 
 
 def _dot_whisker_height(n_groups: int) -> int:
@@ -950,7 +955,7 @@ def group_rates_chart(rates, *, title: str = "", unit: str = "per 100,000", refe
     for label, note in zip(np.array(labels)[~has_rate], table.loc[~has_rate, "note"], strict=True):
         fig.add_trace(go.Scatter(x=[None], y=[label], mode="markers", showlegend=False, hoverinfo="skip"))
         fig.add_annotation(name="no_rate", x=0, xref="paper", y=label, yref="y", xanchor="left", showarrow=False,
-                           text=f"<i>{note or 'no rate'}</i>", font=dict(size=12, color=NHS_DARK_GREY),
+                           text=f"<i>{chart_text(note or 'no rate')}</i>", font=dict(size=12, color=NHS_DARK_GREY),
                            bgcolor="rgba(255,255,255,0.9)")
     layout = base_layout(title, height=_dot_whisker_height(len(groups)), x_title=axis_title("Rate", unit))
     layout["yaxis"].update(type="category", categoryorder="array", categoryarray=labels[::-1], automargin=True,
@@ -1003,14 +1008,14 @@ def rate_ratio_chart(ratios, *, title: str = "", reference: str = "") -> go.Figu
                 x=[1.0], y=labels[is_reference], mode="markers+text", name="Reference group (ratio 1)",
                 marker=dict(color="white", size=14, symbol="diamond", line=dict(color=NHS_ORANGE, width=3)),
                 text=["reference"], textposition="middle right", textfont=dict(size=13, color=NHS_DARK_GREY),
-                hovertemplate=f"<b>{reference}</b>: reference group<extra></extra>",
+                hovertemplate=f"<b>{chart_text(reference)}</b>: reference group<extra></extra>",
             )
         )
     for label, note in zip(labels[~has_ratio & ~is_reference], table.loc[~has_ratio & ~is_reference, "note"],
                            strict=True):
         fig.add_trace(go.Scatter(x=[None], y=[label], mode="markers", showlegend=False, hoverinfo="skip"))
         fig.add_annotation(name="no_ratio", x=0, xref="paper", y=label, yref="y", xanchor="left", showarrow=False,
-                           text=f"<i>{(note or 'no rate ratio').split(':')[0]}: no rate ratio</i>",
+                           text=f"<i>{chart_text((note or 'no rate ratio').split(':')[0])}: no rate ratio</i>",
                            font=dict(size=12, color=NHS_DARK_GREY), bgcolor="rgba(255,255,255,0.9)")
     fig.add_shape(type="line", name="null_line", x0=1, x1=1, y0=0, y1=1, xref="x", yref="paper",
                   line=dict(color=NHS_TEXT, width=1.5, dash="dash"), layer="below")
@@ -1057,11 +1062,12 @@ def funnel_chart(stages: pd.DataFrame, *, title: str = "") -> go.Figure:
         ]
         fig.add_trace(
             go.Bar(
-                y=rows["stage"].astype(str), x=counts, orientation="h", name=str(group),
+                y=rows["stage"].astype(str).map(chart_text), x=counts, orientation="h", name=chart_text(group),
                 marker=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)], line=dict(width=0)),
                 text=text, textposition="outside", cliponaxis=False, textfont=dict(size=14, color=NHS_TEXT),
                 customdata=shares,
-                hovertemplate=f"<b>{group}</b><br>%{{y}}: %{{x:,}}<br>%{{customdata:.0%}} of {first_stage.lower()}"
+                hovertemplate=f"<b>{chart_text(group)}</b><br>%{{y}}: %{{x:,}}<br>%{{customdata:.0%}} of "
+                f"{chart_text(first_stage.lower())}"
                 "<extra></extra>",
                 showlegend=not single,
             )
@@ -1072,7 +1078,8 @@ def funnel_chart(stages: pd.DataFrame, *, title: str = "") -> go.Figure:
     layout = base_layout(title, height=max(280, 34 * bars + 40 * len(stage_order) + 130 + 24 * legend_rows),
                          subtitle=subtitle)
     layout["yaxis"].update(
-        type="category", categoryorder="array", categoryarray=stage_order[::-1], automargin=True, showgrid=False,
+        type="category", categoryorder="array", categoryarray=[chart_text(s) for s in stage_order[::-1]],
+        automargin=True, showgrid=False,
     )
     maximum = pd.to_numeric(frame["count"], errors="coerce").max()
     layout["xaxis"].update(
@@ -1113,8 +1120,8 @@ def domain_profile_chart(
                                    "respondents")
     latest = table[table["assessment_date"] == shown_rounds[-1]]
     lowest = set(latest.loc[latest["lowest"], "domain"])
-    labels = [f"<b>{lab}</b>" if d in lowest else lab for d, lab in zip(domains["domain"], domains["label"],
-                                                                          strict=True)]
+    labels = [f"<b>{chart_text(lab)}</b>" if d in lowest else chart_text(lab)
+              for d, lab in zip(domains["domain"], domains["label"], strict=True)]
     n_domains, n_rounds = len(domains), len(shown_rounds)
     fig = go.Figure()
     for k, when in enumerate(shown_rounds):
@@ -1133,7 +1140,8 @@ def domain_profile_chart(
                 legendgroup=str(when),
                 marker=dict(color=colour, size=12, symbol=["diamond" if d == "total" else "circle" for d in
                                                            part["domain"]], line=dict(color="white", width=1)),
-                customdata=np.column_stack([part["label"], part["ci_low"], part["ci_high"], part["n_respondents"]]),
+                customdata=np.column_stack([part["label"].map(chart_text), part["ci_low"], part["ci_high"],
+                                            part["n_respondents"]]),
                 hovertemplate="<b>%{customdata[0]}</b><br>Mean %{x:.2f}<br>95% CI %{customdata[1]:.2f} to "
                 "%{customdata[2]:.2f}<br>%{customdata[3]} respondents<extra>" + _round_label(when) + "</extra>",
             )
@@ -1168,7 +1176,7 @@ def round_change_chart(change, *, title: str = "") -> go.Figure:
     table = _table(change)
     if table is None or table.empty or table["suppressed"].all():
         return empty_figure(title, "No change shown: too few respondents in one of the rounds")
-    table = table.sort_values("order")
+    table = table.sort_values("order").assign(label=lambda t: t["label"].map(chart_text))
     labels = list(table["label"])
     shown = table[~table["suppressed"]]
     fig = go.Figure()

@@ -53,10 +53,16 @@ def _load(args: argparse.Namespace):
     from mhin_eval.loaders import load_extract
     from mhin_eval.schema import ValidationFailed
 
+    catalogue = load_catalogue()
     try:
-        return load_extract(args.file, catalogue=load_catalogue(), sheet=args.sheet)
+        return load_extract(args.file, catalogue=catalogue, sheet=args.sheet)
     except ValidationFailed as exc:
         print(exc.report(), file=sys.stderr)
+        return None
+    except Exception as exc:  # a reader library's own error on a malformed file: a refusal, not a traceback
+        detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        print(f"{args.file}: the file cannot be read ({type(exc).__name__}: {detail}). Save the extract again "
+              "from the program that made it, as CSV (UTF-8), .xlsx or Parquet.", file=sys.stderr)
         return None
 
 
@@ -271,6 +277,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A storage fault (disk full, folder not writable or missing) or a catalogue mistake
+    is printed as its plain message, naming the folder or setting and the fix, and exits 1: no traceback."""
+    from mhin_eval.catalogue import CatalogueError
+    from mhin_eval.store import StoreError
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.handler(args) or EXIT_OK)
+    try:
+        return int(args.handler(args) or EXIT_OK)
+    except (StoreError, CatalogueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED

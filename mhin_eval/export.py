@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import datetime as dt
-import html
 import io
 import os
 import textwrap
@@ -35,6 +34,7 @@ from mhin_eval.analysis.pooling import METHOD_NAMES, PoolingResult
 from mhin_eval.analysis.results import AnalysisError, Estimate
 from mhin_eval.catalogue import Catalogue, Indicator, Project, Site
 from mhin_eval.record import ResultOfRecord
+from mhin_eval.text import html_text
 from mhin_eval.wording import DIRECTION_ICONS, change_phrase, direction, finding_sentence, fmt_estimate
 
 Progress = Callable[[float, str], None]
@@ -972,7 +972,8 @@ footer {{ color: {charts.NHS_DARK_GREY}; font-size: 13px; padding: 0 40px 30px; 
 
 
 def _esc(text) -> str:
-    return html.escape(str(text), quote=True)
+    """Text in the HTML report: always plain text (mhin_eval.text)."""
+    return html_text(text)
 
 
 def report_html(view: ExportView) -> str:

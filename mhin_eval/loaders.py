@@ -282,6 +282,20 @@ def _read_file(path, *, sheet=None, file_name=None) -> _Raw:
     return _Raw(_read_csv(data, file_name, notes), file_name, digest, "csv", notes)
 
 
+#: Leading bytes of formats people upload by mistake, and what to call them.
+BINARY_SIGNATURES = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+                     (b"%PDF", "a PDF document"), (b"\x1f\x8b", "gzip-compressed data"), (b"BZh", "bzip2-compressed data"),
+                     (b"\xfd7zXZ", "xz-compressed data"), (b"7z\xbc\xaf", "a 7-Zip archive"), (b"Rar!", "a RAR archive"))
+
+
+def _binary_content(data: bytes) -> str | None:
+    """What a file that should be text holds instead (an image, an archive, binary data), else None."""
+    for signature, what in BINARY_SIGNATURES:
+        if data.startswith(signature):
+            return what
+    return "binary data" if b"\0" in data[:8192] else None
+
+
 # --------------------------------------------------------------------------- kinds
 
 

@@ -34,6 +34,7 @@ import datetime as dt
 import errno
 import fcntl
 import os
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -201,6 +202,10 @@ REPLACE_RANGES = {
 }
 
 
+#: DuckDB's file headers before the first block (three 4 KiB headers).
+DB_HEADER_BYTES = 3 * 4096
+
+
 class StoreError(RuntimeError):
     """Base class of store failures; the message says what happened and what to do."""
 
@@ -215,6 +220,49 @@ class RollbackRefused(StoreError, ValueError):
 
 class StoreBusy(StoreError):
     """Another process held the store longer than the wait allowed; try again."""
+
+
+class StoreUnavailable(StoreError):
+    """The store's folder or database cannot be read or written (missing, read-only, disk full); the message
+    names the folder, the reason and the fix. Nothing was changed: every write is one transaction."""
+
+
+def _unavailable(data_dir: Path, exc: BaseException, writing: bool) -> StoreUnavailable:
+    """The plain message of a storage fault, from the operating system's or DuckDB's own error."""
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    low = detail.lower()
+    code = getattr(exc, "errno", None)
+    where = f"The data store in {data_dir} could not be {'written' if writing else 'read'}"
+    setting = "the --data-dir option or MHIN_DATA_DIR"
+    if code == errno.ENOSPC or "no space left" in low or "disk full" in low:
+        return StoreUnavailable(f"{where}: the disk is full ({detail}). Nothing was changed. Free space on that "
+                                f"disk, or move the store elsewhere with {setting}, then try again.")
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS) or "permission denied" in low or "read-only" in low:
+        return StoreUnavailable(f"{where}: the folder or its files may not be written by this user ({detail}). "
+                                f"Nothing was changed. Give the user that runs the dashboard write access to "
+                                f"{data_dir}, or point {setting} at a folder it can write.")
+    if code == errno.ENOENT or "no such file" in low:
+        return StoreUnavailable(f"{where}: a folder on the way does not exist ({detail}). Create it, or point "
+                                f"{setting} at an existing folder.")
+    return StoreUnavailable(f"{where}: {detail}. Nothing was changed. Check the folder and its disk, then try "
+                            "again; the server log has the details.")
+
+
+#: DuckDB errors of other kinds (transaction, fatal) that were caused by a file that could not be written.
+_IO_WORDS = re.compile(r"no space left|disk full|could not write|permission denied|read-only file system", re.I)
+
+
+@contextlib.contextmanager
+def _storage_faults(data_dir: Path, writing: bool) -> Iterator[None]:
+    """Operating-system and DuckDB input/output errors as a StoreUnavailable naming the folder and the fix."""
+    try:
+        yield
+    except (OSError, duckdb.IOException, duckdb.PermissionException) as exc:
+        raise _unavailable(data_dir, exc, writing) from exc
+    except duckdb.Error as exc:  # e.g. a commit whose write-ahead log could not be written
+        if not _IO_WORDS.search(str(exc)):
+            raise
+        raise _unavailable(data_dir, exc, writing) from exc
 
 
 @dataclass(frozen=True)
@@ -291,8 +339,19 @@ def _thread_lock(path: Path) -> threading.Lock:
 
 @contextlib.contextmanager
 def _flock(path: Path, mode: int, timeout: float) -> Iterator[None]:
-    """Hold an flock on ``path`` (its own open file description, so threads contend too)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    """Hold an flock on ``path`` (its own open file description, so threads contend too).
+
+    In a folder nobody may write, a shared (reading) lock is taken on the existing lock file opened for
+    reading, or skipped when there is none: no writer can change such a store, so reading it stays possible."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if mode != fcntl.LOCK_SH or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        if not path.exists():
+            yield
+            return
+        fd = os.open(path, os.O_RDONLY)
     try:
         deadline = time.monotonic() + timeout
         delay = 0.002
@@ -360,7 +419,8 @@ class Store:
     def __init__(self, data_dir: Path | str | None = None, catalogue=None):
         self.data_dir = Path(data_dir or os.environ.get("MHIN_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
         self.catalogue = catalogue
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with _storage_faults(self.data_dir, writing=True):
+            self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_FILE
         self._gate = self.data_dir / (DB_FILE + ".gate.lock")
         self._lockfile = self.data_dir / (DB_FILE + ".lock")
@@ -369,6 +429,8 @@ class Store:
         if not self._initialised():
             with self._write() as con:
                 self._create_schema(con)
+        else:
+            self._reclaim_space()
 
     def __repr__(self) -> str:
         return f"Store({str(self.data_dir)!r})"
@@ -378,7 +440,7 @@ class Store:
     @contextlib.contextmanager
     def _read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived read-only connection under a shared lock."""
-        with contextlib.ExitStack() as held:
+        with contextlib.ExitStack() as held, _storage_faults(self.data_dir, writing=False):
             with _flock(self._gate, fcntl.LOCK_SH, self.read_timeout):
                 held.enter_context(_flock(self._lockfile, fcntl.LOCK_SH, self.read_timeout))
             con = duckdb.connect(str(self.path), read_only=True)
@@ -396,6 +458,7 @@ class Store:
             )
         try:
             with (
+                _storage_faults(self.data_dir, writing=True),
                 _flock(self._gate, fcntl.LOCK_EX, self.write_timeout),
                 _flock(self._lockfile, fcntl.LOCK_EX, self.write_timeout),
             ):
@@ -416,6 +479,26 @@ class Store:
         with self._read() as con:
             found = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
             return wanted <= found
+
+    def _reclaim_space(self) -> None:
+        """Give back the space an interrupted ingest left in the database file.
+
+        DuckDB writes a large ingest's blocks to the file before it commits; a process killed before the
+        commit leaves them beyond the blocks the database uses, and the file stays that large until a later
+        write happens to truncate it. At open, a file larger than its used blocks is trimmed by a write that
+        changes no data and a checkpoint. A store that cannot be written (read-only folder) is left as it is."""
+        with self._read() as con:
+            block_size, total_blocks = con.execute(
+                "SELECT block_size, total_blocks FROM pragma_database_size()").fetchone()
+        if self.path.stat().st_size <= DB_HEADER_BYTES + (total_blocks + 1) * block_size:
+            return
+        try:
+            with self._write() as con:
+                con.execute("CREATE TABLE _reclaim (x INTEGER)")
+                con.execute("DROP TABLE _reclaim")
+                con.execute("CHECKPOINT")
+        except StoreUnavailable:
+            pass
 
     @staticmethod
     def _create_schema(con: duckdb.DuckDBPyConnection) -> None:

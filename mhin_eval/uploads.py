@@ -10,6 +10,8 @@ A refused file changes nothing stored; the store's own transaction makes an acce
 
 from __future__ import annotations
 
+import io
+import logging
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +19,14 @@ from pathlib import Path
 import pandas as pd
 
 from mhin_eval.access import Access, Role
-from mhin_eval.catalogue import Catalogue
-from mhin_eval.loaders import Extract, load_extract
+from mhin_eval.catalogue import Catalogue, CatalogueError
+from mhin_eval.loaders import Extract, list_sheets, load_extract
 from mhin_eval.schema import Problem, ValidationFailed
-from mhin_eval.store import IngestResult, Store, StoreError
+from mhin_eval.store import IngestResult, Store, StoreBusy, StoreError, StoreUnavailable
 
 #: Default upload limit; the catalogue's ``max_upload_mb`` setting overrides it.
 DEFAULT_MAX_UPLOAD_MB = 200
+log = logging.getLogger(__name__)
 PROBLEM_COLUMNS = ["file", "row", "column", "value", "problem", "fix"]
 #: What each extract kind's rows are counted by in the change preview (besides site).
 PREVIEW_BY = {"series": ("indicator",), "participants": ("measure",)}
@@ -50,6 +53,17 @@ class UploadCheck:
         return pd.DataFrame(
             [(p.file, p.row, p.column, p.value, p.message, p.fix) for p in self.problems], columns=PROBLEM_COLUMNS
         )
+
+
+def sheet_names(data: bytes) -> list[str]:
+    """Sheet names of an uploaded workbook to choose from; none when it is not a readable workbook (the
+    check then says what is wrong with it, instead of an error while the page offers sheets)."""
+    if not data.startswith(b"PK"):
+        return []
+    try:
+        return list_sheets(io.BytesIO(data))
+    except Exception:  # zipfile, openpyxl and XML parsers raise many types for a damaged workbook
+        return []
 
 
 def max_upload_bytes(catalogue: Catalogue) -> int:
@@ -130,6 +144,14 @@ def check_upload(data: bytes, file_name: str, *, access: Access, store: Store, c
                 extract = load_extract(path, catalogue=catalogue, sheet=sheet, file_name=file_name)
             except ValidationFailed as exc:
                 check = UploadCheck(file_name, None, tuple(exc.problems))
+            except (StoreError, CatalogueError):
+                raise
+            except Exception as exc:  # a reader library's own error on a malformed file: a refusal, not a crash
+                log.warning("upload %s could not be read", file_name, exc_info=True)
+                check = _refused(file_name, f"The file cannot be read as {suffix} ({type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'})",
+                                 "Save the extract again from the program that made it, as CSV (UTF-8), .xlsx or "
+                                 "Parquet, and upload it again.")
             else:
                 problems = scope_problems(extract, access)
                 if problems:
@@ -137,6 +159,8 @@ def check_upload(data: bytes, file_name: str, *, access: Access, store: Store, c
                 else:
                     try:
                         changes, replaced, removed = preview_changes(store, extract, replace_range=replace_range)
+                    except (StoreUnavailable, StoreBusy):
+                        raise  # the store's fault, not the file's: shown as such (mhin_eval.ui.faults)
                     except StoreError as exc:
                         check = _refused(file_name, str(exc), "Correct the file and upload it again.")
                     else:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from mhin_eval import charts, record
+from mhin_eval.text import plain
 from mhin_eval.ui import analyses, auth, components, context, state
 from mhin_eval.wording import change_phrase
 
@@ -12,7 +13,7 @@ cat = context.catalogue()
 project_id = state.choose("Project", access.project_ids(cat), "project", format_func=lambda p: cat.project(p).short_name,
                           container=st.sidebar)
 project = cat.project(project_id)
-st.title(f"Compare sites: {project.short_name}")
+st.title(f"Compare sites: {plain(project.short_name)}")
 st.markdown("Each site's headline result with its 95% confidence interval, as on the overview and site pages, and "
             "the sites pooled by random-effects meta-analysis. With few sites the pooled estimate and especially the "
             "prediction interval are imprecise.")
@@ -27,19 +28,20 @@ method = st.segmented_control("Pooling method", ["DL", "PM", "REML", "FE"], defa
 records = [r for r in analyses.results_of_record(project_id) if r.indicator == indicator_id]
 quantity = record.pooled_quantity(records, indicator)
 if quantity:
-    st.caption(f"Pooled: each site's {quantity}.")
+    st.caption(plain(f"Pooled: each site's {quantity}."))
 result = analyses.pooled(project_id, indicator_id, method or "DL")
 if isinstance(result, str):
-    st.info(result)
+    st.info(plain(result))
 else:
     if result.pooled is not None:
-        st.markdown(f"**Pooled across {result.k} sites, {indicator.label} {change_phrase(result.pooled, indicator.unit)}.**")
+        st.markdown(f"**{plain(f'Pooled across {result.k} sites, {indicator.label} {change_phrase(result.pooled, indicator.unit)}.')}**")
     st.plotly_chart(charts.forest_plot(result, title=f"{indicator.label}: sites and pooled estimate",
                                        x_title="Ratio of observed to expected" if result.scale == "ratio"
                                        else f"Difference ({indicator.unit})"),
                     theme=None, key=f"forest-{project_id}-{indicator_id}")
     components.show_warnings(result.warnings)
-st.table(components.compare_frame(records, None if isinstance(result, str) else result).set_index("Site"))
+st.table(components.plain_table(components.compare_frame(records, None if isinstance(result, str) else result)
+                                .set_index("Site")))
 if not isinstance(result, str):
     with st.expander("Heterogeneity and methods"):
         st.markdown(result.methods)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from mhin_eval import charts
+from mhin_eval.text import plain
 from mhin_eval.ui import auth, components, context
 
 access = auth.page_access()
@@ -20,14 +21,14 @@ projects = [cat.project(p) for p in access.project_ids(cat)]
 columns = st.columns(len(projects))
 for column, project in zip(columns, projects, strict=True):
     with column.container(border=True):
-        st.subheader(project.short_name)
-        st.caption(project.name)
-        st.markdown(project.summary)
+        st.subheader(plain(project.short_name))
+        st.caption(plain(project.name))
+        st.markdown(plain(project.summary))
         lines = []
         for site in access.sites_of(cat, project.id):
-            lines.append(f"- **{site.name}**: go-live {site.go_live:%B %Y}")
+            lines.append(f"- **{plain(site.name)}**: go-live {site.go_live:%B %Y}")
         st.markdown("\n".join(lines))
-        st.markdown(f"*Outcomes:* {project.outcomes}")
+        st.markdown(f"*Outcomes:* {plain(project.outcomes)}")
 
 st.header("Data coverage")
 st.caption("Each row is one site's indicator; a filled cell is a month with data, a white cell a missing month.")
@@ -41,7 +42,7 @@ else:
         site_label=coverage["site"].map(site_names).fillna(coverage["site"]),
         indicator_label=[labels.get(k, k[1]) for k in zip(coverage["project"], coverage["indicator"], strict=True)],
     )
-    tabs = st.tabs([p.short_name for p in projects])
+    tabs = st.tabs([plain(p.short_name) for p in projects])
     for tab, project in zip(tabs, projects, strict=True):
         with tab:
             subset = coverage[coverage["project"] == project.id]

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from mhin_eval.analysis import equity, spc, synth
+from mhin_eval.text import plain
 from mhin_eval.ui import analyses, auth, context
 
 access = auth.page_access()
@@ -32,15 +33,15 @@ st.markdown(
 )
 
 for project in (cat.project(p) for p in access.project_ids(cat)):
-    st.header(project.name)
+    st.header(plain(project.name))
     for indicator in cat.indicators_of(project.id):
         for site in access.sites_of(cat, project.id):
             result = (analyses.its(project.id, site.id, indicator.id) if indicator.source == "series"
                       else analyses.prepost(project.id, site.id, indicator.id))
             if not isinstance(result, str):
                 kind = "Interrupted time series" if indicator.source == "series" else "Before and after"
-                with st.expander(f"{indicator.label} ({kind}, {site.name} as the example)"):
-                    st.markdown(result.methods)
+                with st.expander(plain(f"{indicator.label} ({kind}, {site.name} as the example)")):
+                    st.markdown(plain(result.methods))
                 break
 
 st.header("Across sites, equity and process control")

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from mhin_eval.text import plain
 from mhin_eval.ui import analyses, auth, components, context
 
 access = auth.page_access()
@@ -16,8 +17,8 @@ st.markdown(
 )
 
 for project in (cat.project(p) for p in access.project_ids(cat)):
-    st.header(project.name)
-    st.table(components.results_frame(analyses.results_of_record(project.id)).set_index("Site"))
+    st.header(plain(project.name))
+    st.table(components.plain_table(components.results_frame(analyses.results_of_record(project.id)).set_index("Site")))
     st.page_link("pages/project.py", label=f"Open {project.short_name}", icon=":material/arrow_forward:",
                  query_params={"project": project.id})
 

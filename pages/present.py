@@ -5,6 +5,7 @@ import html
 import streamlit as st
 
 from mhin_eval import export
+from mhin_eval.text import plain
 from mhin_eval.ui import auth, context, exports, state
 from mhin_eval.wording import DIRECTION_ICONS
 
@@ -33,8 +34,8 @@ previous_col.button("Previous", icon=":material/arrow_back:", on_click=move, arg
                     key="present-previous", use_container_width=True)
 next_col.button("Next", icon=":material/arrow_forward:", on_click=move, args=(1,), key="present-next",
                 disabled=position >= len(slides) - 1, use_container_width=True)
-where_col.caption(f"{content.title} · {content.data_date} · chart {position + 1} of {len(slides)}"
-                  + (f" · {content.suppression_text}" if content.suppressed else ""))
+where_col.caption(plain(f"{content.title} · {content.data_date} · chart {position + 1} of {len(slides)}"
+                        + (f" · {content.suppression_text}" if content.suppressed else "")))
 
 if not slides:
     st.info("There are no charts to present for this choice.")
@@ -49,4 +50,4 @@ st.markdown(
     unsafe_allow_html=True,
 )
 st.plotly_chart(export.projector_figure(item.figure), theme=None, key="present-chart")
-st.caption(item.method + (" " + " ".join(item.warnings) if item.warnings else ""))
+st.caption(plain(item.method + (" " + " ".join(item.warnings) if item.warnings else "")))

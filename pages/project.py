@@ -3,6 +3,7 @@ Each section is a tab whose content is computed and drawn only when it is open."
 
 import streamlit as st
 
+from mhin_eval.text import plain
 from mhin_eval.ui import auth, components, context, exports, sections, state
 
 access = auth.page_access()
@@ -11,10 +12,10 @@ cat = context.catalogue()
 project_id = state.choose("Project", access.project_ids(cat), "project",
                           format_func=lambda p: cat.project(p).short_name, container=st.sidebar)
 project = cat.project(project_id)
-st.title(project.name)
-st.markdown(project.summary)
+st.title(plain(project.name))
+st.markdown(plain(project.summary))
 sites = access.sites_of(cat, project_id)
-st.caption(" · ".join(f"**{s.name}**: go-live {s.go_live:%B %Y}" for s in sites))
+st.caption(" · ".join(f"**{plain(s.name)}**: go-live {s.go_live:%B %Y}" for s in sites))
 exports.export_buttons(project_id)
 
 series_indicators = cat.indicators_of(project_id, "series")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from mhin_eval import charts
+from mhin_eval.text import plain
 from mhin_eval.ui import analyses, auth, components, context, exports, sections, state
 from mhin_eval.ui import synth as synth_tab
 
@@ -16,15 +17,16 @@ site = cat.site(site_id)
 project = cat.project(site.project)
 state.remember("project", project.id)
 
-st.title(site.name)
-st.markdown(f"**{project.name}** · go-live {site.go_live:%B %Y}" + (f" · {site.delivery}" if site.delivery else ""))
+st.title(plain(site.name))
+st.markdown(f"**{plain(project.name)}** · go-live {site.go_live:%B %Y}"
+            + (f" · {plain(site.delivery)}" if site.delivery else ""))
 if site.fidelity_score is not None:
     st.caption(f"Assertive-outreach fidelity: {site.fidelity_score} of 6 core components.")
 exports.export_buttons(project.id, site_id)
 
 st.header("Results at a glance")
-st.table(components.results_frame([r for r in analyses.results_of_record(project.id) if r.site == site_id],
-                                  include_site=False).set_index("Indicator"))
+st.table(components.plain_table(components.results_frame(
+    [r for r in analyses.results_of_record(project.id) if r.site == site_id], include_site=False).set_index("Indicator")))
 
 series_indicators = cat.indicators_of(project.id, "series")
 participant_indicators = cat.indicators_of(project.id, "participant")
@@ -55,7 +57,7 @@ if tab := tabs.get("Statistical process control"):
         indicator = chosen_indicator()
         result = analyses.spc_chart_data(project.id, site_id, indicator.id)
         if isinstance(result, str):
-            st.info(result)
+            st.info(plain(result))
         else:
             unit = f"per {indicator.rate_per:,.0f}" if indicator.kind == "rate" else indicator.unit
             st.plotly_chart(charts.spc_chart(result, title=f"{indicator.label}: {site.name}", y_title=unit.capitalize(),

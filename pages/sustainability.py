@@ -7,7 +7,8 @@ import streamlit as st
 
 from mhin_eval import charts
 from mhin_eval.analysis.sustainability import TOTAL
-from mhin_eval.ui import auth, components, context, sections, state
+from mhin_eval.text import plain
+from mhin_eval.ui import analyses, auth, components, context, sections, state
 from mhin_eval.ui import sustainability as implementation
 from mhin_eval.wording import difference_phrase, fmt_number
 
@@ -30,21 +31,22 @@ instrument_id = state.choose("Instrument", cat.instrument_ids, "instrument", con
 instrument = cat.instrument(instrument_id)
 limit = implementation.threshold()
 names = {s.id: s.name for s in sites}
+shown_counts = analyses.counts()
 summary = implementation.summary(instrument.id, access.scope)
 scored = {s.site: s for s in summary.sites if s.site in names}
-st.caption(f"{instrument.description} Source: {instrument.citation}.")
+st.caption(plain(f"{instrument.description} Source: {instrument.citation}."))
 
-items = components.details_on_demand(f"The {instrument.short_name}'s domains and items",
+items = components.details_on_demand(plain(f"The {instrument.short_name}'s domains and items"),
                                      key=f"items-{instrument.id}")
 if items.open:
     with items:
-        st.markdown(instrument.item_wording or "Item labels as in the catalogue.")
+        st.markdown(plain(instrument.item_wording or "Item labels as in the catalogue."))
         st.dataframe(
             pd.DataFrame([{"Domain": d.label, "Item": item, "Label": d.item_label(item)}
                           for d in instrument.domains for item in d.items]),
             hide_index=True,
         )
-        st.caption(f"Scale {instrument.scale_text}. {summary.methods}")
+        st.caption(plain(f"Scale {instrument.scale_text}. {summary.methods}"))
 
 site_id = state.choose("Site", list(names), "site", format_func=names.get, default=next(iter(scored), None),
                        container=st.sidebar)
@@ -56,11 +58,13 @@ tabs = components.lazy_tabs(["Domain profile", "Change between rounds", "Latest 
 if tab := tabs.get("Domain profile"):
     with tab:
         if site_id not in scored:
-            st.info(f"No {instrument.short_name} assessments are stored for {site.name} yet.")
+            st.info(plain(f"No {instrument.short_name} assessments are stored for {site.name} yet."))
         else:
             own = scored[site_id]
-            st.markdown(f"**{own.sentence}**")
+            st.markdown(f"**{plain(shown_counts.respondents(own.sentence))}**")
             site_rows = summary.scores.table[summary.scores.table["site"] == site_id]
+            if shown_counts.suppressed:  # respondents are people: rounded as counts of people are
+                site_rows = site_rows.assign(n_respondents=site_rows["n_respondents"].map(shown_counts.rule.round))
             st.plotly_chart(
                 charts.domain_profile_chart(site_rows, title=f"{instrument.short_name} domain profile: {site.name}",
                                             scale=(instrument.scale_min, instrument.scale_max), threshold=limit),
@@ -68,14 +72,17 @@ if tab := tabs.get("Domain profile"):
             )
             respondents = summary.scores.respondents[summary.scores.respondents["site"] == site_id]
             st.caption("Respondents per round: " + ", ".join(
-                f"{pd.Timestamp(r.assessment_date):%b %Y}: {r.n_respondents}" for r in respondents.itertuples()) + ".")
+                f"{pd.Timestamp(r.assessment_date):%b %Y}: {shown_counts.n(r.n_respondents)}"
+                for r in respondents.itertuples()) + ".")
             for r in hidden[hidden["site"] == site_id].itertuples():
-                st.info(f"{pd.Timestamp(r.assessment_date):%b %Y}: {r.n_respondents} respondents answered, fewer than "
-                        f"{limit}, so this round's scores are not shown.", icon=":material/visibility_off:")
+                answered = (f"fewer than {limit} respondents answered" if shown_counts.suppressed
+                            else f"{r.n_respondents} respondents answered, fewer than {limit}")
+                st.info(f"{pd.Timestamp(r.assessment_date):%b %Y}: {answered}, so this round's scores are not shown.",
+                        icon=":material/visibility_off:")
             if own.lowest:
                 low = own.scores[own.scores["lowest"]]
                 st.markdown(f"**Where to act first ({own.latest:%b %Y}):** "
-                            + ", ".join(f"{r.label} ({fmt_number(r.mean)})" for r in low.itertuples()) + ".")
+                            + ", ".join(f"{plain(r.label)} ({fmt_number(r.mean)})" for r in low.itertuples()) + ".")
             by_round = components.details_on_demand("Scores by round", key=f"rounds-{instrument.id}-{site_id}")
             if by_round.open:
                 shown = site_rows.assign(
@@ -90,11 +97,11 @@ if tab := tabs.get("Domain profile"):
 if tab := tabs.get("Change between rounds"):
     with tab:
         if site_id not in scored:
-            st.info(f"No {instrument.short_name} assessments are stored for {site.name} yet.")
+            st.info(plain(f"No {instrument.short_name} assessments are stored for {site.name} yet."))
         else:
             rounds = [pd.Timestamp(r) for r in summary.scores.rounds(site_id)]
             if len(rounds) < 2:
-                st.info(f"{site.name} has one {instrument.short_name} round so far; a change needs two.")
+                st.info(plain(f"{site.name} has one {instrument.short_name} round so far; a change needs two."))
             else:
                 labels = {r.date().isoformat(): f"{r:%b %Y}" for r in rounds}
                 keys = list(labels)
@@ -112,28 +119,31 @@ if tab := tabs.get("Change between rounds"):
                                          key=f"change-second-{instrument.id}-{site_id}")
                 change = implementation.change(instrument.id, site_id, first, second)
                 if isinstance(change, str):
-                    st.info(change)
+                    st.info(plain(shown_counts.respondents(change)))
                 else:
                     est = change.estimate(TOTAL)
                     if est is not None:
-                        st.markdown(f"**From {labels[first]} to {labels[second]}, the {instrument.short_name} total at "
-                                    f"{site.name} {difference_phrase(est, 'points')}.**")
+                        sentence = (f"From {labels[first]} to {labels[second]}, the {instrument.short_name} total "
+                                    f"at {site.name} {difference_phrase(est, 'points')}.")
+                        st.markdown(f"**{plain(sentence)}**")
                     st.plotly_chart(charts.round_change_chart(change, title=f"Change by domain: {site.name}"),
                                     theme=None, key=f"change-{instrument.id}-{site_id}")
-                    components.show_warnings(change.warnings)
-                    st.caption(change.methods)
+                    components.show_warnings(shown_counts.respondents(w) for w in change.warnings)
+                    st.caption(plain(change.methods))
 
 if tab := tabs.get("Latest round at each site"):
     with tab:
         if not scored:
-            st.info(f"No {instrument.short_name} assessments are stored for "
-                    + ("your site" if len(sites) == 1 else "these sites") + " yet.")
+            st.info(plain(f"No {instrument.short_name} assessments are stored for "
+                          + ("your site" if len(sites) == 1 else "these sites") + " yet."))
         else:
-            st.markdown("\n".join(f"- {s.sentence}" for s in scored.values()))
+            st.markdown("\n".join(f"- {plain(shown_counts.respondents(s.sentence))}" for s in scored.values()))
             table = summary.table()
             table = table[table["site"].isin(names)]
             table["site"] = table["site"].map(names)
             table["round"] = pd.to_datetime(table["round"]).dt.strftime("%b %Y")
+            if shown_counts.suppressed:
+                table["respondents"] = table["respondents"].map(shown_counts.n)
             scores = [c for c in table.columns if c not in ("site", "round", "respondents")]
             table[scores] = table[scores].apply(pd.to_numeric, errors="coerce")
             st.dataframe(table.rename(columns={"site": "Site", "round": "Round", "respondents": "Respondents"})

@@ -4,9 +4,8 @@ ingest history and rollback for the evaluation team."""
 import streamlit as st
 
 from mhin_eval import uploads
-from mhin_eval.access.downloads import to_csv_bytes
-from mhin_eval.loaders import list_sheets
-from mhin_eval.ui import auth, components, context
+from mhin_eval.text import plain
+from mhin_eval.ui import auth, components, context, exports
 from mhin_eval.ui import published as published_ui
 
 access = auth.page_access()
@@ -14,7 +13,7 @@ cat = context.catalogue()
 store = context.get_store()
 
 st.title("Upload data")
-scope = "any site" if access.sites is None else ", ".join(components.site_label(s) for s in access.sites)
+scope = "any site" if access.sites is None else ", ".join(plain(components.site_label(s)) for s in access.sites)
 st.markdown(
     f"Add a monthly indicator extract, participant records or published statistics for **{scope}**. "
     "The file is checked first: you see every problem, or exactly what will change, before anything is stored. "
@@ -34,13 +33,8 @@ upload = st.file_uploader("Extract file", type=["csv", "xlsx", "parquet"], key="
 if upload is not None:
     data = upload.getvalue()
     sheet = None
-    if upload.name.lower().endswith(".xlsx") and data.startswith(b"PK"):
-        import io
-
-        try:
-            sheets = list_sheets(io.BytesIO(data))
-        except Exception:  # a damaged workbook: check_upload below says so with its fix
-            sheets = []
+    if upload.name.lower().endswith(".xlsx"):
+        sheets = uploads.sheet_names(data)
         if len(sheets) > 1:
             sheet = st.selectbox("Sheet", sheets, key="upload-sheet")
     correction = st.toggle(
@@ -49,34 +43,35 @@ if upload is not None:
              "range that the file does not give again (e.g. a group spelt differently before) are removed. "
              "The preview lists them; rolling the upload back restores them.")
     check_key = ("upload-check", upload.file_id, sheet, correction, context.data_version())
+    name = plain(upload.name)
     if st.session_state.get("upload-check-key") != check_key:
-        with st.status(f"Checking {upload.name} ({len(data) / 2**20:,.1f} MB)…", expanded=False) as status:
+        with st.status(f"Checking {name} ({len(data) / 2**20:,.1f} MB)…", expanded=False) as status:
             check = uploads.check_upload(data, upload.name, access=access, store=store, catalogue=cat, sheet=sheet,
                                          replace_range=correction)
-            status.update(label=f"Checked {upload.name}", state="complete" if check.ok else "error")
+            status.update(label=f"Checked {name}", state="complete" if check.ok else "error")
         st.session_state["upload-check-key"] = check_key
         st.session_state["upload-check"] = check
     check = st.session_state["upload-check"]
 
     if not check.ok:
-        st.error(f"**{upload.name} was refused: {len(check.problems):,} problem(s).** Nothing was stored. "
+        st.error(f"**{name} was refused: {len(check.problems):,} problem(s).** Nothing was stored. "
                  "Fix each problem below and upload the file again.", icon=":material/block:")
         problems = check.problems_frame()
         st.dataframe(problems, hide_index=True)
-        st.download_button("Download the problem report (CSV)", to_csv_bytes(problems),
-                           file_name=f"{upload.name}-problems.csv", mime="text/csv", key="upload-problems")
+        exports.csv_button("Download the problem report (CSV)", problems, f"{upload.name}-problems.csv",
+                           key="upload-problems")
     else:
         extract = check.extract
         changes = check.changes
         added, replaced = int(changes["added"].sum()), int(changes["replaced"].sum())
         unchanged = int(changes["unchanged"].sum())
         removed = len(check.removed)
-        st.success(f"**{upload.name} passed every check** ({extract.kind}, {len(extract.frame):,} rows): "
+        st.success(f"**{name} passed every check** ({extract.kind}, {len(extract.frame):,} rows): "
                    f"{added:,} rows would be added, {replaced:,} values replaced"
                    + (f", {removed:,} stored rows removed" if removed else "")
                    + f" and {unchanged:,} are already stored.", icon=":material/check_circle:")
         for note in extract.notes:
-            st.caption(note)
+            st.caption(plain(note))
         st.subheader("What will change")
         st.dataframe(changes.rename(columns=str.capitalize), hide_index=True)
         if extract.kind == "published":
@@ -89,11 +84,11 @@ if upload is not None:
                        icon=":material/delete:")
             st.dataframe(check.removed, hide_index=True)
         if added or replaced or removed:
-            if st.button(f"Store {upload.name}", type="primary", key="upload-confirm"):
+            if st.button(f"Store {name}", type="primary", key="upload-confirm"):
                 with st.spinner("Storing…"):
                     result = uploads.confirm_upload(check, access=access, store=store)
                 st.session_state.pop("upload-check-key", None)
-                st.success(result.summary(), icon=":material/done_all:")
+                st.success(plain(result.summary()), icon=":material/done_all:")
         else:
             st.info("Every row of this file is already stored with the same value: there is nothing to add.")
 
@@ -123,6 +118,6 @@ if access.can_rollback:
                               format_func=lambda i: f"#{i} · {live.set_index('ingest_id').loc[i, 'file_name']}")
         if st.button(f"Roll back upload #{choice}", key="rollback-confirm"):
             result = uploads.rollback_ingest(int(choice), access=access, store=store)
-            st.success(result.summary())
+            st.success(plain(result.summary()))
     with st.expander("Audit log (logins, uploads, rollbacks, downloads)"):
         st.dataframe(store.audit_log(limit=200), hide_index=True)

@@ -25,6 +25,8 @@ _PEOPLE_COUNT = re.compile(
     r"|complete pairs?\b|famil(?:y|ies)\b))|(?<=\bof )\d[\d,]*\b"
 )
 _SHARE = re.compile(r"\s*\(\d+(?:\.\d+)?%\)")
+#: A number of respondents, except a threshold ("fewer than 8 respondents").
+_RESPONDENTS = re.compile(r"(?<!fewer than )\b\d[\d,]*(?=\s+respondents?\b|\s+respondent\(s\))")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,13 @@ class Counts:
             return text
         text = _SHARE.sub("", text)
         return _PEOPLE_COUNT.sub(lambda m: self.rule.show(float(m.group(0).replace(",", ""))), text)
+
+    def respondents(self, text: str) -> str:
+        """Text with its numbers of respondents (people who answered an assessment) as this view shows
+        counts of people: 1 to the threshold as ``*``, others rounded; thresholds are kept."""
+        if not self.suppressed:
+            return text
+        return _RESPONDENTS.sub(lambda m: self.rule.show(float(m.group(0).replace(",", ""))), text)
 
     def per_person(self, total: float | None, people: int | None) -> float | None:
         """A mean count per person as a suppressed view shows it: rounded total over rounded people."""

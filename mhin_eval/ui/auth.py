@@ -12,6 +12,7 @@ import streamlit as st
 
 from mhin_eval.access import Access, AccessPolicy, PolicyError, Role, load_policy
 from mhin_eval.access.policy import policy_path
+from mhin_eval.text import plain
 from mhin_eval.ui import context
 
 SUPPRESSED_VIEW_KEY = "view:suppressed"
@@ -132,7 +133,7 @@ def _identity_sidebar(access: Access) -> None:
             st.caption(LOCAL_NOTICE)
         else:
             scope = "all sites" if access.sites is None else _site_names(access)
-            st.caption(f"Signed in as **{access.user}** · {access.role} · {scope}")
+            st.caption(f"Signed in as **{plain(access.user)}** · {access.role} · {plain(scope)}")
             if st.button("Log out", key="auth-logout"):
                 st.logout()
         if access.role is Role.EVALUATOR:

@@ -11,6 +11,7 @@ from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.prepost import tidy
 from mhin_eval.analysis.results import Estimate
 from mhin_eval.catalogue import Indicator, Site
+from mhin_eval.text import plain
 from mhin_eval.ui import analyses, auth, context
 from mhin_eval.wording import DIRECTION_ICONS, change_phrase, direction, fmt_estimate, fmt_p
 
@@ -18,7 +19,7 @@ from mhin_eval.wording import DIRECTION_ICONS, change_phrase, direction, fmt_est
 def show_warnings(warnings, *, prefix: str = "") -> None:
     """Every analysis warning, shown (never swallowed), one alert each."""
     for text in dict.fromkeys(warnings):
-        st.warning(f"{prefix}{text}", icon=":material/warning:")
+        st.warning(plain(f"{prefix}{text}"), icon=":material/warning:")
 
 
 def details_on_demand(label: str, *, key: str, icon: str | None = None):
@@ -38,7 +39,24 @@ def lazy_tabs(labels: list[str], *, key: str = "section") -> dict:
 def finding(sentence: str, est: Estimate | None, better: str) -> None:
     """The plain-language sentence of a main result with its direction icon."""
     icon = DIRECTION_ICONS[direction(est, better)] if est is not None else DIRECTION_ICONS["no estimate"]
-    st.markdown(f"**{sentence}**  \n{icon}")
+    st.markdown(f"**{plain(sentence)}**  \n{icon}")
+
+
+def plain_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` for ``st.table``, which reads every cell, header and index label as markdown: each text
+    shown as plain text (mhin_eval.text)."""
+    def text(v):
+        return plain(v) if isinstance(v, str) else v
+
+    def cells(column: pd.Series) -> pd.Series:
+        textual = pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)
+        return column.map(text).astype(object) if textual else column
+
+    out = frame.apply(cells).rename(columns=text)
+    if pd.api.types.is_object_dtype(out.index.dtype) or pd.api.types.is_string_dtype(out.index.dtype):
+        out.index = out.index.map(text)
+        out.index.name = plain(frame.index.name) if isinstance(frame.index.name, str) else frame.index.name
+    return out
 
 
 SCALE_WORDS = {"ratio": "ratio (1 = no change)", "difference": "difference", "proportion": "proportion (0 = no change)"}
@@ -60,14 +78,14 @@ def estimates_frame(tidy: pd.DataFrame, unit: str = "", conf_level: float = 0.95
 
 def its_details(result: ITSResult, indicator: Indicator) -> None:
     """Estimates (the result's tidy frame), diagnostics and the methods paragraph of an ITS fit."""
-    st.table(estimates_frame(result.tidy(), indicator.unit, result.options.conf_level).set_index("Estimate"))
+    st.table(plain_table(estimates_frame(result.tidy(), indicator.unit, result.options.conf_level).set_index("Estimate")))
     diag = {k: v for k, v in result.diagnostics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     st.caption(
         "Diagnostics: "
         + "; ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in diag.items())
         + f". n = {record.its_n_detail(result)}."
     )
-    st.markdown(result.methods)
+    st.markdown(plain(result.methods))
 
 
 def its_block(project: str, site: Site, indicator: Indicator, *, key: str, options=None, comparisons=(),
@@ -77,7 +95,7 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
                           comparisons=tuple(comparisons), go_live=go_live)
     go_live = go_live or site.go_live
     if isinstance(result, str):
-        st.info(result)
+        st.info(plain(result))
         return None
     of_record = (options is None and go_live is None and (breakdown, group) == ("all", "all")
                  and tuple(comparisons) == tuple(site.comparison_sites))
@@ -105,8 +123,9 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
         theme=None,
         key=f"its-{key}",
     )
-    st.caption("n = " + (shown_record.n_detail if shown_record is not None else record.its_n_detail(result, site.name))
-               + (f" · {shown_record.period}" if shown_record is not None else ""))
+    st.caption(plain("n = " + (shown_record.n_detail if shown_record is not None
+                               else record.its_n_detail(result, site.name))
+                     + (f" · {shown_record.period}" if shown_record is not None else "")))
     show_warnings(result.warnings)
     if details:
         box = details_on_demand("Estimates, diagnostics and methods", key=f"its-{key}")
@@ -120,7 +139,7 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
     """One site's before/after result for a participant measure: sentence, chart, warnings, details."""
     result = analyses.prepost(project, site.id, indicator.id)
     if isinstance(result, str):
-        st.info(result)
+        st.info(plain(result))
         return
     shown = analyses.counts()
     people = shown.n(result.n_pairs)
@@ -150,7 +169,7 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
     with box:
         if not shown.suppressed:
             st.dataframe(tidy(result), hide_index=True)
-        st.markdown(shown.text(result.methods))
+        st.markdown(plain(shown.text(result.methods)))
         if show_rows and rows is not None:
             st.dataframe(rows, hide_index=True)
 
@@ -208,7 +227,7 @@ def freshness_table(freshness: pd.DataFrame) -> pd.DataFrame:
 
 
 def no_data(what: str) -> None:
-    st.info(f"No {what} is stored yet.")
+    st.info(plain(f"No {what} is stored yet."))
 
 
 def site_label(site_id: str) -> str:

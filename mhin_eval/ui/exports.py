@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from threading import Lock
 
+import pandas as pd
 import streamlit as st
 
 from mhin_eval import export
 from mhin_eval.access import Access
+from mhin_eval.access.downloads import to_csv_bytes
 from mhin_eval.ui import auth, context
 
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -50,6 +52,13 @@ def _audited(make, access: Access, file_name: str):
         return payload
 
     return data
+
+
+def csv_button(label: str, frame: pd.DataFrame, file_name: str, *, key: str) -> None:
+    """A table as a formula-safe CSV download (mhin_eval.access.downloads), written to the audit log."""
+    access = auth.current_access()
+    st.download_button(label, data=_audited(lambda: to_csv_bytes(frame), access, file_name), file_name=file_name,
+                       mime="text/csv", key=key, on_click="ignore")
 
 
 def export_buttons(project: str, site: str | None = None) -> None:

@@ -6,15 +6,14 @@ Names and labels from the catalogue or from NHS England's files are shown as pla
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import streamlit as st
 
 from mhin_eval import charts, published
 from mhin_eval.catalogue import Site
 from mhin_eval.loaders import published_context
-from mhin_eval.ui import analyses, context
+from mhin_eval.text import plain
+from mhin_eval.ui import analyses, components, context
 
 MAIN_GROUPS = ["Asian or Asian British", "Black or Black British", "Mixed", "White", "Other Ethnic Groups"]
 PERIOD_TYPES = {
@@ -22,13 +21,6 @@ PERIOD_TYPES = {
     "rolling-3-month": "Rolling 3-month totals, each labelled by its last month, so consecutive values overlap: read "
                        "the trend, not month-to-month changes. They are never added to or mixed with monthly figures.",
 }
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
-
-
-def plain(text) -> str:
-    """Text from a file or the catalogue made inert for Streamlit's markdown (every markup character escaped)."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
-
 
 def shown_sites(access) -> list[Site]:
     """Intervention sites this user may see that have a published-statistics code (trust or ICB)."""
@@ -157,7 +149,7 @@ def mha_section(site: Site) -> None:
         table[label] = table["Ethnic group"].map(part.set_index("group")["value"])
     if not own_rows.empty:
         table[own_label] = table["Ethnic group"].map(own_rows.set_index("group")["rate"].round(1))
-    st.table(table.set_index("Ethnic group").style.format("{:.1f}", na_rep="–"))
+    st.table(components.plain_table(table.set_index("Ethnic group").round(1)))
     st.caption(plain(
         f"Published rates are for {year} and cover everyone detained in the area; the project column is the site's "
         f"own {'synthetic ' if synthetic else ''}data for {words}, as an annual rate. "
@@ -178,8 +170,8 @@ def mha_section(site: Site) -> None:
     trust = frame[frame["level"] == "NHS Trust"]
     if not trust.empty:
         st.subheader(plain(f"{site.trust_name}: published counts, {year}"))
-        st.table(trust[["measure_id", "published_value"]].rename(
-            columns={"measure_id": "Measure", "published_value": "Count as published"}).set_index("Measure"))
+        st.table(components.plain_table(trust[["measure_id", "published_value"]].rename(
+            columns={"measure_id": "Measure", "published_value": "Count as published"}).set_index("Measure")))
 
 
 @st.cache_data(show_spinner=False)

@@ -10,6 +10,7 @@ from mhin_eval import charts, evaluate
 from mhin_eval.access.suppression import suppress_table
 from mhin_eval.analysis.findings import findings_frame
 from mhin_eval.catalogue import Indicator, Site
+from mhin_eval.text import plain
 from mhin_eval.ui import analyses, components, context, state
 from mhin_eval.ui import sustainability as implementation
 from mhin_eval.wording import change_phrase, fmt_estimate
@@ -37,17 +38,17 @@ def equity_section(project: str, sites: tuple[Site, ...], indicators: list[Indic
                       format_func=lambda w: evaluate.EQUITY_WINDOWS[w].capitalize())
     st.caption(
         f"Crude annual rates per {indicator.rate_per:,.0f} population with exact Poisson 95% intervals, and rate "
-        f"ratios against the {reference} group."
+        f"ratios against the {plain(reference)} group."
     )
     columns = st.columns(len(sites))
     for column, site in zip(columns, sites, strict=True):
         with column:
             tables = analyses.equity_tables(project, site.id, indicator.id, reference, window)
             if isinstance(tables, str):
-                st.info(tables)
+                st.info(plain(tables))
                 continue
             rates, ratios, words = tables
-            st.caption(f"{site.name}: {words}.")
+            st.caption(f"{plain(site.name)}: {plain(words)}.")
             st.plotly_chart(
                 charts.group_rates_chart(rates.table, title=f"{indicator.label} rates: {site.name}",
                                          unit=f"per {indicator.rate_per:,.0f}", reference=reference),
@@ -61,10 +62,11 @@ def equity_section(project: str, sites: tuple[Site, ...], indicators: list[Indic
                 focus = "Black or Black British" if "Black or Black British" in groups else groups[0]
                 change = analyses.equity_change(project, site.id, indicator.id, reference, focus)
                 if isinstance(change, str):
-                    st.info(change)
+                    st.info(plain(change))
                 elif change.level_change is not None:
                     st.markdown(
-                        f"**At go-live, the {focus} vs {reference} rate ratio {change_phrase(change.level_change)}** "
+                        f"**At go-live, the {plain(focus)} vs {plain(reference)} rate ratio "
+                        f"{plain(change_phrase(change.level_change))}** "
                         f"(ratio of rate ratios, interrupted time series with a group interaction)."
                     )
                     components.show_warnings(change.warnings)
@@ -74,7 +76,7 @@ def stratified_section(project: str, sites: tuple[Site, ...], measure: Indicator
     """Before/after per group of an attribute (e.g. delivery mode); in a suppressed view the numbers of
     people are suppressed with their site total as the margin, and a hidden group gets no estimate."""
     group_label = GROUP_LABELS.get(breakdown, breakdown).capitalize()
-    st.subheader(f"{measure.label} by {GROUP_LABELS.get(breakdown, breakdown)}")
+    st.subheader(plain(f"{measure.label} by {GROUP_LABELS.get(breakdown, breakdown)}"))
     records = []
     for site in sites:
         results = analyses.stratified_prepost(project, site.id, measure.id, breakdown)
@@ -86,7 +88,7 @@ def stratified_section(project: str, sites: tuple[Site, ...], measure: Indicator
             records.append({"Site": site.name, group_label: "All", "estimate": "", "Warnings": "",
                             **{c: sum(r[c] for r in records if r["Site"] == site.name) for c in ("Pairs", "Missing follow-up")}})
     if not records:
-        st.info(f"No {measure.label} records carry a {GROUP_LABELS.get(breakdown, breakdown)}.")
+        st.info(plain(f"No {measure.label} records carry a {GROUP_LABELS.get(breakdown, breakdown)}."))
         return
     table = pd.DataFrame(records)
     shown = analyses.counts()
@@ -104,9 +106,11 @@ def stratified_section(project: str, sites: tuple[Site, ...], measure: Indicator
 
 
 def _finding_line(row, spec) -> str:
-    line = f"- **{spec.domain_label(row.domain)}**: {row.summary} ({row.source}, {pd.Timestamp(row.date):%b %Y})"
+    """One finding as a markdown list item; every part that came from the register is plain text."""
+    line = (f"- **{plain(spec.domain_label(row.domain))}**: {plain(row.summary)} "
+            f"({plain(row.source)}, {pd.Timestamp(row.date):%b %Y})")
     if isinstance(row.quote, str) and row.quote:
-        line += f"\n  > *“{row.quote}”*"
+        line += f"\n  > *“{plain(row.quote)}”*"
     return line
 
 
@@ -125,22 +129,22 @@ def findings_section(project: str, sites: tuple[Site, ...], *, heading: bool = T
         st.info("No implementation findings (facilitators and barriers from interviews, surveys or workshops) "
                 "are stored for " + ("this site" if len(sites) == 1 else "these sites") + " yet.")
         return
-    st.caption(f"From the implementation-findings register, by {spec.framework or 'domain'}; newest first.")
+    st.caption(f"From the implementation-findings register, by {plain(spec.framework or 'domain')}; newest first.")
     columns = st.columns(len(sites))
     for column, site in zip(columns, sites, strict=True):
         with column:
             own = rows[rows["site"] == site.id]
             if len(sites) > 1:
-                st.subheader(site.name)
+                st.subheader(plain(site.name))
             if own.empty:
-                st.info(f"No findings stored for {site.name}.")
+                st.info(f"No findings stored for {plain(site.name)}.")
                 continue
             order = {d: n for n, d in enumerate(spec.domains)}
             own = own.assign(_o=own["domain"].map(order)).sort_values(["_o", "date"], ascending=[True, False],
                                                                       kind="stable")
             for kind in spec.kinds:
                 part = own[own["kind"] == kind]
-                heading = f"{kind.capitalize()}s ({len(part)})"
+                heading = plain(f"{kind.capitalize()}s ({len(part)})")
                 if part.empty:
                     st.markdown(f"**{heading}**  \nNone recorded.")
                     continue

@@ -86,7 +86,23 @@ def _prepared(run):
     return run_prepared
 
 
+def catalogue_problems() -> str | None:
+    """Every mistake of the catalogue (``MHIN_CATALOGUE`` or data/catalogue.toml), or None: the server does
+    not start on a catalogue with mistakes, so no visitor meets them one page at a time."""
+    from mhin_eval.catalogue import CatalogueError
+
+    try:
+        load_catalogue()
+    except CatalogueError as exc:
+        return str(exc)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    problems = catalogue_problems()
+    if problems:
+        print(f"mhin-eval: the server was not started.\n{problems}", file=sys.stderr, flush=True)
+        return 1
     bootstrap.run = _prepared(bootstrap.run)
     sys.argv = ["streamlit", "run", str(PROJECT_ROOT / "app.py"), *(sys.argv[1:] if argv is None else argv)]
     return streamlit_cli.main()

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
+from mhin_eval.text import plain
+
 
 def _initial(name: str, options: Sequence[str], default: str | None) -> str:
     from_url = st.query_params.get(name)
@@ -46,7 +48,8 @@ def choose(
     horizontal: bool = False,
     help: str | None = None,
 ) -> str:
-    """A selectbox (or horizontal radio) whose value is shared across pages and kept in the URL."""
+    """A selectbox (or horizontal radio) whose value is shared across pages and kept in the URL. A radio reads
+    its option labels as markdown, so they are passed as plain text (a selectbox shows them as they are)."""
     options = list(options)
     if not options:
         raise ValueError(f"no options for {label}")
@@ -56,7 +59,7 @@ def choose(
         st.session_state.pop(widget_key, None)
     target = container or st
     if horizontal:
-        value = target.radio(label, options, index=options.index(initial), format_func=format_func,
+        value = target.radio(label, options, index=options.index(initial), format_func=lambda o: plain(format_func(o)),
                              key=widget_key, horizontal=True, help=help)
     else:
         value = target.selectbox(label, options, index=options.index(initial), format_func=format_func,

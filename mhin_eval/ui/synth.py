@@ -9,6 +9,7 @@ from mhin_eval import charts_synth, donor_pools, synth_summary
 from mhin_eval.analysis.results import AnalysisError
 from mhin_eval.analysis.synth import METHOD_NAMES, SynthResult, synth
 from mhin_eval.catalogue import Site
+from mhin_eval.text import plain
 from mhin_eval.ui import analyses, components, context
 
 
@@ -43,9 +44,9 @@ def against_similar_sites(project: str, site: Site) -> None:
         st.info(sc)
         return
     unit = f"per {indicator.rate_per:,.0f} {indicator.denominator}" if indicator.denominator else indicator.unit
-    st.markdown(f"**{indicator.label}** at {site.name} against {len(sc.unit_weights)} similar organisations "
-                "that had no such service (a synthetic control).")
-    st.markdown(synth_summary.weights_in_words(sc.unit_weights))
+    st.markdown(f"**{plain(indicator.label)}** at {plain(site.name)} against {len(sc.unit_weights)} similar "
+                "organisations that had no such service (a synthetic control).")
+    st.markdown(plain(synth_summary.weights_in_words(sc.unit_weights)))
     if analyses.counts().suppressed:
         st.caption("Charts of the monthly values are shown to the evaluation team only.")
     else:
@@ -55,8 +56,8 @@ def against_similar_sites(project: str, site: Site) -> None:
         st.plotly_chart(charts_synth.placebo_chart(sc, title="Is the gap unusual among similar sites?",
                                                    y_title=f"Gap, {unit}", treated_name=site.name),
                         theme=None, key=f"synth-placebo-{site.id}")
-        st.caption(f"Placebo test: {site.name}'s gap after go-live, relative to its fit before, ranks with "
-                   f"p = {sc.p_value:.2f} among the {len(sc.placebos) + 1} organisations.")
+        st.caption(plain(f"Placebo test: {site.name}'s gap after go-live, relative to its fit before, ranks with "
+                         f"p = {sc.p_value:.2f} among the {len(sc.placebos) + 1} organisations."))
     components.show_warnings(sc.warnings)
 
     st.subheader("Robustness: the effect under every method")
@@ -69,13 +70,13 @@ def against_similar_sites(project: str, site: Site) -> None:
         if isinstance(result, SynthResult):
             effects.append(synth_summary.MethodEffect(METHOD_NAMES[method].capitalize(), result.effect,
                                                       f"average difference after go-live, {unit}"))
-    st.table(pd.DataFrame([{
+    st.table(components.plain_table(pd.DataFrame([{
         "Method": e.method,
         "Effect": "—" if e.estimate is None else f"{e.estimate.estimate:.3g}",
         "95% CI": "—" if e.estimate is None else f"{e.estimate.ci_low:.3g} to {e.estimate.ci_high:.3g}",
         "What the number is": e.quantity,
-    } for e in effects]).set_index("Method"))
-    st.markdown(synth_summary.agreement(effects))
+    } for e in effects]).set_index("Method")))
+    st.markdown(plain(synth_summary.agreement(effects)))
     box = components.details_on_demand("Methods and sensitivity checks", key=f"synth-{site.id}")
     if box.open:
         with box:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -38,17 +40,37 @@ def app(seeded_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("MHIN_DATA_DIR", str(data_dir))
     st.cache_data.clear()
     st.cache_resource.clear()
+    # Served, the app shows no error details (.streamlit/config.toml); a failing test should show them.
+    shown = st.config.get_option("client.showErrorDetails")
+    st.config.set_option("client.showErrorDetails", "full")
     at = AppTest.from_file(APP, default_timeout=120)
     yield at
+    st.config.set_option("client.showErrorDetails", shown)
     st.cache_data.clear()
     st.cache_resource.clear()
 
 
+_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def unescaped(value):
+    """Text (or a table of st.table, whose cells are markdown) as a reader sees it: mhin_eval.text.plain's
+    backslash escapes and invisible word joiners removed."""
+    if isinstance(value, str):
+        return _MARKDOWN_ESCAPE.sub(r"\1", value).replace("\u2060", "")
+    if isinstance(value, pd.DataFrame):
+        out = value.apply(lambda c: c.map(unescaped)).rename(columns=unescaped)
+        out.index = out.index.map(unescaped)
+        out.index.name = unescaped(value.index.name)
+        return out
+    return value
+
+
 def all_text(at: AppTest) -> str:
-    """Every markdown, caption, title, header and alert text rendered, joined (for assertions)."""
+    """Every markdown, caption, title, header and alert text rendered, as a reader sees it, joined."""
     parts = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "warning", "info", "error", "success"):
-        parts.extend(str(e.value) for e in getattr(at, kind))
+        parts.extend(unescaped(str(e.value)) for e in getattr(at, kind))
     return "\n".join(parts)
 
 

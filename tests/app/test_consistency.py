@@ -24,7 +24,7 @@ from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.results import AnalysisError
 from mhin_eval.store import Store
 from mhin_eval.wording import change_phrase, fmt_estimate
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, unescaped
 
 EVALUATOR = Access.local_evaluator()
 
@@ -93,7 +93,7 @@ def test_greater_manchester_n_counts_its_own_months_and_comparisons_apart(store,
 
 def test_overview_rows_are_the_records(app, records):
     at = open_page(app, "overview")
-    shown = pd.concat([t.value.reset_index() for t in at.table if "Result" in t.value.columns])
+    shown = pd.concat([unescaped(t.value).reset_index() for t in at.table if "Result" in t.value.columns])
     for r in every_record(records):
         row = shown[(shown["Site"] == r.site_name) & (shown["Indicator"] == r.label)]
         assert len(row) == 1, (r.site_name, r.label)
@@ -109,14 +109,14 @@ def test_project_site_and_compare_pages_show_the_records(app, catalogue, records
             at = open_page(app, "project", project=project, indicator=indicator.id)
         else:
             at = open_page(app, "project", project=project, measure=indicator.id, section="Before and after")
-        text = "\n".join(m.value for m in at.markdown)
+        text = "\n".join(unescaped(m.value) for m in at.markdown)
         for r in own:
             if r.estimate is not None:
                 assert f"**{r.sentence}**" in text, (project, r.site, r.indicator)
-                assert any(c.value.startswith(f"n = {r.n_detail}") for c in at.caption) or indicator.source != "series"
+                assert any(unescaped(c.value).startswith(f"n = {r.n_detail}") for c in at.caption) or indicator.source != "series"
 
         at = open_page(app, "compare", project=project, indicator=indicator.id)
-        (table,) = [t.value.reset_index() for t in at.table]
+        (table,) = [unescaped(t.value).reset_index() for t in at.table]
         for r in own:
             row = table[table["Site"] == r.site_name]
             assert row["Estimate"].iloc[0] == fmt_estimate(r.estimate)
@@ -125,11 +125,11 @@ def test_project_site_and_compare_pages_show_the_records(app, catalogue, records
             assert row["n"].iloc[0] == r.n_text and row["Period"].iloc[0] == r.period
         estimated = [r for r in own if r.estimate is not None]
         if len(estimated) >= 2:
-            assert any(c.value == f"Pooled: each site's {record.pooled_quantity(own, indicator)}." for c in at.caption)
+            assert any(unescaped(c.value) == f"Pooled: each site's {record.pooled_quantity(own, indicator)}." for c in at.caption)
 
     for site in catalogue.sites_of(project):
         at = open_page(app, "site", site=site.id)
-        (table,) = [t.value.reset_index() for t in at.table if "Result" in t.value.columns]
+        (table,) = [unescaped(t.value).reset_index() for t in at.table if "Result" in t.value.columns]
         for r in (r for r in records[project] if r.site == site.id):
             row = table[table["Indicator"] == r.label]
             assert row["Result"].iloc[0] == r.sentence and row["n"].iloc[0] == r.n_text

@@ -3,7 +3,7 @@
 import pytest
 
 from mhin_eval.catalogue import PROJECT_ROOT
-from tests.app.conftest import all_text, each_view, open_details, open_page
+from tests.app.conftest import all_text, each_view, open_details, open_page, unescaped
 
 PAGES = sorted(p.stem for p in (PROJECT_ROOT / "pages").glob("*.py"))
 
@@ -49,7 +49,7 @@ def test_overview_has_a_headline_row_per_site_and_indicator(app, catalogue):
     assert len(tables) == len(catalogue.projects)
     for table, project in zip(tables, catalogue.project_ids, strict=True):
         assert len(table.value) == len(catalogue.sites_of(project)) * len(catalogue.indicators_of(project))
-    assert "95% CI" in " ".join(tables[0].value["Result"])
+    assert "95% CI" in " ".join(unescaped(tables[0].value)["Result"])
 
 
 def test_changing_the_indicator_changes_the_result(app):

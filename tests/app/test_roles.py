@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from mhin_eval.store import Store
-from tests.app.conftest import all_text, each_view, open_page
+from tests.app.conftest import all_text, each_view, open_page, unescaped
 
 POLICY = """
 [[users]]
@@ -66,7 +66,7 @@ def everything_shown(at) -> str:
 def _view_text(at) -> str:
     parts = [all_text(at)]
     for table in list(at.table) + list(at.dataframe):
-        parts.append(table.value.to_csv())
+        parts.append(unescaped(table.value).to_csv())
     for chart in at.get("plotly_chart"):
         parts.append(chart.proto.spec)
     for box in list(at.selectbox) + list(at.radio):

@@ -4,6 +4,7 @@ reader sees (traces, dashes, markers, colours, labels), and rendered to PNG for 
 from __future__ import annotations
 
 import ast
+import html
 import io
 import struct
 from pathlib import Path
@@ -211,9 +212,10 @@ def test_its_chart_shows_observed_fit_and_dashed_counterfactual(its_result):
     marker = [s for s in fig.layout.shapes if s.name == "go_live"]
     assert len(marker) == 1 and pd.Timestamp(marker[0].x0) == GO_LIVE == pd.Timestamp(marker[0].x1)
     assert any(a.name == "go_live" and "Jan 2021" in a.text for a in fig.layout.annotations)
-    assert sentence.split()[0] in fig.layout.title.subtitle.text
-    assert fig.layout.title.subtitle.text.replace("<br>", " ") == sentence
-    assert fig.layout.yaxis.title.text == "A&E attendances"  # the unit is already in the title: not repeated
+    # Text is stored as plotly draws it: "&" as "&amp;" (mhin_eval.text.chart_text).
+    assert sentence.split()[0] in html.unescape(fig.layout.title.subtitle.text)
+    assert html.unescape(fig.layout.title.subtitle.text.replace("<br>", " ")) == sentence
+    assert fig.layout.yaxis.title.text == "A&amp;E attendances"  # the unit is already in the title: not repeated
     first_post = observed.text[list(pd.to_datetime(observed.x)).index(GO_LIVE)]
     assert "Jan 2021" in first_post and "attendances" in first_post
     assert "Model fit" in first_post and "Expected without intervention" in first_post

@@ -105,6 +105,7 @@ def assert_as_before(store: Store, frame_before, checksum_before, history_before
 
 def test_sigkill_inside_the_transaction_leaves_the_store_as_it_was(seeded, tmp_path):
     before = (seeded.series(), seeded.checksum(), seeded.history())
+    size_before = seeded.path.stat().st_size
     marker = tmp_path / "rows-written"
     # 400 sites x 500 months = 200,000 rows that replace the 240 base rows and add the rest.
     child = spawn(seeded.data_dir, 400, 500, 0.25, {PAUSE_HOOK_ENV: str(marker)})
@@ -116,9 +117,13 @@ def test_sigkill_inside_the_transaction_leaves_the_store_as_it_was(seeded, tmp_p
     child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
 
+    assert seeded.path.stat().st_size > 4 * size_before, "the paused ingest had not written its blocks yet"
+
     reopened = Store(seeded.data_dir)
     assert_as_before(reopened, *before)
     assert reopened.version() == 1
+    # The blocks the killed ingest wrote are given back at the next open, not at the next write.
+    assert seeded.path.stat().st_size <= size_before + 2**20
 
     result = reopened.ingest(FrameExtract("series", base_frame(offset=1.0), "after.csv", "after"))
     assert (result.ingest_id, result.rows_replaced) == (2, 240)
