@@ -29,7 +29,7 @@ def workbook_without_content_types() -> bytes:
 
 
 JUNK = [
-    ("extract.xlsx", b"PK\x03\x04 this is not really a workbook", "The Excel file cannot be opened"),
+    ("extract.xlsx", b"PK\x03\x04 this is not really a workbook", "This is not a valid Excel workbook"),
     ("broken.xlsx", workbook_without_content_types(), "The Excel file cannot be opened"),
     ("chart.csv", (PROJECT_ROOT / "mhin_eval" / "ui" / "static" / "favicon.png").read_bytes(),
      "The file is named .csv but holds a PNG image, not text"),
