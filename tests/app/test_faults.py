@@ -32,8 +32,8 @@ JUNK = [
     ("extract.xlsx", b"PK\x03\x04 this is not really a workbook", "This is not a valid Excel workbook"),
     ("broken.xlsx", workbook_without_content_types(), "The Excel file cannot be opened"),
     ("chart.csv", (PROJECT_ROOT / "mhin_eval" / "ui" / "static" / "favicon.png").read_bytes(),
-     "The file is named .csv but holds a PNG image, not text"),
-    ("extract.csv", gzip.compress(b"project,site\naaot,hull\n"), "The file is named .csv but holds gzip-compressed data"),
+     "This is a PNG image, not a CSV"),
+    ("extract.csv", gzip.compress(b"project,site\naaot,hull\n"), "This is a gzip-compressed file, not a CSV"),
 ]
 
 

@@ -1,6 +1,6 @@
 """AppTest of the site page's "Against similar sites" tab (synthetic control against the donor pool)."""
 
-from tests.app.conftest import all_text, open_details, open_page
+from tests.app.conftest import all_text, open_details, open_page, unescaped
 
 
 def _open_tab(app, site):
@@ -20,7 +20,7 @@ def test_the_tab_shows_the_synthetic_control_placebos_weights_and_robustness(app
     assert placebo.count("greater-manchester-donor-") >= 12, "every donor's placebo gap is drawn"
     assert "Placebo test" in text and "p = " in text
     table = at.table[-1].value
-    methods = list(table.index)
+    methods = [unescaped(m) for m in table.index]
     assert methods[0] == "Controlled interrupted time series (result of record)", "GM has comparison series"
     assert "Synthetic control" in methods and "Synthetic difference-in-differences" in methods
     assert "methods agree" in text or "methods disagree" in text or "not all find a clear change" in text
