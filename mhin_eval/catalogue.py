@@ -79,6 +79,7 @@ class Site:
     trust_code: str = ""
     trust_name: str = ""
     icb_code: str = ""
+    acute_trusts: tuple[str, ...] = ()
     fidelity_score: int | None = None
     delivery: str = ""
     donor_pool: DonorPool | None = None
