@@ -198,7 +198,7 @@ def check_recipe(recipe: Recipe, catalogue: Catalogue) -> None:
                 raise RecipeError(recipe.path, _nth_line(recipe.text, "measures", n), f"measures[{n}].{key}",
                                   f"A measure needs '{key}'", 'Write column = "file column", indicator = "catalogue id".')
         if measure["indicator"] not in known:
-            raise RecipeError(recipe.path, _nth_line(recipe.text, "measures", n), f"measures[{n}].indicator",
+            raise RecipeError(recipe.path, _nth_line(recipe.text, "measures", n, "indicator"), f"measures[{n}].indicator",
                               f"Unknown series indicator '{measure['indicator']}'",
                               f"Use a series indicator of the catalogue: {', '.join(sorted(known))}.")
     if recipe.table("values").get("aggregate", "none") not in ("none", "sum"):
@@ -206,9 +206,18 @@ def check_recipe(recipe: Recipe, catalogue: Catalogue) -> None:
               'Write aggregate = "sum" to add up rows of one site and month (several trusts, predecessors).')
 
 
-def _nth_line(text: str, table: str, n: int) -> int | None:
-    lines = [i for i, line in enumerate(text.splitlines(), start=1) if re.match(rf"\s*\[\[\s*{table}\s*\]\]", line)]
-    return lines[n] if n < len(lines) else None
+def _nth_line(text: str, table: str, n: int, key: str = "") -> int | None:
+    """Line of ``key`` in the n-th ``[[table]]`` entry (its header line when the key is not written)."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if re.match(rf"\s*\[\[\s*{table}\s*\]\]", line)]
+    if n >= len(starts):
+        return None
+    for i in range(starts[n] + 1, len(lines)):
+        if re.match(r"\s*\[", lines[i]):
+            break
+        if key and re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
+            return i + 1
+    return starts[n] + 1
 
 
 def _check_date_format(recipe: Recipe) -> None:
