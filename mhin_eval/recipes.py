@@ -540,5 +540,5 @@ def apply_recipe_files(paths, recipe: Recipe | str, catalogue: Catalogue | None 
                                         f"{first['period']:%Y-%m} in more than one file",
                                         "Give each month in one file only.")], label)
     sha = hashlib.sha256("".join(e.sha256 for e in extracts).encode()).hexdigest()
-    notes = tuple(f"{e.file_name}: {n}" for e in extracts for n in e.notes)
+    notes = tuple(n if len(extracts) == 1 else f"{e.file_name}: {n}" for e in extracts for n in e.notes)
     return Extract("series", frame, label, sha, extracts[0].source_format, notes)
