@@ -284,18 +284,20 @@ def _succession_mask(codes: pd.Series, periods: pd.Series, organisations: pd.Dat
 # --------------------------------------------------------------------------- reading files
 
 
-def read_table(path, recipe: Recipe, file_name: str | None = None) -> tuple[pd.DataFrame, str, str]:
-    """(cells with the file's column names, sha256, format); the index is the file's row number."""
+def read_table(path, recipe: Recipe, file_name: str | None = None, sheet: str | None = None,
+               max_rows: int | None = None) -> tuple[pd.DataFrame, str, str]:
+    """(cells with the file's column names, sha256, format); the index is the file's row number.
+    ``sheet`` overrides the recipe's sheet; ``max_rows`` reads only the first rows (recognising a layout)."""
     path = Path(path)
     file_name = file_name or path.name
     data = path.read_bytes()
     kind = file_type(data, file_name, Path(file_name).suffix.lower())
     read = recipe.table("read")
     if kind == "xlsx":
-        rows = _sheet_rows(path, file_name, recipe.sheet)
+        rows = _sheet_rows(path, file_name, sheet or recipe.sheet, max_rows)
     elif kind == "csv":
         text, _encoding = decode_text(data, file_name)
-        rows = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
+        rows = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, nrows=max_rows,
                            skip_blank_lines=False).to_numpy(dtype=object).tolist()
     else:
         raise ValidationFailed([Problem(file_name, None, None, None, f"Recipes read CSV and Excel files, not {kind}",
@@ -312,7 +314,7 @@ def read_table(path, recipe: Recipe, file_name: str | None = None) -> tuple[pd.D
     return frame, hashlib.sha256(data).hexdigest(), kind
 
 
-def _sheet_rows(path: Path, file_name: str, sheet: str | None) -> list[list]:
+def _sheet_rows(path: Path, file_name: str, sheet: str | None, max_rows: int | None = None) -> list[list]:
     import openpyxl
 
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -323,7 +325,7 @@ def _sheet_rows(path: Path, file_name: str, sheet: str | None) -> list[list]:
             raise ValidationFailed([Problem(file_name, None, None, sheet, f"There is no sheet named '{sheet}'",
                                             f"Use a workbook with that sheet, or set [read] sheet to one of: "
                                             f"{', '.join(workbook.sheetnames)}.")], file_name)
-        return [list(r) for r in workbook[sheet].iter_rows(values_only=True)]
+        return [list(r) for r in workbook[sheet].iter_rows(max_row=max_rows, values_only=True)]
     finally:
         workbook.close()
 
@@ -343,11 +345,11 @@ class Mapped:
     value_columns: np.ndarray | None = None
 
 
-def map_file(path, recipe: Recipe, catalogue: Catalogue, *, file_name: str | None = None,
+def map_file(path, recipe: Recipe, catalogue: Catalogue, *, file_name: str | None = None, sheet: str | None = None,
              organisations: pd.DataFrame | None = None) -> tuple[Mapped, str, str]:
     """The file's rows as raw series rows (project, site, indicator, period, value, ...)."""
     file_name = file_name or Path(path).name
-    table, sha, kind = read_table(path, recipe, file_name)
+    table, sha, kind = read_table(path, recipe, file_name, sheet)
     organisations = load_organisations() if organisations is None else organisations
     _require_columns(table, recipe, file_name)
     notes: list[str] = []
@@ -499,14 +501,14 @@ def _located(problem: Problem, mapped: Mapped) -> Problem:
 
 
 def apply_recipe(path, recipe: Recipe | str, catalogue: Catalogue | None = None, *,
-                 file_name: str | None = None):
+                 file_name: str | None = None, sheet: str | None = None):
     """One file through its recipe and the series validation: a loaders.Extract, or ValidationFailed."""
     from mhin_eval.loaders import Extract
 
     catalogue = catalogue or load_catalogue()
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe, catalogue)
     file_name = file_name or Path(path).name
-    mapped, sha, kind = map_file(path, recipe, catalogue, file_name=file_name)
+    mapped, sha, kind = map_file(path, recipe, catalogue, file_name=file_name, sheet=sheet)
     prepared = prepare_series(mapped.frame, catalogue, file_name)
     problems = mapped.problems + [_located(p, mapped) for p in prepared.problems]
     if problems:
@@ -542,3 +544,23 @@ def apply_recipe_files(paths, recipe: Recipe | str, catalogue: Catalogue | None 
     sha = hashlib.sha256("".join(e.sha256 for e in extracts).encode()).hexdigest()
     notes = tuple(n if len(extracts) == 1 else f"{e.file_name}: {n}" for e in extracts for n in e.notes)
     return Extract("series", frame, label, sha, extracts[0].source_format, notes)
+
+
+def recognise(path, catalogue: Catalogue | None = None, *, file_name: str | None = None,
+              sheet: str | None = None) -> str | None:
+    """The shipped recipe whose columns all appear in the file's header (on its sheet and header row), or None."""
+    catalogue = catalogue or load_catalogue()
+    file_name = file_name or Path(path).name
+    is_workbook = Path(file_name).suffix.lower() == ".xlsx"
+    for name in recipe_names():
+        recipe = load_recipe(name, catalogue)
+        if recipe.sheet and not is_workbook:
+            continue
+        rows = int(recipe.table("read").get("header_row", 1)) + 1
+        try:
+            table, _sha, _kind = read_table(path, recipe, file_name, sheet, max_rows=rows)
+        except (ValidationFailed, ValueError, KeyError, OSError):
+            continue
+        if set(recipe.expected_columns()) <= {str(c) for c in table.columns}:
+            return name
+    return None

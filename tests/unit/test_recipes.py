@@ -235,3 +235,17 @@ def test_iapt_csv_and_workbook_give_the_same_rows(real_data_dir, catalogue):
     from_csv = apply_recipe(folder / "iapt_table1_feb2019_feb2020.csv", "iapt-monthly-wide-csv", catalogue).frame
     from_xlsx = apply_recipe(folder / "feb2019_feb2020.xlsx", "iapt-monthly-wide", catalogue).frame
     pd.testing.assert_frame_equal(from_csv, from_xlsx)
+
+
+def test_known_layouts_are_recognised_by_their_header(real_data_dir, catalogue):
+    from mhin_eval import uploads
+
+    folder = real_data_dir / "iapt_monthly_timeseries"
+    workbook = (folder / "feb2019_feb2020.xlsx").read_bytes()
+    counts = uploads.sheet_rows(workbook)
+    assert uploads.data_sheet(counts) == "Table 1" and list(counts)[0] == "Title sheet"
+    assert uploads.known_layout(workbook, "w.xlsx", catalogue, "Table 1") == "iapt-monthly-wide"
+    csv_bytes = (folder / "iapt_table1_feb2019_feb2020.csv").read_bytes()
+    assert uploads.known_layout(csv_bytes, "t.csv", catalogue) == "iapt-monthly-wide-csv"
+    plain = b"project,site,indicator,period,value\naaot,hull,ae-attendances,2018-01-01,4\n"
+    assert uploads.known_layout(plain, "s.csv", catalogue) is None

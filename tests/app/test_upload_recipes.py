@@ -1,0 +1,37 @@
+"""Upload page (AppTest) with real NHS files: the data sheet of a workbook is chosen first (sheets listed with
+their rows), a known layout is read with its proposed recipe, and the rows it makes are stored."""
+
+from __future__ import annotations
+
+from tests.app.conftest import all_text
+from tests.app.test_upload import open_upload, store
+
+
+def test_iapt_workbook_picks_table_1_proposes_its_recipe_and_stores(app, real_data_dir):
+    data = (real_data_dir / "iapt_monthly_timeseries" / "feb2019_feb2020.xlsx").read_bytes()
+    at = open_upload(app)
+    at.file_uploader(key="upload-file").upload("feb2019_feb2020.xlsx", data,
+                                               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    sheet = next(s for s in at.selectbox if s.label == "Sheet")
+    assert sheet.value == "Table 1"
+    assert sheet.options == ["Title sheet (48 rows)", "Table 1 (32,105 rows)", "Constructions (32 rows)"]
+    recipe = next(s for s in at.selectbox if s.label == "Read the file with")
+    assert recipe.value == "iapt-monthly-wide"
+    assert "passed every check** (series, 78 rows)" in all_text(at)
+    at.button(key="upload-confirm").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    stored = store().series(project="pcref")
+    assert len(stored[stored["indicator"].str.startswith("iapt-")]) == 78
+
+
+def test_an_ae_file_is_recognised_and_read_with_its_recipe(app, real_data_dir):
+    at = open_upload(app)
+    at.file_uploader(key="upload-file").upload(
+        "2018-01-01.csv", (real_data_dir / "ae_attendances_nhsrdatasets" / "2018-01-01.csv").read_bytes(), "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert next(s for s in at.selectbox if s.label == "Read the file with").value == "nhs-ae-attendances"
+    assert "passed every check** (series, 4 rows)" in all_text(at)
