@@ -108,6 +108,7 @@ class Indicator:
     max_value: float | None = None
     headline: bool = False
     scale: str = ""
+    context: bool = False
 
     @property
     def is_share(self) -> bool:
