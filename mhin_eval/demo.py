@@ -607,17 +607,12 @@ def _drop_missing_months(frame: pd.DataFrame, periods, go_live, rng) -> pd.DataF
     return frame.loc[~frame["period"].isin(dropped)]
 
 
-def _demo_series(catalogue: Catalogue, project: str):
-    """The series indicators the demo invents: not the context series read from real files (``context``)."""
-    return tuple(i for i in catalogue.indicators_of(project, source="series") if not i.context)
-
-
 def _build_series(catalogue: Catalogue, seed: int) -> pd.DataFrame:
     periods = demo_periods(catalogue)
     frames = []
     for site in catalogue.sites:
         go_live = _month_start(site.go_live) if site.go_live is not None else None
-        for indicator in _demo_series(catalogue, site.project):
+        for indicator in catalogue.indicators_of(site.project, source="series"):
             rng = _rng(seed, "series", site.project, site.id, indicator.id)
             if indicator.kind in ("mean", "score"):
                 frame = _continuous_series(site, indicator, periods, go_live, rng)
@@ -902,7 +897,7 @@ def true_effects(catalogue: Catalogue | None = None) -> pd.DataFrame:
     catalogue = catalogue or load_catalogue()
     rows = []
     for site in catalogue.sites:
-        for indicator in _demo_series(catalogue, site.project):
+        for indicator in catalogue.indicators_of(site.project, source="series"):
             rows += [
                 (site.project, site.id, indicator.id, *row)
                 for row in _series_truth(site, indicator, catalogue)

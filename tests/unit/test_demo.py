@@ -129,7 +129,7 @@ def test_every_catalogue_site_and_indicator_has_data(catalogue, data):
     participant_pairs = set(zip(data.participants["site"], data.participants["measure"], strict=True))
     for site in catalogue.sites:
         for indicator in catalogue.indicators_of(site.project, source="series"):
-            assert ((site.id, indicator.id) in series_pairs) != indicator.context, (site.id, indicator.id)
+            assert (site.id, indicator.id) in series_pairs, (site.id, indicator.id)
         for indicator in catalogue.indicators_of(site.project, source="participant"):
             assert ((site.id, indicator.id) in participant_pairs) != site.is_comparison, (
                 site.id,
@@ -156,7 +156,7 @@ def test_true_effects_cover_every_intervention_site_and_indicator(catalogue, dat
         if site.is_comparison:
             continue
         for indicator in catalogue.indicators_of(site.project):
-            assert ((truth["site"] == site.id) & (truth["indicator"] == indicator.id)).any() != indicator.context, (
+            assert ((truth["site"] == site.id) & (truth["indicator"] == indicator.id)).any(), (
                 site.id,
                 indicator.id,
             )
@@ -392,7 +392,7 @@ def test_a_site_added_to_the_catalogue_gets_data_without_code_changes(extended_c
         site = extended_catalogue.site(site_id)
         series = extended.series[extended.series["site"] == site_id]
         assert set(series["indicator"]) == {
-            i.id for i in extended_catalogue.indicators_of(site.project, "series") if not i.context
+            i.id for i in extended_catalogue.indicators_of(site.project, "series")
         }
         participant_measures = {i.id for i in extended_catalogue.indicators_of(site.project, "participant")}
         assert (

@@ -249,3 +249,13 @@ def test_known_layouts_are_recognised_by_their_header(real_data_dir, catalogue):
     assert uploads.known_layout(csv_bytes, "t.csv", catalogue) == "iapt-monthly-wide-csv"
     plain = b"project,site,indicator,period,value\naaot,hull,ae-attendances,2018-01-01,4\n"
     assert uploads.known_layout(plain, "s.csv", catalogue) is None
+
+
+def test_a_series_file_naming_a_site_by_trust_code_says_which_site_and_how(catalogue):
+    from mhin_eval.schema import prepare_series
+
+    raw = pd.DataFrame({"project": ["aaot", "aaot"], "site": ["RV9", "Nowhere"], "indicator": ["ae-attendances"] * 2,
+                        "period": ["2021-01-01", "2021-02-01"], "value": ["4", "5"]})
+    problems = {p.value: p for p in prepare_series(raw, catalogue, "f.csv").problems}
+    assert "site(s) hull" in problems["RV9"].fix and "trust_code" in problems["RV9"].fix
+    assert "trust" not in problems["Nowhere"].fix
