@@ -35,3 +35,15 @@ def test_an_ae_file_is_recognised_and_read_with_its_recipe(app, real_data_dir):
     assert not at.exception, [e.value for e in at.exception]
     assert next(s for s in at.selectbox if s.label == "Read the file with").value == "nhs-ae-attendances"
     assert "passed every check** (series, 4 rows)" in all_text(at)
+
+
+def test_pages_still_open_with_real_context_series_stored(app, real_data_dir):
+    from mhin_eval.catalogue import load_catalogue
+    from mhin_eval.recipes import apply_recipe_files
+    from tests.app.conftest import open_page
+
+    files = sorted((real_data_dir / "ae_attendances_nhsrdatasets").glob("*.csv"))
+    store().ingest(apply_recipe_files(files, "nhs-ae-attendances", load_catalogue()), user="test")
+    for page, query in (("overview", {}), ("site", {"site": "hull"}), ("project", {"project": "aaot"}),
+                        ("explorer", {"project": "aaot", "site": "hull", "indicator": "acute-ae-attendances-type1"})):
+        open_page(app, page, **query)
