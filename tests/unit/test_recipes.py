@@ -259,3 +259,24 @@ def test_a_series_file_naming_a_site_by_trust_code_says_which_site_and_how(catal
     problems = {p.value: p for p in prepare_series(raw, catalogue, "f.csv").problems}
     assert "site(s) hull" in problems["RV9"].fix and "trust_code" in problems["RV9"].fix
     assert "trust" not in problems["Nowhere"].fix
+
+
+def test_a_drafted_recipe_reads_the_file_and_is_saved_once(tmp_path, catalogue):
+    from mhin_eval.recipe_drafts import Draft, draft_recipe, draft_text, save_recipe
+
+    data = tmp_path / "trust.csv"
+    data.write_text("Month,Trust,Attends,Admits\n01/04/2018,RWA,100,*\n01/04/2018,XYZ,5,5\n")
+    draft = Draft("trust-extract", "aaot", "Month", "Trust", "acute_trust",
+                  {"Attends": "acute-ae-attendances-type1", "Admits": "acute-ae-admissions-type1"},
+                  drop_other_sites=True)
+    extract = apply_recipe(data, draft_recipe(draft, catalogue, tmp_path), catalogue)
+    assert sorted(extract.frame["value"].fillna(-1)) == [-1, 100]
+    saved = save_recipe(draft, catalogue, tmp_path / "recipes")
+    assert saved.read_text() == draft_text(draft)
+    with pytest.raises(RecipeError, match="already a recipe"):
+        save_recipe(draft, catalogue, tmp_path / "recipes")
+    with pytest.raises(RecipeError, match="already a recipe"):
+        save_recipe(Draft("nhs-ae-attendances", "aaot", "Month", "Trust"), catalogue, tmp_path / "recipes")
+    with pytest.raises(RecipeError) as info:
+        draft_recipe(Draft("x-y", "aaot", "Month", "Trust", measures={"Attends": "nope"}), catalogue, tmp_path)
+    assert info.value.key == "measures[0].indicator"
