@@ -147,6 +147,19 @@ def known_layout(data: bytes, file_name: str, catalogue: Catalogue, sheet: str |
         return recognise(path, catalogue, file_name=file_name, sheet=sheet)
 
 
+def file_columns(data: bytes, file_name: str, sheet: str | None = None, header_row: int = 1) -> list[str]:
+    """The column names on ``header_row`` of the file (of ``sheet`` for a workbook), for a mapping step."""
+    from mhin_eval.recipes import Recipe, read_table
+
+    recipe = Recipe("columns", "", Path("columns.toml"), {"read": {"header_row": int(header_row)}}, "")
+    suffix = Path(file_name).suffix.lower() or ".csv"
+    with tempfile.TemporaryDirectory(prefix="mhin-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        table, _sha, _kind = read_table(path, recipe, file_name, sheet, max_rows=int(header_row) + 1)
+    return [str(c) for c in table.columns if str(c)]
+
+
 def _read(path: Path, file_name: str, catalogue: Catalogue, sheet: str | None, recipe: str | None) -> Extract:
     if recipe is None:
         return load_extract(path, catalogue=catalogue, sheet=sheet, file_name=file_name)

@@ -37,6 +37,8 @@ if upload is not None:
     data = upload.getvalue()
     sheet = upload_recipes.choose_sheet(data, upload.file_id) if upload.name.lower().endswith(".xlsx") else None
     recipe = upload_recipes.choose_recipe(data, upload.name, upload.file_id, cat, sheet)
+    if recipe is None and access.can_rollback:
+        recipe = upload_recipes.mapping_step(data, upload.name, upload.file_id, cat, sheet, can_save=True)
     correction = st.toggle(
         "This file corrects data already stored", key="upload-replace-range",
         help="Each site's indicator is replaced as a whole over the months the file covers: stored rows in that "

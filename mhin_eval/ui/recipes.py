@@ -44,3 +44,66 @@ def choose_recipe(data: bytes, file_name: str, file_id: str, catalogue, sheet: s
         format_func=lambda r: OWN_COLUMNS if r is None else f"recipe {r}: {descriptions[r]}",
         help="A recipe (data/recipes) maps a real NHS file (wide, organisation codes, merged trusts) into "
              "the monthly series of the catalogue's sites.")
+
+
+MATCH_WORDS = {
+    "id": "site ids of the catalogue (hull, sheffield ...)",
+    "trust_code": "the site's trust code (RV9, TAH ...)",
+    "trust_name": "the site's trust name",
+    "icb_code": "the site's ICB code",
+    "acute_trust": "the code of the site's acute trust (A&E data)",
+}
+
+
+def mapping_step(data: bytes, file_name: str, file_id: str, catalogue, sheet: str | None, can_save: bool) -> str | None:
+    """For a file of no known layout: choose which column is the period, the site and each measure. Returns
+    the path of the drafted recipe when the user asks to read the file with it (None otherwise)."""
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    from mhin_eval.recipe_drafts import Draft, draft_text, save_recipe
+    from mhin_eval.recipes import RecipeError
+
+    key = f"upload-map-{file_id}-{sheet}"
+    with st.expander("Map this file's columns (make a recipe)"):
+        header_row = st.number_input("Row with the column names", 1, 100, 1, key=f"{key}-header")
+        try:
+            columns = uploads.file_columns(data, file_name, sheet, int(header_row))
+        except Exception:  # an unreadable file: the check below refuses it with its fix
+            columns = []
+        if not columns:
+            st.info("No column names found on that row.")
+            return None
+        project = st.selectbox("Project", list(catalogue.project_ids), key=f"{key}-project")
+        period = st.selectbox("Column with the month", columns, key=f"{key}-period")
+        site = st.selectbox("Column naming the site", columns, key=f"{key}-site")
+        match = st.selectbox("The site column holds", list(MATCH_WORDS), format_func=MATCH_WORDS.get,
+                             key=f"{key}-match")
+        drop = st.checkbox("Leave out rows of organisations that are no site", key=f"{key}-drop")
+        chosen = st.multiselect("Columns holding a measure (one indicator each)", columns, key=f"{key}-measures")
+        indicators = [i.id for i in catalogue.indicators_of(project, "series", include_context=True)]
+        measures = {}
+        for n, column in enumerate(chosen):
+            st.text(f"Measure column: {column}")
+            measures[column] = st.selectbox("Indicator", indicators, key=f"{key}-indicator-{n}")
+        name = st.text_input("Recipe name", key=f"{key}-name", placeholder="e.g. trust-monthly-extract")
+        draft = Draft(name or "draft", project, period, site, match, measures, int(header_row), sheet, drop)
+        with st.popover("The recipe as text"):
+            st.code(draft_text(draft), language="toml")
+        use = st.toggle("Read the file with this mapping", key=f"{key}-use", disabled=not measures)
+        if can_save and name and measures and st.button("Save the recipe for next time", key=f"{key}-save"):
+            try:
+                path = save_recipe(draft, catalogue)
+            except RecipeError as exc:
+                st.error("The recipe was not saved:", icon=":material/block:")
+                st.text(str(exc))
+            else:
+                st.success(f"Saved as {path.name}: it is proposed for files with these columns.")
+    if not use:
+        return None
+    folder = st.session_state.setdefault("upload-draft-dir", tempfile.mkdtemp(prefix="mhin-draft-"))
+    text = draft_text(draft)
+    path = Path(folder) / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)

@@ -47,3 +47,28 @@ def test_pages_still_open_with_real_context_series_stored(app, real_data_dir):
     for page, query in (("overview", {}), ("site", {"site": "hull"}), ("project", {"project": "aaot"}),
                         ("explorer", {"project": "aaot", "site": "hull", "indicator": "acute-ae-attendances-type1"})):
         open_page(app, page, **query)
+
+
+def test_a_file_of_unknown_layout_is_mapped_on_the_page_and_read(app):
+    at = open_upload(app)
+    at.file_uploader(key="upload-file").upload(
+        "trust.csv", b"Month,Trust,Attends\n01/04/2018,RWA,100\n01/05/2018,RWA,*\n", "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "trust.csv was refused" in all_text(at)
+
+    def pick(label, value):
+        next(s for s in at.selectbox if s.label == label).set_value(value)
+
+    pick("Project", "aaot")
+    pick("Column with the month", "Month")
+    pick("Column naming the site", "Trust")
+    pick("The site column holds", "acute_trust")
+    next(m for m in at.multiselect if m.label.startswith("Columns holding a measure")).set_value(["Attends"])
+    at.run()
+    pick("Indicator", "acute-ae-attendances-type1")
+    at.run()
+    next(t for t in at.toggle if t.label == "Read the file with this mapping").set_value(True)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "passed every check** (series, 2 rows)" in all_text(at)
