@@ -14,6 +14,7 @@ row of either on the wrong side of the merger is left out (never both in one mon
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import re
@@ -91,13 +92,20 @@ class Recipe:
 
     def expected_columns(self) -> tuple[str, ...]:
         """Every file column the recipe names (used to recognise a file's layout)."""
-        names = [c for c in self.table("filters")]
+        return tuple(dict.fromkeys(column for column, _where, _line in self.column_keys()))
+
+    def column_keys(self) -> list[tuple[str, str, int | None]]:
+        """(file column, recipe key naming it, its line) for every column the recipe names."""
+        found = [(str(c), f"filters.{c}", self.line_of("filters", c)) for c in self.table("filters")]
         for table in ("period", "site", "indicator", "value", "denominator", "group"):
             if self.table(table).get("column"):
-                names.append(self.table(table)["column"])
-        for measure in self.data.get("measures") or []:
-            names += [measure["column"]] + ([measure["denominator"]] if measure.get("denominator") else [])
-        return tuple(dict.fromkeys(names))
+                found.append((self.table(table)["column"], f"{table}.column", self.line_of(table, "column")))
+        for n, measure in enumerate(self.data.get("measures") or []):
+            found.append((measure["column"], f"measures[{n}].column", _nth_line(self.text, "measures", n, "column")))
+            if measure.get("denominator"):
+                found.append((measure["denominator"], f"measures[{n}].denominator",
+                              _nth_line(self.text, "measures", n, "denominator")))
+        return found
 
 
 def _line_of(text: str, table: str, key: str) -> int | None:
@@ -297,12 +305,18 @@ def read_table(path, recipe: Recipe, file_name: str | None = None, sheet: str | 
         rows = _sheet_rows(path, file_name, sheet or recipe.sheet, max_rows)
     elif kind == "csv":
         text, _encoding = decode_text(data, file_name)
-        rows = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, nrows=max_rows,
-                           skip_blank_lines=False).to_numpy(dtype=object).tolist()
+        first = text.split("\n", 1)[0]
+        delimiter = max((",", ";", "\t"), key=first.count)
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        rows = [row for _n, row in zip(range(max_rows), reader, strict=False)] if max_rows else list(reader)
     else:
         raise ValidationFailed([Problem(file_name, None, None, None, f"Recipes read CSV and Excel files, not {kind}",
                                         "Export the data as CSV.")], file_name)
     header_row = 0 if "columns" in read else int(read.get("header_row", 1))
+    if header_row > len(rows):
+        raise ValidationFailed([Problem(file_name, None, None, None,
+                                        f"The file has {len(rows):,} row(s), fewer than the recipe's header_row "
+                                        f"({header_row})", f"Check that this is a '{recipe.name}' file.")], file_name)
     names = list(read["columns"]) if "columns" in read else [cell_text(c) for c in rows[header_row - 1]]
     width = max((len(r) for r in rows), default=0)
     names += [f"(column {i + 1})" for i in range(len(names), width)]
@@ -386,16 +400,18 @@ def map_file(path, recipe: Recipe, catalogue: Catalogue, *, file_name: str | Non
 
 
 def _require_columns(table: pd.DataFrame, recipe: Recipe, file_name: str) -> None:
-    missing = [c for c in recipe.expected_columns() if c not in table.columns]
+    present = {str(c) for c in table.columns}
+    missing = [(c, key, line) for c, key, line in recipe.column_keys() if c not in present]
     if missing:
         header = int(recipe.table("read").get("header_row", 1))
         shown = ", ".join(repr(str(c)) for c in list(table.columns)[:15])
+        where = "; ".join(f"'{c}' ({recipe.path.name}" + (f" line {line}" if line else "") + f", {key})"
+                          for c, key, line in missing)
         raise ValidationFailed([Problem(
-            file_name, header, missing[0], None,
-            f"The recipe '{recipe.name}' names column(s) {', '.join(repr(c) for c in missing)} that the file does not "
-            f"have (its columns: {shown})",
+            file_name, header, missing[0][0], None,
+            f"The recipe '{recipe.name}' names column(s) the file does not have: {where}. The file's columns: {shown}",
             f"Check that this is a '{recipe.name}' file and that [read] header_row / sheet point at the column names, "
-            f"or correct the column names in {recipe.path.name}.")], file_name)
+            f"or correct the column name at that line of {recipe.path.name}.")], file_name)
 
 
 def _period_text(column: pd.Series, fmt: str | None) -> pd.Series:

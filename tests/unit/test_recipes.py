@@ -137,7 +137,24 @@ def test_a_file_without_the_recipes_columns_is_refused(tmp_path, catalogue):
     with pytest.raises(ValidationFailed) as info:
         apply_recipe(path, "nhs-ae-attendances", catalogue)
     problem = info.value.problems[0]
-    assert problem.row == 1 and "nhs-ae-attendances" in problem.message and "'period'" in problem.message
+    assert problem.row == 1 and problem.column == "type" and "'type' (nhs-ae-attendances.toml line" in problem.message
+    recipe_lines = load_recipe("nhs-ae-attendances").text.splitlines()
+    line = next(n for n, text in enumerate(recipe_lines, start=1) if text == 'column = "period"')
+    assert f"'period' (nhs-ae-attendances.toml line {line}, period.column)" in problem.message
+
+
+def test_a_title_block_above_the_header_and_too_few_rows(tmp_path, catalogue):
+    recipe = tmp_path / "titled.toml"
+    recipe.write_text(GOOD.replace("header_row = 1", "header_row = 3"))
+    data = tmp_path / "titled.csv"
+    data.write_text("Monthly extract\n\nperiod,site,n,notes\n2019-02-01,hull,5,\n2019-03-01,hull,lots,\n")
+    with pytest.raises(ValidationFailed) as info:
+        apply_recipe(data, load_recipe(recipe, catalogue), catalogue)
+    assert [(p.row, p.column, p.value) for p in info.value.problems] == [(5, "n", "lots")]
+    short = tmp_path / "short.csv"
+    short.write_text("Monthly extract\n")
+    with pytest.raises(ValidationFailed, match="fewer than the recipe's header_row"):
+        apply_recipe(short, load_recipe(recipe, catalogue), catalogue)
 
 
 def test_the_same_month_in_two_files_is_refused(tmp_path, ae_files, catalogue):
