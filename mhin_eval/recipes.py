@@ -458,7 +458,8 @@ def _long_rows(table, recipe, sites, period_text, catalogue) -> pd.DataFrame:
     return long
 
 
-def _numbers(column: pd.Series, codes: set[str]) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _numbers(column: pd.Series, codes: set[str]) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """(values, missing, not-a-number, given as a suppression code) of a column of cells."""
     text = as_text(column)
     coded = text.isin(codes)
     values, missing, bad = parse_numbers(text.where(~coded, ""))

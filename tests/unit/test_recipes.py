@@ -297,3 +297,21 @@ def test_a_drafted_recipe_reads_the_file_and_is_saved_once(tmp_path, catalogue):
     with pytest.raises(RecipeError) as info:
         draft_recipe(Draft("x-y", "aaot", "Month", "Trust", measures={"Attends": "nope"}), catalogue, tmp_path)
     assert info.value.key == "measures[0].indicator"
+
+
+def test_a_long_file_maps_its_measure_codes_and_scales_values(tmp_path, catalogue):
+    recipe = tmp_path / "long.toml"
+    recipe.write_text('name = "long"\n[constants]\nproject = "aaot"\n[period]\ncolumn = "month"\n'
+                      '[site]\ncolumn = "site"\n[indicator]\ncolumn = "measure"\n'
+                      'map = { ATT = "acute-ae-attendances-type1", ADM = "acute-ae-admissions-type1" }\n'
+                      '[value]\ncolumn = "thousands"\nscale = 1000\n')
+    data = tmp_path / "long.csv"
+    data.write_text("month,site,measure,thousands\nApr 2019,hull,ATT,1.5\nApr 2019,hull,ADM,0.25\n"
+                    "Apr 2019,hull,XYZ,1\n")
+    with pytest.raises(ValidationFailed) as info:
+        apply_recipe(data, load_recipe(recipe, catalogue), catalogue)
+    assert [(p.row, p.column, p.value) for p in info.value.problems] == [(4, "measure", "XYZ")]
+    data.write_text("month,site,measure,thousands\nApr 2019,hull,ATT,1.5\nApr 2019,hull,ADM,0.25\n")
+    frame = apply_recipe(data, load_recipe(recipe, catalogue), catalogue).frame
+    assert dict(zip(frame["indicator"], frame["value"], strict=True)) == {
+        "acute-ae-attendances-type1": 1500.0, "acute-ae-admissions-type1": 250.0}
