@@ -54,7 +54,8 @@ def load(args: argparse.Namespace):
         return None
     catalogue = load_catalogue()
     try:
-        return apply_recipe_files(files, load_recipe(args.recipe, catalogue), catalogue)
+        return apply_recipe_files(files, load_recipe(args.recipe, catalogue), catalogue,
+                                  sheet=getattr(args, "sheet", None))
     except RecipeError as exc:
         print(str(exc), file=sys.stderr)
     except ValidationFailed as exc:

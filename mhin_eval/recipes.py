@@ -534,7 +534,7 @@ def apply_recipe(path, recipe: Recipe | str, catalogue: Catalogue | None = None,
     return Extract("series", prepared.frame, file_name, sha, kind, tuple(notes))
 
 
-def apply_recipe_files(paths, recipe: Recipe | str, catalogue: Catalogue | None = None):
+def apply_recipe_files(paths, recipe: Recipe | str, catalogue: Catalogue | None = None, *, sheet: str | None = None):
     """Several files of one recipe as ONE extract (one all-or-nothing ingest); every file's problems at once."""
     from mhin_eval.loaders import Extract
 
@@ -543,7 +543,7 @@ def apply_recipe_files(paths, recipe: Recipe | str, catalogue: Catalogue | None 
     extracts, problems = [], []
     for path in paths:
         try:
-            extracts.append(apply_recipe(path, recipe, catalogue))
+            extracts.append(apply_recipe(path, recipe, catalogue, sheet=sheet))
         except ValidationFailed as exc:
             problems += exc.problems
     names = [Path(p).name for p in paths]

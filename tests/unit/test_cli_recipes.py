@@ -50,3 +50,11 @@ def test_several_files_without_a_recipe_is_refused(tmp_path):
     path.write_text("a\n1\n")
     result = run("validate", path, path, data_dir=tmp_path / "store")
     assert result.returncode == 1 and "--recipe" in result.stderr
+
+
+def test_sheet_overrides_the_recipes_sheet(real_data_dir, tmp_path):
+    workbook = real_data_dir / "iapt_monthly_timeseries" / "feb2019_feb2020.xlsx"
+    result = run("validate", workbook, "--recipe", "iapt-monthly-wide", "--sheet", "Title sheet",
+                 data_dir=tmp_path / "store")
+    assert result.returncode == 1 and "Title sheet" not in result.stdout
+    assert "names column(s) the file does not have" in result.stderr
