@@ -80,6 +80,7 @@ class Site:
     trust_code: str = ""
     trust_name: str = ""
     icb_code: str = ""
+    acute_trusts: tuple[str, ...] = ()
     fidelity_score: int | None = None
     delivery: str = ""
     donor_pool: DonorPool | None = None
@@ -108,6 +109,7 @@ class Indicator:
     max_value: float | None = None
     headline: bool = False
     scale: str = ""
+    context: bool = False
 
     @property
     def is_share(self) -> bool:
@@ -281,9 +283,13 @@ class Catalogue:
             s for s in self.sites if s.project == project_id and (include_comparison or not s.is_comparison)
         )
 
-    def indicators_of(self, project_id: str, source: str | None = None) -> tuple[Indicator, ...]:
+    def indicators_of(self, project_id: str, source: str | None = None,
+                      include_context: bool = False) -> tuple[Indicator, ...]:
+        """A project's indicators; context series read from real NHS files (``context``) only when asked for:
+        they are validated and stored, not analysed as outcomes (and the demo invents none)."""
         return tuple(
             i for i in self.indicators if i.project == project_id and (source is None or i.source == source)
+            and (include_context or not i.context)
         )
 
     def setting(self, name: str, default=None):

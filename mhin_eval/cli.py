@@ -53,6 +53,10 @@ def _load(args: argparse.Namespace):
     from mhin_eval.loaders import load_extract
     from mhin_eval.schema import ValidationFailed
 
+    if getattr(args, "recipe", None) or getattr(args, "more", None):
+        from mhin_eval import cli_recipes
+
+        return cli_recipes.load(args)
     catalogue = load_catalogue()
     try:
         return load_extract(args.file, catalogue=catalogue, sheet=args.sheet)
@@ -217,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of the store (default: $MHIN_DATA_DIR, else data/store)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from mhin_eval import cli_recipes
 
     def command(name: str, help_text: str, handler) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
@@ -231,12 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("file", help="the extract to check")
     validate.add_argument("--sheet", help="Excel sheet to read when the workbook has several")
+    cli_recipes.add_options(validate)
 
     ingest = command(
         "ingest", "validate an extract and store it in one all-or-nothing transaction", cmd_ingest
     )
     ingest.add_argument("file", help="the extract to store")
     ingest.add_argument("--sheet", help="Excel sheet to read when the workbook has several")
+    cli_recipes.add_options(ingest)
     ingest.add_argument(
         "--user", default=_default_user(), help="name recorded in the history (default: login name)"
     )
@@ -269,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from mhin_eval import cli_analyse, cli_export, cli_results, cli_series
 
+    cli_recipes.register(commands)
     cli_analyse.register(commands)
     cli_export.register(commands)
     cli_results.register(commands)

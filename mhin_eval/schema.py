@@ -305,9 +305,13 @@ def _site_checks(project: pd.Series, site: pd.Series, catalogue: Catalogue, col:
         rows = file_rows(idx)
         proj = project.loc[idx[0]]
         known = [s.id for s in catalogue.sites if s.project == proj] or list(site_project)
+        named = _sites_named(value, catalogue)
+        hint = (f" '{value}' names the trust of site(s) {_listing(named)}: write the site id, or read the file with "
+                "a recipe whose [site] match is \"trust_code\" or \"trust_name\" (data/recipes/README.md)."
+                if named else "")
         col.add(f"Unknown site '{value}'{_also(rows)}",
                 f"Use one of the known site ids{' of project ' + repr(proj) if proj in known_projects else ''}: "
-                f"{_listing(known)}.", row=rows[0], column="site", value=value)
+                f"{_listing(known)}.{hint}", row=rows[0], column="site", value=value)
     owner = site.map(site_project)
     wrong = ~blank_s & ~unknown_site & ~bad_project & ~blank_p & (owner != project)
     if wrong.any():
@@ -318,6 +322,16 @@ def _site_checks(project: pd.Series, site: pd.Series, catalogue: Catalogue, col:
                     f"Correct the project to '{site_project[s]}', or use a site of '{p}': "
                     f"{_listing(x.id for x in catalogue.sites if x.project == p)}.",
                     row=rows[0], column="site", value=s)
+
+
+def _sites_named(value: str, catalogue: Catalogue) -> list[str]:
+    """Sites whose trust code, ICB code or trust name is ``value`` (ignoring case and punctuation)."""
+    def key(text: str) -> str:
+        return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("&", " and ")).strip()
+
+    wanted = key(value)
+    return [s.id for s in catalogue.sites
+            if wanted and wanted in {key(s.trust_code), key(s.icb_code), key(s.trust_name), *map(key, s.acute_trusts)}]
 
 
 def _indicator_table(catalogue: Catalogue) -> pd.DataFrame:

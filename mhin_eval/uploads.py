@@ -21,6 +21,7 @@ import pandas as pd
 from mhin_eval.access import Access, Role
 from mhin_eval.catalogue import Catalogue, CatalogueError
 from mhin_eval.loaders import Extract, list_sheets, load_extract
+from mhin_eval.recipes import RecipeError, apply_recipe, recognise
 from mhin_eval.schema import Problem, ValidationFailed
 from mhin_eval.store import IngestResult, Store, StoreBusy, StoreError, StoreUnavailable
 
@@ -127,10 +128,66 @@ def preview_changes(store: Store, extract: Extract, *, replace_range: bool = Fal
     return summary.reset_index(), replaced.reset_index(drop=True), removed.reset_index(drop=True)
 
 
+def sheet_rows(data: bytes) -> dict[str, int]:
+    """Each sheet of a workbook with its number of rows (as the workbook records them), in workbook order."""
+    import io
+
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    try:
+        counts = {}
+        for sheet in workbook.worksheets:
+            rows = sheet.max_row
+            if rows is None:
+                rows = sum(1 for _ in sheet.iter_rows(values_only=True))
+            counts[sheet.title] = int(rows or 0)
+        return counts
+    finally:
+        workbook.close()
+
+
+def data_sheet(counts: dict[str, int]) -> str | None:
+    """The sheet that holds the data: the one with most rows (a title or notes sheet has few)."""
+    return max(counts, key=counts.get) if counts else None
+
+
+def known_layout(data: bytes, file_name: str, catalogue: Catalogue, sheet: str | None = None) -> str | None:
+    """The shipped recipe whose expected columns the file's header holds, or None."""
+    suffix = Path(file_name).suffix.lower() or ".csv"
+    with tempfile.TemporaryDirectory(prefix="mhin-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        return recognise(path, catalogue, file_name=file_name, sheet=sheet)
+
+
+def file_columns(data: bytes, file_name: str, sheet: str | None = None, header_row: int = 1) -> list[str]:
+    """The column names on ``header_row`` of the file (of ``sheet`` for a workbook), for a mapping step."""
+    from mhin_eval.recipes import Recipe, read_table
+
+    recipe = Recipe("columns", "", Path("columns.toml"), {"read": {"header_row": int(header_row)}}, "")
+    suffix = Path(file_name).suffix.lower() or ".csv"
+    with tempfile.TemporaryDirectory(prefix="mhin-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        table, _sha, _kind = read_table(path, recipe, file_name, sheet, max_rows=int(header_row) + 1)
+    return [str(c) for c in table.columns if str(c)]
+
+
+def _read(path: Path, file_name: str, catalogue: Catalogue, sheet: str | None, recipe: str | None) -> Extract:
+    if recipe is None:
+        return load_extract(path, catalogue=catalogue, sheet=sheet, file_name=file_name)
+    try:
+        return apply_recipe(path, recipe, catalogue, file_name=file_name, sheet=sheet)
+    except RecipeError as exc:
+        raise ValidationFailed([Problem(file_name, None, None, recipe, f"The recipe cannot be used: {exc}",
+                                        exc.fix)], file_name) from exc
+
+
 def check_upload(data: bytes, file_name: str, *, access: Access, store: Store, catalogue: Catalogue,
-                 sheet: str | None = None, replace_range: bool = False) -> UploadCheck:
-    """Validate an uploaded file and preview it (as a correction with ``replace_range``); nothing is stored.
-    Every refusal is recorded in the audit log."""
+                 sheet: str | None = None, replace_range: bool = False, recipe: str | None = None) -> UploadCheck:
+    """Validate an uploaded file (read with ``recipe`` when given) and preview it (as a correction with
+    ``replace_range``); nothing is stored. Every refusal is recorded in the audit log."""
     limit = max_upload_bytes(catalogue)
     if len(data) > limit:
         check = _refused(file_name, f"The file is {len(data) / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB "
@@ -141,7 +198,7 @@ def check_upload(data: bytes, file_name: str, *, access: Access, store: Store, c
             path = Path(folder) / f"upload{suffix}"
             path.write_bytes(data)
             try:
-                extract = load_extract(path, catalogue=catalogue, sheet=sheet, file_name=file_name)
+                extract = _read(path, file_name, catalogue, sheet, recipe)
             except ValidationFailed as exc:
                 check = UploadCheck(file_name, None, tuple(exc.problems))
             except (StoreError, CatalogueError):

@@ -7,6 +7,7 @@ from mhin_eval import uploads
 from mhin_eval.text import plain
 from mhin_eval.ui import auth, components, context, exports
 from mhin_eval.ui import published as published_ui
+from mhin_eval.ui import recipes as upload_recipes
 
 access = auth.page_access()
 cat = context.catalogue()
@@ -26,28 +27,29 @@ with st.expander("What a file must look like"):
         "- **Participant records**: `project, site, participant_id, measure, timepoint, value` and optionally "
         "`date, delivery_mode, ethnicity, age_band, sex`; `timepoint` is `baseline` or `follow-up`.\n"
         "- NHS England's published statistics files (MHSDS long CSV, Mental Health Act annual data file).\n"
+        "- Real NHS files of a known layout (A&E attendances, IAPT monthly time series): read with a recipe, "
+        "proposed when the file's columns match (`python -m mhin_eval recipes` lists them).\n"
         f"- CSV (UTF-8 or Windows-1252), Excel `.xlsx` or Parquet, up to {uploads.max_upload_bytes(cat) / 2**20:,.0f} MB."
     )
 
 upload = st.file_uploader("Extract file", type=["csv", "xlsx", "parquet"], key="upload-file")
 if upload is not None:
     data = upload.getvalue()
-    sheet = None
-    if upload.name.lower().endswith(".xlsx"):
-        sheets = uploads.sheet_names(data)
-        if len(sheets) > 1:
-            sheet = st.selectbox("Sheet", sheets, key="upload-sheet")
+    sheet = upload_recipes.choose_sheet(data, upload.file_id) if upload.name.lower().endswith(".xlsx") else None
+    recipe = upload_recipes.choose_recipe(data, upload.name, upload.file_id, cat, sheet)
+    if recipe is None and access.can_rollback:
+        recipe = upload_recipes.mapping_step(data, upload.name, upload.file_id, cat, sheet, can_save=True)
     correction = st.toggle(
         "This file corrects data already stored", key="upload-replace-range",
         help="Each site's indicator is replaced as a whole over the months the file covers: stored rows in that "
              "range that the file does not give again (e.g. a group spelt differently before) are removed. "
              "The preview lists them; rolling the upload back restores them.")
-    check_key = ("upload-check", upload.file_id, sheet, correction, context.data_version())
+    check_key = ("upload-check", upload.file_id, sheet, recipe, correction, context.data_version())
     name = plain(upload.name)
     if st.session_state.get("upload-check-key") != check_key:
         with st.status(f"Checking {name} ({len(data) / 2**20:,.1f} MB)…", expanded=False) as status:
             check = uploads.check_upload(data, upload.name, access=access, store=store, catalogue=cat, sheet=sheet,
-                                         replace_range=correction)
+                                         replace_range=correction, recipe=recipe)
             status.update(label=f"Checked {name}", state="complete" if check.ok else "error")
         st.session_state["upload-check-key"] = check_key
         st.session_state["upload-check"] = check
