@@ -285,7 +285,8 @@ def compute(series: pd.DataFrame, participants: pd.DataFrame, catalogue: Catalog
 def results_of_record(store, catalogue: Catalogue, project: str, counts: Counts,
                       sites: Iterable[str] | None = None) -> tuple[ResultOfRecord, ...]:
     """The project's records for the store's current data version and this view, read from the store, or
-    computed from all of the project's rows and stored when this version has none yet.
+    computed from all of the project's rows and stored when this version has none yet (normally done after
+    each ingest by mhin_eval.recompute, which also reuses the records of unchanged series).
 
     ``sites`` keeps the records of those sites only (a user's scope); the records themselves never depend on
     who asks, so every user sees the same number for the same site.
@@ -294,11 +295,9 @@ def results_of_record(store, catalogue: Catalogue, project: str, counts: Counts,
     version = store.version()
     payload = store.recorded_results(version, view, project, RECORD_FORMAT)
     if payload is None:
-        every_site = [s.id for s in catalogue.sites_of(project, True)]
-        records = compute(store.series(project=project, sites=every_site),
-                          store.participants(project=project, sites=every_site), catalogue, project, counts, version)
-        store.record_results(version, view, project, RECORD_FORMAT,
-                             json.dumps([r.to_json() for r in records], allow_nan=False, default=_json_number))
+        from mhin_eval import recompute
+
+        records = recompute.refresh_project(store, catalogue, project, views=(view,), workers=1)[view]
     else:
         records = tuple(ResultOfRecord.from_json(r) for r in json.loads(payload))
     if sites is not None:
