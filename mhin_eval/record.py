@@ -314,6 +314,18 @@ def _json_number(value):
     raise TypeError(f"cannot store {type(value).__name__} in a result of record")
 
 
+def filter_records(records: Iterable[ResultOfRecord], catalogue: Catalogue, *, regions: Iterable[str] = (),
+                   indicators: Iterable[str] = (), directions: Iterable[str] = ()) -> tuple[ResultOfRecord, ...]:
+    """The records of sites in ``regions``, for indicators labelled as in ``indicators`` and with a direction
+    of effect in ``directions`` ("improvement", …); an empty filter keeps everything."""
+    regions, indicators, directions = set(regions), set(indicators), set(directions)
+    region_of = {s.id: s.region for s in catalogue.sites} if regions else {}
+    return tuple(r for r in records
+                 if (not regions or region_of.get(r.site) in regions)
+                 and (not indicators or r.label in indicators)
+                 and (not directions or r.direction in directions))
+
+
 def find(records: Iterable[ResultOfRecord], site: str, indicator: str) -> ResultOfRecord | None:
     return next((r for r in records if r.site == site and r.indicator == indicator), None)
 

@@ -3,7 +3,7 @@ Each section is a tab whose content is computed and drawn only when it is open."
 
 import streamlit as st
 
-from mhin_eval.ui import auth, components, context, exports, sections, state
+from mhin_eval.ui import analyses, auth, components, context, exports, many_sites, sections, state
 
 access = auth.page_access()
 
@@ -14,7 +14,12 @@ project = cat.project(project_id)
 st.title(project.name)
 st.markdown(project.summary)
 sites = access.sites_of(cat, project_id)
-st.caption(" · ".join(f"**{s.name}**: go-live {s.go_live:%B %Y}" for s in sites))
+many = len(sites) > many_sites.DEFAULT_CHARTED_SITES
+if many:
+    st.caption(f"{len(sites)} sites, go-live {min(s.go_live for s in sites):%B %Y} to "
+               f"{max(s.go_live for s in sites):%B %Y}.")
+else:
+    st.caption(" · ".join(f"**{s.name}**: go-live {s.go_live:%B %Y}" for s in sites))
 exports.export_buttons(project_id)
 
 series_indicators = cat.indicators_of(project_id, "series")
@@ -34,7 +39,12 @@ if tab := tabs.get("Outcomes over time"):
         indicator_id = state.choose("Indicator", [i.id for i in series_indicators], "indicator",
                                     format_func=lambda i: cat.indicator(project_id, i).label, horizontal=True)
         indicator = cat.indicator(project_id, indicator_id)
-        for column, site in zip(st.columns(len(sites)), sites, strict=True):
+        charted = sites
+        if many:
+            many_sites.ranked_chart(project_id, indicator, analyses.results_of_record(project_id),
+                                    key=f"ranked-{project_id}-{indicator.id}")
+            charted = many_sites.chosen_sites(sites, key=f"charted-{project_id}")
+        for column, site in many_sites.chart_grid(charted, 2 if many else len(sites)):
             with column:
                 components.its_block(project_id, site, indicator, key=f"{project_id}-{site.id}-{indicator.id}",
                                      comparisons=site.comparison_sites)
