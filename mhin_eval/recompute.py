@@ -120,14 +120,17 @@ def _fit_chunk(catalogue: Catalogue, items: list[tuple[str, str]], series: pd.Da
     return out
 
 
-def _chunks(items: list, n: int) -> list[list]:
-    return [items[i::n] for i in range(n) if items[i::n]]
+def _chunks(items: list[tuple[str, str]], n: int) -> list[list[tuple[str, str]]]:
+    """``items`` in about ``n`` runs of neighbouring sites, so each worker is sent the rows of few sites."""
+    items = sorted(items)
+    size = max(1, -(-len(items) // n))
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def fit_records(catalogue: Catalogue, items: Iterable[tuple[str, str]], series: pd.DataFrame,
                 participants: pd.DataFrame, views: tuple[str, ...] = record.VIEWS, version: int = 0,
-                workers: int = WORKERS, progress: Callable[[int, int], None] | None = None
-                ) -> dict[tuple[str, str], dict[str, str]]:
+                workers: int = WORKERS, progress: Callable[[int, int], None] | None = None,
+                pool: WorkerPool | None = None) -> dict[tuple[str, str], dict[str, str]]:
     """{(site, indicator): {view: record JSON}} of each item, fitted in ``workers`` processes when there are at
     least :data:`MIN_PARALLEL_FITS` items (the same fits as in one process: each site's model is independent)."""
     items = list(items)
@@ -141,35 +144,60 @@ def fit_records(catalogue: Catalogue, items: Iterable[tuple[str, str]], series: 
             if progress:
                 progress(i + 1, len(items))
         return done
+    own = pool is None
+    pool = WorkerPool(workers) if own else pool
     try:
-        _fit_in_pool(catalogue, items, series, participants, views, version, workers, progress, done)
+        _fit_in_pool(pool.get(), catalogue, items, series, participants, views, version, workers, progress, done)
     except (BrokenProcessPool, OSError):  # no worker processes here (a restricted host): fit in this one
         rest = [item for item in items if item not in done]
         done.update(fit_records(catalogue, rest, series, participants, views, version, 1, progress))
+    finally:
+        if own:
+            pool.close()
     return done
 
 
-def _fit_in_pool(catalogue, items, series, participants, views, version, workers, progress, done) -> None:
-    chunks = _chunks(items, workers * 8)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        futures = []
-        for chunk in chunks:
-            wanted = {s for site, _ in chunk for s in (site, *catalogue.site(site).comparison_sites)}
-            futures.append(pool.submit(
-                _fit_chunk, catalogue, chunk,
-                series[series["site"].isin(wanted)] if not series.empty else series,
-                participants[participants["site"].isin(wanted)] if not participants.empty else participants,
-                views, version))
-        for future in futures:
-            for site, indicator, payload in future.result():
-                done[(site, indicator)] = payload
-            if progress:
-                progress(len(done), len(items))
+class WorkerPool:
+    """Worker processes started on first use and kept for a whole refresh (starting them costs seconds). They
+    are forked from a server process that has already imported the analysis modules."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def get(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["mhin_eval.recompute"])
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+def _fit_in_pool(pool, catalogue, items, series, participants, views, version, workers, progress, done) -> None:
+    futures = []
+    for chunk in _chunks(items, workers * 4):
+        wanted = {s for site, _ in chunk for s in (site, *catalogue.site(site).comparison_sites)}
+        futures.append(pool.submit(
+            _fit_chunk, catalogue, chunk,
+            series[series["site"].isin(wanted)] if not series.empty else series,
+            participants[participants["site"].isin(wanted)] if not participants.empty else participants,
+            views, version))
+    for future in futures:
+        for site, indicator, payload in future.result():
+            done[(site, indicator)] = payload
+        if progress:
+            progress(len(done), len(items))
 
 
 def refresh_project(store, catalogue: Catalogue, project: str, views: tuple[str, ...] = record.VIEWS,
                     workers: int = WORKERS, progress: Callable[[int, int], None] | None = None,
-                    result: RefreshResult | None = None) -> dict[str, tuple[record.ResultOfRecord, ...]]:
+                    result: RefreshResult | None = None, pool: WorkerPool | None = None
+                    ) -> dict[str, tuple[record.ResultOfRecord, ...]]:
     """Bring a project's records up to the store's current data version for ``views``: nothing to do when this
     version's are stored; else reuse every kept record whose key is unchanged, fit the rest, keep both, and
     store the project's records for this version.
@@ -187,7 +215,7 @@ def refresh_project(store, catalogue: Catalogue, project: str, views: tuple[str,
     keys = record_keys(series, participants, catalogue, project)
     kept = {view: store_results.cached_records(store, project, view, record.RECORD_FORMAT) for view in views}
     missing = [item for item, key in keys.items() if any(key not in kept[view] for view in views)]
-    fitted = fit_records(catalogue, missing, series, participants, views, version, workers, progress)
+    fitted = fit_records(catalogue, missing, series, participants, views, version, workers, progress, pool)
     result.fitted |= {(project, site, indicator) for site, indicator in fitted}
     result.reused += len(keys) - len(missing)
     out = {}
@@ -210,10 +238,15 @@ def refresh(store, catalogue: Catalogue, projects: Iterable[str] | None = None, 
     views, reusing unchanged records; ``progress(project, done, total)`` is told after each batch of fits."""
     started = time.perf_counter()
     result = RefreshResult(store.version())
-    for project in projects if projects is not None else catalogue.project_ids:
-        if progress:
-            progress(project, 0, 0)
-        refresh_project(store, catalogue, project, views, workers,
-                        (lambda done, total, p=project: progress(p, done, total)) if progress else None, result)
+    pool = WorkerPool(workers)
+    try:
+        for project in projects if projects is not None else catalogue.project_ids:
+            if progress:
+                progress(project, 0, 0)
+            refresh_project(store, catalogue, project, views, workers,
+                            (lambda done, total, p=project: progress(p, done, total)) if progress else None, result,
+                            pool)
+    finally:
+        pool.close()
     result.seconds = time.perf_counter() - started
     return result
