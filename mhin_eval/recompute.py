@@ -102,21 +102,32 @@ def _json(record_: record.ResultOfRecord) -> str:
 
 
 def _fit_chunk(catalogue: Catalogue, items: list[tuple[str, str]], series: pd.DataFrame,
-               participants: pd.DataFrame, views: tuple[str, ...], version: int
-               ) -> list[tuple[str, str, dict[str, str]]]:
-    """Fit and describe each (site, indicator) of ``items``: [(site, indicator, {view: record JSON})]."""
+               participants: pd.DataFrame, views: tuple[str, ...], version: int,
+               progress: Callable[[int, int], None] | None = None) -> list[tuple[str, str, dict[str, str]]]:
+    """Fit and describe each (site, indicator) of ``items``: [(site, indicator, {view: record JSON})].
+
+    Each analysis is given only its own rows (the site's and its comparison series' for that indicator: all
+    it reads), split once here, so that a fit's cost does not grow with the number of sites."""
     rule = SuppressionRule.from_catalogue(catalogue)
+    own_series = dict(tuple(series.groupby(["site", "indicator"], sort=False))) if not series.empty else {}
+    own_people = dict(tuple(participants.groupby(["site", "measure"], sort=False))) if not participants.empty else {}
     out = []
-    for site_id, indicator_id in items:
+    for done, (site_id, indicator_id) in enumerate(items, 1):
         site = catalogue.site(site_id)
         indicator = catalogue.indicator(site.project, indicator_id)
+        parts = [own_series[(s, indicator_id)] for s in (site_id, *site.comparison_sites)
+                 if (s, indicator_id) in own_series]
+        rows = pd.concat(parts) if parts else series.iloc[:0]
+        people = own_people.get((site_id, indicator_id), participants.iloc[:0])
         try:
-            result = evaluate.site_result(series, participants, catalogue, site, indicator)
+            result = evaluate.site_result(rows, people, catalogue, site, indicator)
         except AnalysisError as exc:
             result = exc
         out.append((site_id, indicator_id, {
             view: _json(record.describe(result, site, indicator, Counts(view == "suppressed", rule), version))
             for view in views}))
+        if progress:
+            progress(done, len(items))
     return out
 
 
@@ -138,11 +149,8 @@ def fit_records(catalogue: Catalogue, items: Iterable[tuple[str, str]], series: 
     if not items:
         return done
     if workers <= 1 or len(items) < MIN_PARALLEL_FITS:
-        for i, item in enumerate(items):
-            for site, indicator, payload in _fit_chunk(catalogue, [item], series, participants, views, version):
-                done[(site, indicator)] = payload
-            if progress:
-                progress(i + 1, len(items))
+        for site, indicator, payload in _fit_chunk(catalogue, items, series, participants, views, version, progress):
+            done[(site, indicator)] = payload
         return done
     own = pool is None
     pool = WorkerPool(workers) if own else pool
