@@ -81,7 +81,7 @@ def record_keys(series: pd.DataFrame, participants: pd.DataFrame, catalogue: Cat
             continue
         hashes = _row_hashes(frame)
         for (site, indicator), index in frame.groupby(["site", column], sort=False).groups.items():
-            groups[(site, indicator)] = np.sort(hashes.loc[index].to_numpy()).tobytes()
+            groups[(column, site, indicator)] = np.sort(hashes.loc[index].to_numpy()).tobytes()
     names = {s.id: s.name for s in catalogue.sites}
     shared = _digest(record.RECORD_FORMAT, sorted(catalogue.settings.items()), catalogue.breakdowns, rule)
     keys = {}
@@ -89,10 +89,12 @@ def record_keys(series: pd.DataFrame, participants: pd.DataFrame, catalogue: Cat
         options = (evaluate.default_its_options(catalogue, indicator) if indicator.source == "series"
                    else indicator.default_model)
         for site in catalogue.sites_of(project):
-            sites = (site.id, *site.comparison_sites) if indicator.source == "series" else (site.id,)
+            series_kind = indicator.source == "series"
+            sites = (site.id, *site.comparison_sites) if series_kind else (site.id,)
+            column = "indicator" if series_kind else "measure"
             keys[(site.id, indicator.id)] = _digest(
                 shared, site, indicator, options, tuple(names.get(s, s) for s in sites),
-                *(groups.get((s, indicator.id), b"") for s in sites),
+                *(groups.get((column, s, indicator.id), b"") for s in sites),
             )
     return keys
 
