@@ -122,8 +122,12 @@ def measure(n_sites: int, folder: Path, pages: list[str]) -> dict:
     if proc.returncode:
         raise RuntimeError(proc.stderr[-2000:])
     fits = json.loads(proc.stderr.strip().splitlines()[-1])["fitted"]
-    row = {"sites": n_sites, "ingest s": ingest_s, "peak MB": ingest_mb, "results s": results_s, "fits": fits,
-           "first byte s": first_byte(store, env)}
+    row = {"sites": n_sites, "ingest s": ingest_s, "peak MB": ingest_mb, "results s": results_s, "fits": fits}
+    try:
+        row["first byte s"] = first_byte(store, env)
+    except RuntimeError as exc:
+        print(f"{n_sites} sites: the server did not answer: {exc}", file=sys.stderr)
+        row["first byte s"] = "no answer"
     for page, (cold, warm) in page_times(pages, store, catalogue).items():
         row[f"{page} cold/warm s"] = f"{cold:.2f} / {warm:.2f}"
     return row

@@ -57,46 +57,74 @@ def warm_up_views() -> list[tuple[str, dict[str, str]]]:
 
 
 def _run_view(at, page: str, query: dict[str, str], timeout: float) -> None:
-    try:
-        at.query_params.clear()
-        at.query_params.update(query)
-        at.switch_page(page)
-        at.run(timeout=timeout)
-    finally:
-        Runtime._instance = None  # AppTest leaves its stand-in runtime behind when a run times out
+    at.query_params.clear()
+    at.query_params.update(query)
+    at.switch_page(page)
+    at.run(timeout=timeout)
 
 
-def warm_up(budget: float | None = None, page_timeout: float | None = None) -> None:
-    """Run the views of :func:`warm_up_views` in order in this process (Streamlit's AppTest runner), filling
-    the caches the server then shares, until ``budget`` seconds are spent. A page that raises or takes more
-    than ``page_timeout`` seconds is reported and skipped; nothing here stops the server from starting."""
+def _warm_up_pages(views, budget: float, page_timeout: float, stop: threading.Event, report: dict) -> None:
+    """Run ``views`` one by one until ``budget`` seconds are spent or ``stop`` is set; ``report`` counts the
+    views done and lists those that failed."""
     from streamlit.testing.v1 import AppTest
 
-    budget = _seconds("MHIN_WARM_UP_S", WARM_UP_BUDGET_S) if budget is None else budget
-    page_timeout = _seconds("MHIN_WARM_UP_PAGE_S", WARM_UP_PAGE_TIMEOUT_S) if page_timeout is None else page_timeout
     started = time.perf_counter()
-    failed, done = [], 0
-    views = warm_up_views()
     at = None
     for page, query in views:
         left = budget - (time.perf_counter() - started)
-        if left <= 0:
+        if left <= 0 or stop.is_set():
             break
         name = f"{page} {query or ''}".strip()
         try:
             if at is None:
                 at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=page_timeout)
                 at.run(timeout=min(page_timeout, left))
-                Runtime._instance = None
             _run_view(at, page, query, min(page_timeout, left))
             if at.exception:
-                failed.append(name)
+                report["failed"].append(name)
         except Exception as exc:  # a slow or broken page must not stop the server from starting
-            failed.append(f"{name} ({type(exc).__name__}: {exc})")
-            at = None  # a run that timed out may still be going: later views start from a fresh runner
-            Runtime._instance = None
-        done += 1
-    skipped = len(views) - done
+            report["failed"].append(f"{name} ({type(exc).__name__}: {exc})")
+            at = None  # a run that timed out leaves its runner unusable: later views start from a fresh one
+        finally:
+            with report["lock"]:
+                if not stop.is_set():
+                    Runtime._instance = None  # AppTest leaves its stand-in runtime behind when a run times out
+        report["done"] += 1
+
+
+def _abandon_app_test() -> None:
+    """Let a warm-up run still going (a page busy in Python, which AppTest's timeout cannot interrupt) finish
+    on its own without touching the server's runtime: AppTest's module then sets and clears a stand-in class's
+    instance, not Streamlit's."""
+    from streamlit.testing.v1 import app_test
+
+    app_test.Runtime = type("AbandonedWarmUpRuntime", (), {"_instance": None})
+    if Runtime._instance is not None and type(Runtime._instance) is not Runtime:  # a mock passes isinstance
+        Runtime._instance = None
+
+
+def warm_up(budget: float | None = None, page_timeout: float | None = None) -> None:
+    """Run the views of :func:`warm_up_views` in order (Streamlit's AppTest runner, in a thread of this
+    process), filling the caches the server then shares, for at most ``budget`` seconds. A page that raises or
+    takes more than ``page_timeout`` seconds is reported and skipped; when the budget is spent the warm-up is
+    left behind, so nothing here can keep the server from listening."""
+    budget = _seconds("MHIN_WARM_UP_S", WARM_UP_BUDGET_S) if budget is None else budget
+    page_timeout = _seconds("MHIN_WARM_UP_PAGE_S", WARM_UP_PAGE_TIMEOUT_S) if page_timeout is None else page_timeout
+    started = time.perf_counter()
+    views = warm_up_views()
+    report = {"done": 0, "failed": [], "lock": threading.Lock()}
+    stop = threading.Event()
+    worker = threading.Thread(target=_warm_up_pages, args=(views, budget, page_timeout, stop, report),
+                              name="mhin-warm-up", daemon=True)
+    worker.start()
+    worker.join(budget + 1)
+    if worker.is_alive():
+        with report["lock"]:
+            stop.set()
+            _abandon_app_test()
+        report["failed"].append("a page still running when the time was up (left to finish on its own)")
+    skipped = len(views) - report["done"]
+    failed = report["failed"]
     print(f"mhin-eval: pages prepared in {time.perf_counter() - started:.1f} s"
           + (f"; {skipped} view(s) left to their first visitor (time budget)" if skipped else "")
           + (f"; failed: {'; '.join(failed)}" if failed else ""), file=sys.stderr, flush=True)
