@@ -88,3 +88,29 @@ def test_the_server_listens_and_serves_when_every_warm_up_page_runs_out_of_time(
         stop_app(proc)
     output = proc.stdout.read().decode(errors="replace")
     assert "pages prepared in" in output and "failed:" in output
+
+
+def test_a_page_busy_past_the_budget_is_left_behind_and_the_runtime_is_free(seeded_copy, monkeypatch, capsys):
+    """AppTest's timeout cannot stop a page busy in Python: the warm-up stops waiting when its time is up, and
+    the page finishes later without touching the server's runtime."""
+    import threading
+    import time
+
+    from streamlit.runtime import Runtime
+    from streamlit.testing.v1 import app_test
+
+    from mhin_eval import record
+
+    monkeypatch.setattr(app_test, "Runtime", app_test.Runtime)  # restored for the tests that follow
+    real = record.filter_records
+    monkeypatch.setattr(record, "filter_records", lambda *a, **k: time.sleep(6) or real(*a, **k))
+    monkeypatch.setattr(serve, "warm_up_views", lambda: [("pages/overview.py", {}), ("pages/methods.py", {})])
+    started = time.perf_counter()
+    serve.warm_up(budget=2, page_timeout=20)
+    assert time.perf_counter() - started < 5
+    assert "still running when the time was up" in capsys.readouterr().err
+    assert Runtime._instance is None
+    for thread in threading.enumerate():
+        if thread.name == "mhin-warm-up":
+            thread.join(30)
+    assert Runtime._instance is None, "the page left behind cleared or set the server's runtime when it ended"
