@@ -34,17 +34,19 @@ def results_progress():
     return update
 
 
-def chosen_sites(sites: tuple[Site, ...] | list[Site], *, key: str, label: str = "Sites charted") -> list[Site]:
-    """The sites whose charts are drawn: all of them when there are few, else those chosen in a multiselect
-    (the first :data:`DEFAULT_CHARTED_SITES` by default), so a page with hundreds of sites draws a handful."""
+def chosen_sites(sites: tuple[Site, ...] | list[Site], *, key: str, label: str = "Sites charted",
+                 container=st) -> list[Site]:
+    """The sites whose charts and sections are drawn: all of them when there are few, else those chosen in a
+    multiselect (the first :data:`DEFAULT_CHARTED_SITES` by default), so a page with hundreds of sites draws a
+    handful."""
     sites = list(sites)
     if len(sites) <= DEFAULT_CHARTED_SITES:
         return sites
     by_id = {s.id: s for s in sites}
-    chosen = st.multiselect(label, list(by_id), default=list(by_id)[:DEFAULT_CHARTED_SITES], key=key,
-                            format_func=lambda s: by_id[s].name,
-                            help=f"{len(sites)} sites: every site is in the ranked chart above; choose the sites "
-                                 "whose own charts are shown.")
+    chosen = container.multiselect(label, list(by_id), default=list(by_id)[:DEFAULT_CHARTED_SITES], key=key,
+                                   format_func=lambda s: by_id[s].name,
+                                   help=f"{len(sites)} sites: every site is in the ranked chart of each outcome; "
+                                        "choose the sites whose own charts and sections are shown.")
     return [by_id[s] for s in chosen]
 
 
