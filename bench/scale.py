@@ -62,14 +62,20 @@ def prepare(n_sites: int, folder: Path) -> tuple[Path, Path, dict[str, str]]:
     return catalogue, folder / "demo", env
 
 
-def refresh_results(store_dir: str) -> None:
-    """The child of the "results" step: compute every project's results of record; print what it did."""
-    from mhin_eval import recompute
+def refresh_results(store_dir: str, from_scratch: bool = False) -> None:
+    """The child of the "results" step: compute every project's results of record (all of them again with
+    ``from_scratch``: the stored ones are deleted first); print what it did."""
+    from mhin_eval import recompute, store_results
     from mhin_eval.catalogue import load_catalogue
     from mhin_eval.store import Store
 
     catalogue = load_catalogue()
-    result = recompute.refresh(Store(store_dir, catalogue=catalogue), catalogue)
+    store = Store(store_dir, catalogue=catalogue)
+    if from_scratch:
+        with store._write() as con:
+            con.execute("DELETE FROM results_of_record")
+            con.execute(f"DROP TABLE IF EXISTS {store_results.TABLE}")
+    result = recompute.refresh(store, catalogue)
     print(json.dumps({"fitted": len(result.fitted), "reused": result.reused}), file=sys.stderr)
 
 
@@ -148,10 +154,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sites", type=int, nargs="+", default=list(SIZES), help="roll-out sizes (intervention sites)")
     parser.add_argument("--pages", nargs="+", default=list(PAGES), help="pages timed under AppTest")
     parser.add_argument("--keep", type=Path, help="folder to keep the generated catalogues and stores in")
-    parser.add_argument("--refresh-only", metavar="STORE", help=argparse.SUPPRESS)
+    parser.add_argument("--refresh-only", metavar="STORE",
+                        help="only compute the results of record of STORE (with MHIN_CATALOGUE set), as timed here")
+    parser.add_argument("--from-scratch", action="store_true", help="with --refresh-only: recompute every result")
     args = parser.parse_args(argv)
     if args.refresh_only:
-        refresh_results(args.refresh_only)
+        refresh_results(args.refresh_only, args.from_scratch)
         return
     rows = []
     with tempfile.TemporaryDirectory(prefix="mhin-scale-") as tmp:
