@@ -190,6 +190,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
             store,
             demo_dir=args.demo_dir or DEFAULT_DEMO_DIR,
             published_dir=args.published_dir or DEFAULT_PUBLISHED_DIR,
+            results=False,
         )
     except ValidationFailed as exc:
         print(exc.report(), file=sys.stderr)
