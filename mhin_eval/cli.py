@@ -98,6 +98,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"{extract.file_name}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     print(result.summary())
+    if not result.no_op and args.results:
+        _refresh_results(store)
     return EXIT_OK
 
 
@@ -113,6 +115,18 @@ def _print_preview(detail: pd.DataFrame, replace_range: bool, limit: int = 20) -
         print(shown.rename(columns=lambda c: c.removeprefix("old_")).head(limit).to_string(index=False))
         if len(removed) > limit:
             print(f"... and {len(removed) - limit:,} more.")
+
+
+def _refresh_results(store) -> None:
+    """Compute the results of record of the store's new data version (mhin_eval.recompute), with progress."""
+    from mhin_eval import recompute
+
+    def progress(project: str, done: int, total: int) -> None:
+        if total:
+            end = "\n" if done == total else ""
+            print(f"\rResults of record, {project}: {done:,}/{total:,} fitted", end=end, file=sys.stderr, flush=True)
+
+    print(recompute.refresh(store, store.catalogue, progress=progress).summary(), file=sys.stderr)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -153,12 +167,15 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     from mhin_eval.store import StoreError
 
+    store = _store(args)
     try:
-        result = _store(args).rollback(args.ingest_id, user=args.user)
+        result = store.rollback(args.ingest_id, user=args.user)
     except StoreError as exc:
         print(f"rollback refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     print(result.summary())
+    if args.results:
+        _refresh_results(store)
     return EXIT_OK
 
 
@@ -183,6 +200,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
             store,
             demo_dir=args.demo_dir or DEFAULT_DEMO_DIR,
             published_dir=args.published_dir or DEFAULT_PUBLISHED_DIR,
+            results=False,
         )
     except ValidationFailed as exc:
         print(exc.report(), file=sys.stderr)
@@ -194,11 +212,15 @@ def cmd_seed(args: argparse.Namespace) -> int:
         print(f"Nothing to seed: the store at {store.data_dir} already holds its data.")
     for result in results:
         print(result.summary())
-    if results:
-        from mhin_eval import record
-
-        print(f"Results of record: {record.refresh(store, store.catalogue)} stored for this data version.")
+    if results and args.results:
+        _refresh_results(store)
     return EXIT_OK
+
+
+def _add_results_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-results", dest="results", action="store_false",
+                        help="do not compute the results of record of the new data version now (the dashboard "
+                             "then computes them when first shown)")
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -254,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
              "stored rows in that range the file does not give again (listed first; rollback restores them)",
     )
     ingest.add_argument("--dry-run", action="store_true", help="show what would change and store nothing")
+    _add_results_option(ingest)
 
     command(
         "history", "list every ingest: who, when, which file, rows added and replaced, rollbacks", cmd_history
@@ -262,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = command("rollback", "undo one ingest; earlier values come back exactly", cmd_rollback)
     rollback.add_argument("ingest_id", type=int, metavar="ID", help="ingest id as listed by `history`")
     rollback.add_argument("--user", default=_default_user(), help="name recorded in the history")
+    _add_results_option(rollback)
 
     demo = command("demo", "write the synthetic demo extracts (byte-identical on every run)", cmd_demo)
     demo.add_argument("--out", help="output folder (default: data/demo)")
@@ -273,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument(
         "--published-dir", help="folder of published statistics files (default: data/published)"
     )
+    _add_results_option(seed)
 
     from mhin_eval import cli_analyse, cli_export, cli_results, cli_series
 

@@ -26,7 +26,6 @@ import pandas as pd
 
 from mhin_eval import evaluate
 from mhin_eval.access.shown import Counts
-from mhin_eval.access.suppression import SuppressionRule
 from mhin_eval.analysis import pooling
 from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.results import AnalysisError, Estimate
@@ -285,17 +284,11 @@ def site_results(series: pd.DataFrame, participants: pd.DataFrame, catalogue: Ca
             yield site, indicator, result
 
 
-def compute(series: pd.DataFrame, participants: pd.DataFrame, catalogue: Catalogue, project: str,
-            counts: Counts, version: int) -> tuple[ResultOfRecord, ...]:
-    """Every record of a project (all its intervention sites, every indicator) for one view."""
-    return tuple(describe(result, site, indicator, counts, version)
-                 for site, indicator, result in site_results(series, participants, catalogue, project))
-
-
 def results_of_record(store, catalogue: Catalogue, project: str, counts: Counts,
                       sites: Iterable[str] | None = None) -> tuple[ResultOfRecord, ...]:
     """The project's records for the store's current data version and this view, read from the store, or
-    computed from all of the project's rows and stored when this version has none yet.
+    computed from all of the project's rows and stored when this version has none yet (normally done after
+    each ingest by mhin_eval.recompute, which also reuses the records of unchanged series).
 
     ``sites`` keeps the records of those sites only (a user's scope); the records themselves never depend on
     who asks, so every user sees the same number for the same site.
@@ -304,11 +297,9 @@ def results_of_record(store, catalogue: Catalogue, project: str, counts: Counts,
     version = store.version()
     payload = store.recorded_results(version, view, project, RECORD_FORMAT)
     if payload is None:
-        every_site = [s.id for s in catalogue.sites_of(project, True)]
-        records = compute(store.series(project=project, sites=every_site),
-                          store.participants(project=project, sites=every_site), catalogue, project, counts, version)
-        store.record_results(version, view, project, RECORD_FORMAT,
-                             json.dumps([r.to_json() for r in records], allow_nan=False, default=_json_number))
+        from mhin_eval import recompute
+
+        records = recompute.refresh_project(store, catalogue, project, views=(view,), workers=1)[view]
     else:
         records = tuple(ResultOfRecord.from_json(r) for r in json.loads(payload))
     if sites is not None:
@@ -317,20 +308,24 @@ def results_of_record(store, catalogue: Catalogue, project: str, counts: Counts,
     return records
 
 
-def refresh(store, catalogue: Catalogue) -> int:
-    """Compute and store the records of every project for both views at the store's current data version
-    (after an ingest or seed, so that page views read them instead of fitting); returns how many."""
-    rule = SuppressionRule.from_catalogue(catalogue)
-    return sum(len(results_of_record(store, catalogue, project, Counts(suppressed, rule)))
-               for project in catalogue.project_ids for suppressed in (False, True))
-
-
 def _json_number(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"cannot store {type(value).__name__} in a result of record")
+
+
+def filter_records(records: Iterable[ResultOfRecord], catalogue: Catalogue, *, regions: Iterable[str] = (),
+                   indicators: Iterable[str] = (), directions: Iterable[str] = ()) -> tuple[ResultOfRecord, ...]:
+    """The records of sites in ``regions``, for indicators labelled as in ``indicators`` and with a direction
+    of effect in ``directions`` ("improvement", …); an empty filter keeps everything."""
+    regions, indicators, directions = set(regions), set(indicators), set(directions)
+    region_of = {s.id: s.region for s in catalogue.sites} if regions else {}
+    return tuple(r for r in records
+                 if (not regions or region_of.get(r.site) in regions)
+                 and (not indicators or r.label in indicators)
+                 and (not directions or r.direction in directions))
 
 
 def find(records: Iterable[ResultOfRecord], site: str, indicator: str) -> ResultOfRecord | None:

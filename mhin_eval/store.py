@@ -1179,10 +1179,12 @@ def seed(
     *,
     demo_dir: Path | str = DEFAULT_DEMO_DIR,
     published_dir: Path | str = DEFAULT_PUBLISHED_DIR,
+    results: bool = True,
 ) -> list[IngestResult]:
     """Fill a new store with the demo extracts (``demo=True``, user "demo"; written by
     ``mhin_eval.demo.write_demo`` when the folder is empty) and the shipped published statistics
-    (user "seed"). Does nothing once anyone else has ingested; a file whose sha256 was ever ingested
+    (user "seed"), then (with ``results``) compute the results of record, as after any ingest
+    (mhin_eval.recompute). Does nothing once anyone else has ingested; a file whose sha256 was ever ingested
     is skipped, so it is idempotent and an interrupted seed resumes."""
     history = store.history()
     if (~history["user"].isin(SEED_USERS)).any():
@@ -1195,7 +1197,7 @@ def seed(
         write_demo(demo_dir)
         demo_files = _extract_files(demo_dir)
     done = set(history["sha256"])
-    results = []
+    ingested = []
     for files, user, demo in ((demo_files, "demo", True), (_extract_files(published_dir), "seed", False)):
         for path in files:
             from mhin_eval.loaders import load_extract
@@ -1203,6 +1205,11 @@ def seed(
             extract = load_extract(path, catalogue=store.catalogue)
             if extract.sha256 in done:
                 continue
-            results.append(store.ingest(extract, user=user, demo=demo))
+            ingested.append(store.ingest(extract, user=user, demo=demo))
             done.add(extract.sha256)
-    return results
+    if ingested and results:
+        from mhin_eval import recompute
+        from mhin_eval.catalogue import load_catalogue
+
+        recompute.refresh(store, store.catalogue or load_catalogue())
+    return ingested

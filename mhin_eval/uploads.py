@@ -227,8 +227,25 @@ def check_upload(data: bytes, file_name: str, *, access: Access, store: Store, c
     return check
 
 
-def confirm_upload(check: UploadCheck, *, access: Access, store: Store) -> IngestResult:
-    """Ingest a checked upload (re-checking the uploader's sites) and record it in the audit log."""
+def refresh_results(store: Store, catalogue: Catalogue | None, progress=None):
+    """Compute the results of record of the new data version (mhin_eval.recompute) so that no page fits a
+    model; ``progress(project, done, total)`` follows it. Returns the RefreshResult, or None without a catalogue
+    or when it failed (the pages then compute the records on first read)."""
+    if catalogue is None:
+        return None
+    from mhin_eval import recompute
+
+    try:
+        return recompute.refresh(store, catalogue, progress=progress)
+    except Exception as exc:  # the ingest is stored; records not computed now are computed when first read
+        store.record_event("results of record", "system", f"not computed after the change: {exc}")
+        return None
+
+
+def confirm_upload(check: UploadCheck, *, access: Access, store: Store, catalogue: Catalogue | None = None,
+                   progress=None) -> IngestResult:
+    """Ingest a checked upload (re-checking the uploader's sites), record it in the audit log, and compute the
+    new version's results of record when given the ``catalogue`` (:func:`refresh_results`)."""
     if not check.ok:
         raise ValueError("only an upload that passed its checks can be ingested")
     problems = scope_problems(check.extract, access)
@@ -236,13 +253,18 @@ def confirm_upload(check: UploadCheck, *, access: Access, store: Store) -> Inges
         raise PermissionError(str(problems[0]))
     result = store.ingest(check.extract, user=access.user, replace_range=check.replace_range)
     store.record_event("upload", access.user, result.summary())
+    if not result.no_op:
+        refresh_results(store, catalogue, progress)
     return result
 
 
-def rollback_ingest(ingest_id: int, *, access: Access, store: Store):
-    """Undo an ingest (evaluation team only) and record it in the audit log."""
+def rollback_ingest(ingest_id: int, *, access: Access, store: Store, catalogue: Catalogue | None = None,
+                    progress=None):
+    """Undo an ingest (evaluation team only), record it in the audit log, and compute the new version's
+    results of record when given the ``catalogue``."""
     if not access.can_rollback:
         raise PermissionError("only the evaluation team can roll back an ingest")
     result = store.rollback(ingest_id, user=access.user)
     store.record_event("rollback", access.user, result.summary())
+    refresh_results(store, catalogue, progress)
     return result

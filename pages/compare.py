@@ -4,7 +4,7 @@ import streamlit as st
 
 from mhin_eval import charts, record
 from mhin_eval.text import plain
-from mhin_eval.ui import analyses, auth, components, context, state
+from mhin_eval.ui import analyses, auth, components, context, many_sites, state
 from mhin_eval.wording import change_phrase
 
 access = auth.page_access()
@@ -35,13 +35,17 @@ if isinstance(result, str):
 else:
     if result.pooled is not None:
         st.markdown(f"**{plain(f'Pooled across {result.k} sites, {indicator.label} {change_phrase(result.pooled, indicator.unit)}.')}**")
-    st.plotly_chart(charts.forest_plot(result, title=f"{indicator.label}: sites and pooled estimate",
-                                       x_title="Ratio of observed to expected" if result.scale == "ratio"
-                                       else f"Difference ({indicator.unit})"),
-                    theme=None, key=f"forest-{project_id}-{indicator_id}")
+    if len(records) > many_sites.FOREST_MAX_SITES:
+        many_sites.ranked_chart(project_id, indicator, records, key=f"ranked-{project_id}-{indicator_id}",
+                                method=method or "DL")
+    else:
+        st.plotly_chart(charts.forest_plot(result, title=f"{indicator.label}: sites and pooled estimate",
+                                           x_title="Ratio of observed to expected" if result.scale == "ratio"
+                                           else f"Difference ({indicator.unit})"),
+                        theme=None, key=f"forest-{project_id}-{indicator_id}")
     components.show_warnings(result.warnings)
-st.table(components.plain_table(components.compare_frame(records, None if isinstance(result, str) else result)
-                                .set_index("Site")))
+table = components.compare_frame(records, None if isinstance(result, str) else result)
+st.table(components.plain_table(many_sites.paginated(table, key=f"compare-page-{project_id}").set_index("Site")))
 if not isinstance(result, str):
     with st.expander("Heterogeneity and methods"):
         st.markdown(result.methods)

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
+from mhin_eval import record
 from mhin_eval.text import plain
-from mhin_eval.ui import analyses, auth, components, context
+from mhin_eval.ui import analyses, auth, components, context, many_sites
 
 access = auth.page_access()
 
@@ -16,9 +17,15 @@ st.markdown(
     "baseline and follow-up. n counts each site's own months or people."
 )
 
-for project in (cat.project(p) for p in access.project_ids(cat)):
+project_ids, wanted = many_sites.overview_filters(cat, access.project_ids(cat))
+for project in (cat.project(p) for p in project_ids):
     st.header(plain(project.name))
-    st.table(components.plain_table(components.results_frame(analyses.results_of_record(project.id)).set_index("Site")))
+    records = record.filter_records(analyses.results_of_record(project.id), cat, **wanted)
+    if records:
+        table = components.results_frame(records)
+        st.table(components.plain_table(many_sites.paginated(table, key=f"overview-page-{project.id}").set_index("Site")))
+    else:
+        st.caption("No result of this project matches the filters.")
     st.page_link("pages/project.py", label=f"Open {project.short_name}", icon=":material/arrow_forward:",
                  query_params={"project": project.id})
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from mhin_eval import uploads
 from mhin_eval.text import plain
-from mhin_eval.ui import auth, components, context, exports
+from mhin_eval.ui import auth, components, context, exports, many_sites
 from mhin_eval.ui import published as published_ui
 from mhin_eval.ui import recipes as upload_recipes
 
@@ -88,7 +88,8 @@ if upload is not None:
         if added or replaced or removed:
             if st.button(f"Store {name}", type="primary", key="upload-confirm"):
                 with st.spinner("Storing…"):
-                    result = uploads.confirm_upload(check, access=access, store=store)
+                    result = uploads.confirm_upload(check, access=access, store=store, catalogue=cat,
+                                                    progress=many_sites.results_progress())
                 st.session_state.pop("upload-check-key", None)
                 st.success(plain(result.summary()), icon=":material/done_all:")
         else:
@@ -119,7 +120,8 @@ if access.can_rollback:
         choice = st.selectbox("Upload", live["ingest_id"].tolist()[::-1], key="rollback-id",
                               format_func=lambda i: f"#{i} · {live.set_index('ingest_id').loc[i, 'file_name']}")
         if st.button(f"Roll back upload #{choice}", key="rollback-confirm"):
-            result = uploads.rollback_ingest(int(choice), access=access, store=store)
+            result = uploads.rollback_ingest(int(choice), access=access, store=store, catalogue=cat,
+                                             progress=many_sites.results_progress())
             st.success(plain(result.summary()))
     with st.expander("Audit log (logins, uploads, rollbacks, downloads)"):
         st.dataframe(store.audit_log(limit=200), hide_index=True)

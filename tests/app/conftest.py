@@ -19,14 +19,11 @@ APP = str(PROJECT_ROOT / "app.py")
 def seeded_dir(tmp_path_factory):
     """A data directory seeded once with the demo data and published context, with its results of record
     stored, as `make run`'s seed leaves it (copied per test)."""
-    from mhin_eval import record
     from mhin_eval.catalogue import load_catalogue
     from mhin_eval.store import Store, seed
 
     path = tmp_path_factory.mktemp("seeded-store")
-    store = Store(path, catalogue=load_catalogue())
-    seed(store)
-    record.refresh(store, store.catalogue)
+    seed(Store(path, catalogue=load_catalogue()))  # seed computes the results of record, as every ingest does
     return path
 
 

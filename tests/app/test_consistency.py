@@ -187,5 +187,7 @@ def test_records_are_computed_once_per_data_version(store, catalogue, monkeypatc
     def refit(*args, **kwargs):
         raise AssertionError("a stored record was computed again")
 
-    monkeypatch.setattr(record, "compute", refit)
+    from mhin_eval import recompute
+
+    monkeypatch.setattr(recompute, "refresh_project", refit)
     assert record.results_of_record(store, catalogue, "aaot", counts) == first

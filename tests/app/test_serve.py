@@ -57,3 +57,60 @@ def test_a_page_that_fails_during_the_warm_up_is_reported_not_raised(seeded_copy
     serve.warm_up()
     err = capsys.readouterr().err
     assert "pages prepared in" in err and "failed:" in err
+
+
+def test_a_page_out_of_time_is_reported_and_leaves_no_stand_in_runtime(seeded_copy, monkeypatch, capsys):
+    from streamlit.runtime import Runtime
+
+    monkeypatch.setattr(serve, "warm_up_views", lambda: [("pages/overview.py", {}), ("pages/methods.py", {})])
+    serve.warm_up(budget=60, page_timeout=0.001)
+    err = capsys.readouterr().err
+    assert "pages prepared in" in err and "failed:" in err and "pages/overview.py" in err
+    assert Runtime._instance is None, "a timed-out AppTest run left its runtime: the server could not start"
+
+
+def test_the_warm_up_stops_when_its_time_is_spent(seeded_copy, capsys):
+    serve.warm_up(budget=0)
+    err = capsys.readouterr().err
+    assert f"{len(serve.warm_up_views())} view(s) left to their first visitor" in err
+
+
+def test_the_server_listens_and_serves_when_every_warm_up_page_runs_out_of_time(seeded_copy):
+    import urllib.request
+
+    from tests.browser.serving import start_app, stop_app
+
+    proc, url = start_app(seeded_copy, extra_env={"MHIN_WARM_UP_PAGE_S": "0.001"})
+    try:
+        with urllib.request.urlopen(url + "/", timeout=30) as response:
+            assert response.status == 200 and b"<html" in response.read().lower()
+    finally:
+        stop_app(proc)
+    output = proc.stdout.read().decode(errors="replace")
+    assert "pages prepared in" in output and "failed:" in output
+
+
+def test_a_page_busy_past_the_budget_is_left_behind_and_the_runtime_is_free(seeded_copy, monkeypatch, capsys):
+    """AppTest's timeout cannot stop a page busy in Python: the warm-up stops waiting when its time is up, and
+    the page finishes later without touching the server's runtime."""
+    import threading
+    import time
+
+    from streamlit.runtime import Runtime
+    from streamlit.testing.v1 import app_test
+
+    from mhin_eval import record
+
+    monkeypatch.setattr(app_test, "Runtime", app_test.Runtime)  # restored for the tests that follow
+    real = record.filter_records
+    monkeypatch.setattr(record, "filter_records", lambda *a, **k: time.sleep(6) or real(*a, **k))
+    monkeypatch.setattr(serve, "warm_up_views", lambda: [("pages/overview.py", {}), ("pages/methods.py", {})])
+    started = time.perf_counter()
+    serve.warm_up(budget=2, page_timeout=20)
+    assert time.perf_counter() - started < 5
+    assert "still running when the time was up" in capsys.readouterr().err
+    assert Runtime._instance is None
+    for thread in threading.enumerate():
+        if thread.name == "mhin-warm-up":
+            thread.join(30)
+    assert Runtime._instance is None, "the page left behind cleared or set the server's runtime when it ended"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from mhin_eval.record import RECORD_FORMAT
 from mhin_eval.store import Store
 from tests.app.conftest import all_text
 
@@ -51,6 +52,10 @@ def test_a_good_file_is_previewed_stored_and_rolled_back(app):
     assert not at.exception, [e.value for e in at.exception]
     assert "2 rows added" in all_text(at)
     assert store().checksum() != before
+    assert any("Results of record" in p.proto.text for p in at.get("progress")), "the page shows the progress"
+    assert all(store().recorded_results(store().version(), view, project, RECORD_FORMAT) is not None
+               for view in ("full", "suppressed") for project in ("aaot", "parent-cbt", "pcref")), \
+        "the new version's results of record are computed on confirmation"
     history = store().history()
     last = int(history["ingest_id"].max())
     assert history.iloc[-1]["file_name"] == "more.csv"

@@ -225,3 +225,28 @@ def test_seed_fills_an_empty_store_once(tmp_path, data_dir):
     assert second.returncode == 0
     assert second.stdout.startswith("Nothing to seed")
     assert store.checksum() == checksum and len(store.history()) == len(history)
+
+
+def test_ingest_and_rollback_compute_the_new_versions_results_of_record(tmp_path, data_dir):
+    from mhin_eval import record
+    from mhin_eval.access.suppression import SuppressionRule
+    from mhin_eval.catalogue import load_catalogue
+
+    ingest = run("ingest", series_csv(tmp_path / "first.csv"), data_dir=data_dir)
+    assert ingest.returncode == 0, ingest.stderr
+    assert "Results of record, aaot:" in ingest.stderr
+    assert "site result(s) computed" in ingest.stderr.splitlines()[-1]
+    store = Store(data_dir, catalogue=load_catalogue())
+    for project in store.catalogue.project_ids:
+        assert store.recorded_results(store.version(), "full", project, record.RECORD_FORMAT) is not None
+    counts = record.Counts(False, SuppressionRule.from_catalogue(store.catalogue))
+    hull = record.results_of_record(store, store.catalogue, "aaot", counts)
+    assert record.find(hull, "hull", "ae-attendances").estimate is not None
+
+    skipped = run("ingest", series_csv(tmp_path / "second.csv", offset=3), "--no-results", data_dir=data_dir)
+    assert skipped.returncode == 0 and "Results of record" not in skipped.stderr
+    assert store.recorded_results(store.version(), "full", "aaot", record.RECORD_FORMAT) is None
+
+    rollback = run("rollback", "2", data_dir=data_dir)
+    assert rollback.returncode == 0, rollback.stderr
+    assert "0 site result(s) computed" in rollback.stderr, "the rolled-back rows' records were kept"

@@ -1,0 +1,105 @@
+"""A roll-out with many sites (a 30-site catalogue generated from the shipped one, mhin_eval.demo_scale): every
+page opens without an exception, the project page ranks every site and charts a few, the overview filters and
+pages its rows, and once the results of record are computed the overview and compare pages fit nothing."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from mhin_eval.catalogue import PROJECT_ROOT
+from tests.app.conftest import APP, all_text, open_page
+
+N_SITES = 30
+
+
+def chart_titles(at) -> list[str]:
+    import json
+
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"].replace("<br>", " ") for c in at.get("plotly_chart")]
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory):
+    """(catalogue path, store path): the 30-site catalogue's demo data, ingested, results of record computed."""
+    from mhin_eval import recompute
+    from mhin_eval.catalogue import load_catalogue
+    from mhin_eval.demo import write_demo
+    from mhin_eval.demo_scale import write_scaled_catalogue
+    from mhin_eval.store import Store, seed
+
+    folder = tmp_path_factory.mktemp("scaled")
+    path = write_scaled_catalogue(N_SITES, folder / "catalogue.toml")
+    catalogue = load_catalogue(path)
+    write_demo(folder / "demo", catalogue)
+    store = Store(folder / "store", catalogue=catalogue)
+    seed(store, demo_dir=folder / "demo")
+    recompute.refresh(store, catalogue)
+    return path, folder / "store"
+
+
+@pytest.fixture
+def app(scaled, monkeypatch):
+    path, store = scaled
+    monkeypatch.setenv("MHIN_CATALOGUE", str(path))
+    monkeypatch.setenv("MHIN_DATA_DIR", str(store))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield AppTest.from_file(APP, default_timeout=180)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def test_the_generated_catalogue_has_the_sites_asked_for(scaled):
+    from mhin_eval.catalogue import load_catalogue
+
+    catalogue = load_catalogue(scaled[0])
+    assert len([s for s in catalogue.sites if not s.is_comparison]) == N_SITES
+    assert catalogue.site("hull-2").go_live == catalogue.site("hull").go_live
+
+
+@pytest.mark.parametrize("page", sorted(p.stem for p in (PROJECT_ROOT / "pages").glob("*.py")))
+def test_every_page_opens(app, page):
+    open_page(app, page)
+
+
+def test_the_project_page_ranks_every_site_and_charts_a_few(app):
+    from mhin_eval.catalogue import load_catalogue
+
+    at = open_page(app, "project", project="pcref")
+    assert any("every site's result" in t for t in chart_titles(at))
+    n_sites = len(load_catalogue().sites_of("pcref"))
+    chosen = at.multiselect(key="charted-pcref")
+    assert len(chosen.options) == n_sites and len(chosen.value) == 6
+    assert len(at.get("plotly_chart")) == 1 + 6
+    chosen.set_value(chosen.value[:2]).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 1 + 2
+
+
+def test_the_overview_filters_and_pages_its_rows(app):
+    at = open_page(app, "overview")
+    aaot = at.table[0].value
+    assert len(aaot) == 50 and at.number_input(key="overview-page-aaot")
+    at.multiselect(key="overview-projects").set_value(["pcref"]).run()
+    at.multiselect(key="overview-directions").set_value(["improvement"]).run()
+    assert not at.exception
+    assert len(at.table) == 1
+    assert [h.value for h in at.header] == ["Patient and Carer Race Equality Framework", "Data freshness"]
+    assert "✗ deterioration" not in set(at.table[0].value["Direction"])
+    assert set(at.table[0].value["Direction"]) <= {"✓ improvement"}
+    at.multiselect(key="overview-regions").set_value(["North West"]).run()
+    assert not at.exception and "Sheffield" not in " ".join(at.table[0].value.index)
+
+
+def test_once_the_records_are_computed_overview_and_compare_fit_nothing(app, monkeypatch):
+    from mhin_eval import evaluate
+
+    fits = []
+    real = evaluate.site_result
+    monkeypatch.setattr(evaluate, "site_result", lambda *a, **k: fits.append(a[3].id) or real(*a, **k))
+    open_page(app, "overview")
+    at = open_page(app, "compare", project="pcref")
+    assert any("sites and pooled estimate" in t for t in chart_titles(at))
+    assert fits == []
+    assert "Pooled across" in all_text(at)
