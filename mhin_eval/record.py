@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, replace
 
 import pandas as pd
 
-from mhin_eval import evaluate
 from mhin_eval.access.shown import Counts
 from mhin_eval.analysis import pooling
 from mhin_eval.analysis.its import ITSResult
@@ -271,17 +270,6 @@ def describe(result, site: Site, indicator: Indicator, counts: Counts, version: 
     if isinstance(result, ITSResult):
         return _its_record(result, site, indicator, counts, version, view)
     return _prepost_record(result, site, indicator, counts, version, view)
-
-
-def site_results(series: pd.DataFrame, participants: pd.DataFrame, catalogue: Catalogue, project: str):
-    """Each (site, indicator, main analysis result or AnalysisError) of a project's intervention sites."""
-    for site in catalogue.sites_of(project):
-        for indicator in catalogue.indicators_of(project):
-            try:
-                result = evaluate.site_result(series, participants, catalogue, site, indicator)
-            except AnalysisError as exc:
-                result = exc
-            yield site, indicator, result
 
 
 def results_of_record(store, catalogue: Catalogue, project: str, counts: Counts,
