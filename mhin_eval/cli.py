@@ -31,6 +31,20 @@ def _store(args: argparse.Namespace):
     return Store(getattr(args, "data_dir", None), catalogue=load_catalogue())
 
 
+def access_of(args: argparse.Namespace, catalogue):
+    """Whose view a command shows: ``--user EMAIL`` from the access policy, else the local evaluator's;
+    ``--suppressed`` gives the suppressed view. Raises PermissionError for someone not in the policy."""
+    from mhin_eval.access import Access, load_policy
+
+    if args.user:
+        access = load_policy(catalogue=catalogue).access_for(args.user)
+        if access is None:
+            raise PermissionError(f"{args.user} is not in the access policy, so nothing can be shown to them.")
+    else:
+        access = Access.local_evaluator()
+    return access.with_suppression(True) if args.suppressed else access
+
+
 def _describe(extract) -> str:
     """One line saying what a valid extract holds."""
     frame = extract.frame

@@ -48,18 +48,6 @@ def register(subparsers) -> None:
         p.set_defaults(handler=run)
 
 
-def _access(args, catalogue):
-    from mhin_eval.access import Access, load_policy
-
-    if args.user:
-        access = load_policy(catalogue=catalogue).access_for(args.user)
-        if access is None:
-            raise PermissionError(f"{args.user} is not in the access policy, so nothing can be exported for them.")
-    else:
-        access = Access.local_evaluator()
-    return access.with_suppression(True) if args.suppressed else access
-
-
 def _progress(fraction: float, message: str) -> None:
     print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
 
@@ -67,7 +55,7 @@ def _progress(fraction: float, message: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from mhin_eval import export
     from mhin_eval.catalogue import load_catalogue
-    from mhin_eval.cli import _store
+    from mhin_eval.cli import _store, access_of
 
     catalogue = load_catalogue()
     out = Path(args.out) if args.out else None
@@ -82,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         catalogue.project(args.project)
         if args.site:
             catalogue.site(args.site)
-        access = _access(args, catalogue)
+        access = access_of(args, catalogue)
         view = export.collect(_store(args), catalogue, args.project, access=access, site=args.site,
                               progress=_progress if args.kind == "deck" else None)
         if args.kind == "image" and args.list:

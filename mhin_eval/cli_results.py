@@ -36,8 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from mhin_eval.access.downloads import to_csv_bytes
     from mhin_eval.access.shown import Counts
     from mhin_eval.catalogue import load_catalogue
-    from mhin_eval.cli import _store
-    from mhin_eval.cli_export import _access
+    from mhin_eval.cli import _store, access_of
 
     catalogue = load_catalogue()
     try:
@@ -46,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             catalogue.site(args.site)
         if args.indicator:
             catalogue.indicator(args.project, args.indicator)
-        access = _access(args, catalogue)
+        access = access_of(args, catalogue)
     except PermissionError as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED

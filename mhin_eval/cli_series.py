@@ -71,22 +71,10 @@ def site_series_frame(store, catalogue, access, project: str, site: str, indicat
     return out[[*COLUMNS, *(["shown"] if counts.suppressed else [])]]
 
 
-def _access(args, catalogue):
-    from mhin_eval.access import Access, load_policy
-
-    if args.user:
-        access = load_policy(catalogue=catalogue).access_for(args.user)
-        if access is None:
-            raise PermissionError(f"{args.user} is not in the access policy, so no series can be shown to them.")
-    else:
-        access = Access.local_evaluator()
-    return access.with_suppression(True) if args.suppressed else access
-
-
 def run(args: argparse.Namespace) -> int:
     from mhin_eval.access.downloads import to_csv_bytes
     from mhin_eval.catalogue import load_catalogue
-    from mhin_eval.cli import _store
+    from mhin_eval.cli import _store, access_of
 
     catalogue = load_catalogue()
     try:
@@ -94,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         site = catalogue.site(args.site)
         if site.project != args.project:
             raise ValueError(f"site '{args.site}' is not a site of project '{args.project}'")
-        access = _access(args, catalogue)
+        access = access_of(args, catalogue)
         frame = site_series_frame(_store(args), catalogue, access, args.project, args.site, args.indicator)
     except PermissionError as exc:
         print(f"refused: {exc}", file=sys.stderr)
