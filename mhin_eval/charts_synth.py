@@ -27,8 +27,16 @@ def synth_chart(result: SynthResult, *, title: str, y_title: str = "", treated_n
                     fill="toself", fillcolor="rgba(0,94,184,0.12)", line=dict(width=0), hoverinfo="skip",
                     name="Gap (the estimated effect)")
     _go_live_line(fig, result)
-    fig.update_layout(**base_layout(title, y_title=y_title))
+    _legend_below(fig, title, y_title)
     return fig
+
+
+def _legend_below(fig: go.Figure, title: str, y_title: str) -> None:
+    """The house layout with the legend under the axis, where a wrapped title cannot run into it."""
+    layout = base_layout(title, y_title=y_title, height=460)
+    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0)
+    layout["margin"] = {**layout["margin"], "b": 90}
+    fig.update_layout(**layout)
 
 
 def placebo_chart(result: SynthResult, *, title: str, y_title: str = "", treated_name: str = "This site") -> go.Figure:
@@ -42,5 +50,5 @@ def placebo_chart(result: SynthResult, *, title: str, y_title: str = "", treated
     fig.add_scatter(x=periods, y=list(result.gaps), mode="lines", line=dict(color=NHS_BLUE, width=3), name=treated_name)
     fig.add_hline(y=0, line=dict(color=NHS_MID_GREY, width=1))
     _go_live_line(fig, result)
-    fig.update_layout(**base_layout(title, y_title=y_title))
+    _legend_below(fig, title, y_title)
     return fig
