@@ -17,7 +17,7 @@ from mhin_eval.analysis.its import ITSOptions, ITSResult, fit_its
 from mhin_eval.analysis.prepost import count_prepost, paired_prepost
 from mhin_eval.analysis.results import AnalysisError
 from mhin_eval.catalogue import Catalogue, Indicator, Site
-from mhin_eval.shares import as_shares, months_without_denominator, uses_offset
+from mhin_eval.shares import as_shares, month_list, months_without_denominator, uses_offset
 
 ALL = "all"
 
@@ -129,8 +129,7 @@ def _summed_groups(rows: pd.DataFrame, breakdown: str, skip: set) -> tuple[pd.Da
     )
     warnings = []
     for missing, periods in lacking.items():
-        words = [f"{pd.Timestamp(p):%b %Y}" for p in periods]
-        shown = ", ".join(words[:10]) + (f" and {len(words) - 10} more" if len(words) > 10 else "")
+        shown = month_list(periods)
         names = " and ".join(f"'{g}'" for g in missing)
         warnings.append(f"{shown} left out of the total: no {breakdown} row (or no value) for group"
                         f"{'s' if len(missing) > 1 else ''} {names}, so the month's groups do not add up to it.")

@@ -677,20 +677,23 @@ def validate_participants(frame: pd.DataFrame, catalogue: Catalogue, file_name: 
 
 
 def canonical_published(frame: pd.DataFrame) -> pd.DataFrame:
-    """PUBLISHED columns in contract order and dtypes."""
+    """PUBLISHED columns in contract order and dtypes (validated first: dates read day first by the one
+    period reader, an empty value missing)."""
     out = pd.DataFrame({c: frame[c] for c in PUBLISHED_COLUMNS})
     for c in PUBLISHED_COLUMNS:
         if c in ("period_start", "period_end"):
-            out[c] = pd.to_datetime(out[c]).astype(DATETIME_DTYPE)
+            out[c] = read_dates(out[c]).values.astype(DATETIME_DTYPE)
         elif c == "value":
-            out[c] = out[c].astype("float64")
+            text = out[c].astype("string").str.strip()
+            out[c] = pd.to_numeric(text.mask(text == "", None)).astype("float64")
         else:
             out[c] = out[c].fillna("").astype("str")
     return out.reset_index(drop=True)
 
 
 def validate_published(frame: pd.DataFrame, file_name: str, catalogue: Catalogue | None = None) -> list[Problem]:
-    """Published statistics: all contract columns, readable dates (in the catalogue's window), unique keys."""
+    """Published statistics: all contract columns, readable dates (in the catalogue's window), numeric values
+    (empty where suppressed), unique keys."""
     col = _Collector(file_name)
     if _empty_problems(frame, col):
         return col.problems
@@ -699,6 +702,10 @@ def validate_published(frame: pd.DataFrame, file_name: str, catalogue: Catalogue
     for c in ("period_start", "period_end"):
         _values, missing = read_date_column(frame[c], col, c, catalogue if c == "period_start" else None)
         col.cells(missing, as_text(frame[c]), c, "The period date is missing", DATE_FIX)
+    value_text = as_text(frame["value"]).str.strip()
+    not_number = (value_text != "") & pd.to_numeric(value_text, errors="coerce").isna()
+    col.cells(not_number, value_text, "value", "The value is not a number",
+              "Write the number, or leave the cell empty where it was suppressed (keep '*' in published_value).")
     _duplicates(frame, PUBLISHED_KEY, col,
                 lambda k: f"measure '{k['measure_id']}' for '{k['org_code']}' ({k['statistic']}) appears twice")
     return col.problems

@@ -188,18 +188,15 @@ def results_frame(records, *, include_site: bool = True) -> pd.DataFrame:
 def compare_frame(records, pooled=None) -> pd.DataFrame:
     """Each site's headline (its result of record, worded as on the overview) with its weight in the pooling."""
     weights = {} if pooled is None else dict(zip(pooled.sites["label"], pooled.sites["weight_percent"], strict=True))
+    cat = context.catalogue()
     rows = []
     for r in records:
         est = r.estimate
         weight = weights.get(r.site_name)
-        rows.append({"Site": r.site_name, "Result": r.sentence if est is None else change_phrase(est, unit_of(r)),
+        rows.append({"Site": r.site_name, "Result": r.sentence if est is None else change_phrase(est, cat.indicator(r.project, r.indicator).unit),
                      "Estimate": fmt_estimate(est), "n": r.n_text, "Period": r.period,
                      "Weight": "" if weight is None or pd.isna(weight) else f"{weight:.1f}%"})
     return pd.DataFrame(rows, columns=["Site", "Result", "Estimate", "n", "Period", "Weight"])
-
-
-def unit_of(result_of_record) -> str:
-    return context.catalogue().indicator(result_of_record.project, result_of_record.indicator).unit
 
 
 def freshness_table(freshness: pd.DataFrame) -> pd.DataFrame:

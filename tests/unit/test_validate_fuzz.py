@@ -9,6 +9,7 @@ import io
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -130,3 +131,20 @@ def test_ragged_rows_of_every_layout_end_in_a_result_or_a_located_refusal(workdi
     path = workdir / "layout.csv"
     path.write_bytes(out.getvalue().encode(encoding, errors="replace"))
     check_outcome(path, catalogue, "layout.csv")
+
+
+def test_a_published_file_with_an_empty_or_text_value_is_read_or_refused_at_its_cell(tmp_path, catalogue):
+    """Found by the ragged-rows property: an empty value in the canonical published layout crashed the loader."""
+    from mhin_eval.loaders import load_extract
+    from mhin_eval.schema import PUBLISHED_COLUMNS, ValidationFailed
+
+    row = {c: "x" for c in PUBLISHED_COLUMNS} | {"period_start": "2024-04-01", "period_end": "2024-04-30",
+                                               "published_value": "*"}
+    empty = tmp_path / "empty.csv"
+    pd.DataFrame([row | {"value": ""}]).to_csv(empty, index=False)
+    assert load_extract(empty, catalogue=catalogue).frame["value"].isna().all()
+    text = tmp_path / "text.csv"
+    pd.DataFrame([row | {"value": "abc"}]).to_csv(text, index=False)
+    with pytest.raises(ValidationFailed) as refused:
+        load_extract(text, catalogue=catalogue)
+    assert [(p.row, p.column, p.value) for p in refused.value.problems] == [(2, "value", "abc")]
