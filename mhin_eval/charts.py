@@ -1219,15 +1219,17 @@ def round_change_chart(change, *, title: str = "") -> go.Figure:
 # published statistics: a trust beside England over time
 
 
-def published_measure_chart(rows: pd.DataFrame, *, title: str = "", subtitle: str = "", unit: str = "") -> go.Figure:
-    """A mapped published measure over time: the trust's line beside England's (``published.mapped_measures``).
+def published_measure_chart(rows: pd.DataFrame, *, title: str = "", subtitle: str = "", unit: str = "",
+                            go_live=None) -> go.Figure:
+    """A mapped published measure over time: the trust's line beside England's (``published.mapped_measures``),
+    or a site's context series from a published file; ``go_live`` marks the site's go-live month.
 
     Shares (value over the denominator measure, per cent) share one axis; counts put England on a right-hand
     axis, since a national total dwarfs a trust's. Suppressed months are gaps, never zero. Organisation names
     and labels are drawn as plain text (HTML-escaped).
     """
     if rows is None or rows.empty:
-        return empty_figure(_plain(title), "No published values")
+        return empty_figure(title, "No published values")
     share = rows["share"].notna().any()
     column = "share" if share else "value"
     fig = go.Figure()
@@ -1244,9 +1246,12 @@ def published_measure_chart(rows: pd.DataFrame, *, title: str = "", subtitle: st
             hovertemplate=f"<b>{name}</b><br>%{{x|%b %Y}}: %{{y:,.1f}}{'%' if share else ''}"
             "<br>published value %{customdata}<extra></extra>",
         ))
-    y_title = "Share (%)" if share else axis_title("Count", _plain(unit))
-    layout = base_layout(_plain(title), height=380, y_title=y_title, subtitle=_plain(subtitle))
-    layout["xaxis"].update(tickformat="%b %Y", dtick="M1")
+    if go_live is not None and rows["period"].min() <= pd.Timestamp(go_live) <= rows["period"].max():
+        _vertical_marker(fig, pd.Timestamp(go_live), "go-live", name="go-live")
+    y_title = "Share (%)" if share else axis_title("Count", unit)
+    layout = base_layout(title, height=380, y_title=y_title, subtitle=subtitle)
+    months = rows["period"].nunique()
+    layout["xaxis"].update(tickformat="%b %Y", dtick="M1" if months <= 14 else "M3" if months <= 40 else "M6")
     layout["yaxis"].update(rangemode="tozero")
     if not share:
         layout["yaxis2"] = dict(title="England", overlaying="y", side="right", rangemode="tozero", showgrid=False,

@@ -14,7 +14,8 @@ EXIT_OK, EXIT_REFUSED = 0, 1
 
 def register(subparsers) -> None:
     """Add the `recipes` sub-command to the top-level CLI."""
-    p = subparsers.add_parser("recipes", help="list the shipped mapping recipes (data/recipes)",
+    p = subparsers.add_parser("recipes", help="list the mapping recipes (shipped in data/recipes, and saved from the "
+                                              "upload page beside the store)",
                               description="List the recipes that map real NHS files into the data model.")
     p.set_defaults(handler=run)
 
@@ -22,15 +23,15 @@ def register(subparsers) -> None:
 def add_options(parser: argparse.ArgumentParser) -> None:
     """`--recipe` and further files for `validate` and `ingest`."""
     parser.add_argument("more", nargs="*", metavar="FILE", help="further files of the same recipe (with --recipe)")
-    parser.add_argument("--recipe", help="read the file(s) with this recipe: a shipped name (see `recipes`) or a "
-                                         ".toml path")
+    parser.add_argument("--recipe", help="read the file(s) with this recipe: a name (see `recipes`) or a .toml path")
 
 
 def run(args: argparse.Namespace) -> int:
     from mhin_eval.catalogue import load_catalogue
-    from mhin_eval.recipes import RecipeError, load_recipe, recipe_names
+    from mhin_eval.recipes import RecipeError, load_recipe, recipe_names, saved_recipe_names
 
     catalogue = load_catalogue()
+    saved = set(saved_recipe_names())
     for name in recipe_names():
         try:
             recipe = load_recipe(name, catalogue)
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name}: {exc}", file=sys.stderr)
             return EXIT_REFUSED
         sheet = f" [sheet '{recipe.sheet}']" if recipe.sheet else ""
-        print(f"{name}{sheet}: {recipe.description}")
+        print(f"{name}{sheet}{' (saved from the upload page)' if name in saved else ''}: {recipe.description}")
     return EXIT_OK
 
 

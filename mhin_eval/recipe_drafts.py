@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mhin_eval.catalogue import Catalogue
-from mhin_eval.recipes import RECIPES_DIR, Recipe, RecipeError, load_recipe, recipe_names
+from mhin_eval.recipes import Recipe, RecipeError, load_recipe, recipe_names, saved_recipes_dir
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}$")
 
@@ -33,6 +33,7 @@ class Draft:
     sheet: str | None = None
     drop_other_sites: bool = False
     description: str = ""
+    filters: dict[str, str] = field(default_factory=dict)
 
 
 def _q(text: str) -> str:
@@ -47,8 +48,12 @@ def draft_text(draft: Draft) -> str:
         lines.append(f"sheet = {_q(draft.sheet)}")
     lines += ["", "[constants]", f"project = {_q(draft.project)}", "", "[period]",
               f"column = {_q(draft.period_column)}", "", "[site]", f"column = {_q(draft.site_column)}",
-              f"match = {_q(draft.site_match)}", f"unmatched = {_q('drop' if draft.drop_other_sites else 'refuse')}",
-              "", "[values]", 'missing = ["*", "-", ".."]']
+              f"match = {_q(draft.site_match)}", f"unmatched = {_q('drop' if draft.drop_other_sites else 'refuse')}"]
+    if draft.filters:
+        lines += ["", "[filters]", *(f"{_q(column)} = {_q(value)}" for column, value in draft.filters.items())]
+    lines += ["", "[values]", 'missing = ["*", "-", ".."]']
+    if draft.site_match == "acute_trust":
+        lines.append('aggregate = "sum"  # a merged trust\'s predecessors are added up within a month')
     for column, indicator in draft.measures.items():
         lines += ["", "[[measures]]", f"column = {_q(column)}", f"indicator = {_q(indicator)}"]
     return "\n".join(lines) + "\n"
@@ -62,8 +67,9 @@ def draft_recipe(draft: Draft, catalogue: Catalogue, folder: Path) -> Recipe:
 
 
 def save_recipe(draft: Draft, catalogue: Catalogue, folder: Path | None = None) -> Path:
-    """Save a checked draft as data/recipes/<name>.toml; a shipped name or a bad name is refused."""
-    folder = Path(folder or RECIPES_DIR)
+    """Save a checked draft as <name>.toml among the saved recipes (``recipes.saved_recipes_dir``); a name
+    already used or a bad name is refused."""
+    folder = Path(folder or saved_recipes_dir())
     if not NAME.match(draft.name):
         raise RecipeError(f"{draft.name}.toml", None, "name", f"'{draft.name}' cannot name a recipe",
                           "Use 2 to 49 lower-case letters, digits and hyphens, e.g. trust-monthly-extract.")

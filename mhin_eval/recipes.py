@@ -126,19 +126,39 @@ def _line_of(text: str, table: str, key: str) -> int | None:
 # --------------------------------------------------------------------------- reading and checking recipes
 
 
+def saved_recipes_dir() -> Path:
+    """Where recipes saved from the upload page live: beside the store (``<data dir>/recipes``), so the shipped
+    folder holds only reviewed recipes and a saved one travels with the data it reads."""
+    from mhin_eval.store import resolve_data_dir
+
+    return resolve_data_dir() / "recipes"
+
+
+def saved_recipe_names() -> list[str]:
+    """Recipes saved from the upload page, by name."""
+    return sorted(p.stem for p in saved_recipes_dir().glob("*.toml"))
+
+
 def recipe_names() -> list[str]:
-    """The shipped recipes (data/recipes/*.toml), by name."""
-    return sorted(p.stem for p in RECIPES_DIR.glob("*.toml"))
+    """Every recipe by name: the ones saved from the upload page first (a user's own recipe for a file is
+    proposed before a shipped one that also matches), then the shipped ones (data/recipes/*.toml)."""
+    saved = saved_recipe_names()
+    return saved + sorted(p.stem for p in RECIPES_DIR.glob("*.toml") if p.stem not in saved)
+
+
+def _recipe_path(name: str) -> Path:
+    saved = saved_recipes_dir() / f"{name}.toml"
+    return saved if saved.is_file() else RECIPES_DIR / f"{name}.toml"
 
 
 def load_recipe(name_or_path, catalogue: Catalogue | None = None) -> Recipe:
     """A shipped recipe by name, or a recipe file by path; RecipeError when it is unknown or wrong."""
     path = Path(name_or_path)
     if not path.suffix and not path.exists():
-        path = RECIPES_DIR / f"{name_or_path}.toml"
+        path = _recipe_path(str(name_or_path))
     if not path.is_file():
         raise RecipeError(path, None, "", f"There is no recipe '{name_or_path}'",
-                          f"Use a shipped recipe ({', '.join(recipe_names()) or 'none'}) or the path of a .toml file.")
+                          f"Use a recipe by name ({', '.join(recipe_names()) or 'none'}) or the path of a .toml file.")
     text = path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text)
@@ -565,12 +585,16 @@ def apply_recipe_files(paths, recipe: Recipe | str, catalogue: Catalogue | None 
 
 def recognise(path, catalogue: Catalogue | None = None, *, file_name: str | None = None,
               sheet: str | None = None) -> str | None:
-    """The shipped recipe whose columns all appear in the file's header (on its sheet and header row), or None."""
+    """The recipe whose columns all appear in the file's header (on its sheet and header row), or None; a
+    recipe saved from the upload page is tried before the shipped ones."""
     catalogue = catalogue or load_catalogue()
     file_name = file_name or Path(path).name
     is_workbook = Path(file_name).suffix.lower() == ".xlsx"
     for name in recipe_names():
-        recipe = load_recipe(name, catalogue)
+        try:
+            recipe = load_recipe(name, catalogue)
+        except RecipeError:  # a saved recipe the catalogue no longer fits: listed with its fix, never proposed
+            continue
         if recipe.sheet and not is_workbook:
             continue
         rows = int(recipe.table("read").get("header_row", 1)) + 1

@@ -48,6 +48,11 @@ from mhin_eval.catalogue import PROJECT_ROOT
 
 DB_FILE = "mhin.duckdb"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "store"
+
+
+def resolve_data_dir(data_dir: Path | str | None = None) -> Path:
+    """The store's folder: the one given, else ``MHIN_DATA_DIR``, else data/store."""
+    return Path(data_dir or os.environ.get("MHIN_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
 DEFAULT_DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 DEFAULT_PUBLISHED_DIR = PROJECT_ROOT / "data" / "published"
 SCHEMA_VERSION = 1
@@ -417,7 +422,7 @@ class Store:
     write_timeout = 300.0
 
     def __init__(self, data_dir: Path | str | None = None, catalogue=None):
-        self.data_dir = Path(data_dir or os.environ.get("MHIN_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+        self.data_dir = resolve_data_dir(data_dir)
         self.catalogue = catalogue
         with _storage_faults(self.data_dir, writing=True):
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -911,6 +916,14 @@ class Store:
                 ("breakdown", breakdown),
             ],
         )
+
+    def series_sources(self, site: str, indicator: str) -> list[str]:
+        """The file names of the live ingests that supplied a site's current rows of one indicator."""
+        with self._read() as con:
+            rows = con.execute(
+                "SELECT DISTINCT i.file_name FROM series_current c JOIN ingests i USING (ingest_id) "
+                "WHERE c.site = ? AND c.indicator = ? ORDER BY 1", [site, indicator]).fetchall()
+        return [r[0] for r in rows if r[0]]
 
     def participants(self, *, project=None, sites=None, measure=None) -> pd.DataFrame:
         """Current participant-outcome rows, optionally for one project, some sites, one measure."""

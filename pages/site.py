@@ -6,6 +6,7 @@ from mhin_eval import charts
 from mhin_eval.text import plain
 from mhin_eval.ui import analyses, auth, components, context, exports, sections, state
 from mhin_eval.ui import synth as synth_tab
+from mhin_eval.ui import trust_context
 
 access = auth.page_access()
 
@@ -35,6 +36,7 @@ shown = {
     "Statistical process control": bool(series_indicators),
     "Before and after": bool(participant_indicators),
     "Against similar sites": site.donor_pool is not None,
+    "Trust context": any(i.context for i in cat.indicators_of(project.id, "series", include_context=True)),
     "Facilitators and barriers": True,
 }
 tabs = components.lazy_tabs([label for label, wanted in shown.items() if wanted])
@@ -75,6 +77,10 @@ if tab := tabs.get("Before and after"):
 if tab := tabs.get("Against similar sites"):
     with tab:
         synth_tab.against_similar_sites(project.id, site)
+
+if tab := tabs.get("Trust context"):
+    with tab:
+        trust_context.trust_context(project.id, site)
 
 if tab := tabs.get("Facilitators and barriers"):
     with tab:

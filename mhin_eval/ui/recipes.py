@@ -6,7 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from mhin_eval import uploads
-from mhin_eval.recipes import load_recipe, recipe_names
+from mhin_eval.text import plain
+from mhin_eval.recipes import RecipeError, load_recipe, recipe_names, saved_recipe_names
 
 OWN_COLUMNS = "its own columns (series, participant or NHS published layout)"
 
@@ -34,14 +35,24 @@ def choose_recipe(data: bytes, file_name: str, file_id: str, catalogue, sheet: s
         except Exception:  # an unreadable file: the check that follows refuses it with its fix
             cache[(file_id, sheet)] = None
     proposed = cache[(file_id, sheet)]
-    choices = [None, *recipe_names()]
-    descriptions = {name: load_recipe(name, catalogue).description for name in recipe_names()}
+    saved = set(saved_recipe_names())
+    descriptions = {}
+    for name in recipe_names():
+        try:
+            descriptions[name] = load_recipe(name, catalogue).description
+        except RecipeError as exc:
+            st.warning(f"The recipe {plain(name)} cannot be used until it is fixed:", icon=":material/build:")
+            st.text(str(exc))
+    choices = [None, *descriptions]
+    proposed = proposed if proposed in descriptions else None
     if proposed:
-        st.info(f"This file has the layout of a known NHS file: it is read with the recipe "
-                f"**{proposed}** ({descriptions[proposed]}).", icon=":material/auto_fix_high:")
+        known = "a recipe saved here before" if proposed in saved else "a known NHS file"
+        st.info(f"This file has the layout of {known}: it is read with the recipe "
+                f"**{plain(proposed)}** ({plain(descriptions[proposed])}).", icon=":material/auto_fix_high:")
     return st.selectbox(
         "Read the file with", choices, index=choices.index(proposed), key=f"upload-recipe-{file_id}-{sheet}",
-        format_func=lambda r: OWN_COLUMNS if r is None else f"recipe {r}: {descriptions[r]}",
+        format_func=lambda r: OWN_COLUMNS if r is None else (
+            f"recipe {r}{' (saved here)' if r in saved else ''}: {descriptions[r]}"),
         help="A recipe (data/recipes) maps a real NHS file (wide, organisation codes, merged trusts) into "
              "the monthly series of the catalogue's sites.")
 
@@ -81,6 +92,12 @@ def mapping_step(data: bytes, file_name: str, file_id: str, catalogue, sheet: st
         match = st.selectbox("The site column holds", list(MATCH_WORDS), format_func=MATCH_WORDS.get,
                              key=f"{key}-match")
         drop = st.checkbox("Leave out rows of organisations that are no site", key=f"{key}-drop")
+        keep_column = st.selectbox("Keep only rows where the column", [None, *columns], key=f"{key}-filter",
+                                   format_func=lambda c: "(keep every row)" if c is None else c,
+                                   help="For a file that mixes kinds of row, e.g. A&E type 1 departments only.")
+        keep_value = st.text_input("equals", key=f"{key}-filter-value", disabled=keep_column is None,
+                                   placeholder="e.g. 1")
+        filters = {keep_column: keep_value.strip()} if keep_column and keep_value.strip() else {}
         chosen = st.multiselect("Columns holding a measure (one indicator each)", columns, key=f"{key}-measures")
         indicators = [i.id for i in catalogue.indicators_of(project, "series", include_context=True)]
         measures = {}
@@ -88,7 +105,8 @@ def mapping_step(data: bytes, file_name: str, file_id: str, catalogue, sheet: st
             st.text(f"Measure column: {column}")
             measures[column] = st.selectbox("Indicator", indicators, key=f"{key}-indicator-{n}")
         name = st.text_input("Recipe name", key=f"{key}-name", placeholder="e.g. trust-monthly-extract")
-        draft = Draft(name or "draft", project, period, site, match, measures, int(header_row), sheet, drop)
+        draft = Draft(name or "draft", project, period, site, match, measures, int(header_row), sheet, drop,
+                      filters=filters)
         with st.popover("The recipe as text"):
             st.code(draft_text(draft), language="toml")
         use = st.toggle("Read the file with this mapping", key=f"{key}-use", disabled=not measures)

@@ -3,6 +3,8 @@ their rows), a known layout is read with its proposed recipe, and the rows it ma
 
 from __future__ import annotations
 
+import json
+
 from tests.app.conftest import all_text
 from tests.app.test_upload import open_upload, store
 
@@ -72,3 +74,27 @@ def test_a_file_of_unknown_layout_is_mapped_on_the_page_and_read(app):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert "passed every check** (series, 2 rows)" in all_text(at)
+
+
+def test_the_site_page_draws_its_acute_trusts_context_series_with_their_source(app, real_data_dir):
+    from mhin_eval.catalogue import load_catalogue
+    from mhin_eval.recipes import apply_recipe_files
+    from tests.app.conftest import open_page
+
+    at = open_page(app, "site", site="hull", section="Trust context")
+    assert "No context series is stored for this site yet" in all_text(at)
+    files = sorted((real_data_dir / "ae_attendances_nhsrdatasets").glob("*.csv"))
+    store().ingest(apply_recipe_files(files, "nhs-ae-attendances", load_catalogue()), user="test")
+    at = open_page(app, "site", site="hull", section="Trust context")
+    text = all_text(at)
+    assert "Hull University Teaching Hospitals Nhs Trust (RWA)" in text or "(RWA)" in text
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2, "type 1 attendances and admissions"
+    spec = json.loads(charts[0].proto.spec)
+    title = spec["layout"]["title"]
+    assert title["text"].startswith("Type 1 A&amp;E attendances"), "escaped once: shown as A&E"
+    assert title["subtitle"]["text"] == "Apr 2016 to Mar 2019, 36 month(s)"
+    line = spec["data"][0]
+    shown = dict(zip(line["x"], line["customdata"], strict=True))
+    assert shown[next(x for x in shown if x.startswith("2018-01-01"))] == "10,867", "RWA's type 1 total of January 2018 in the file"
+    assert "uploaded file(s)" in text

@@ -562,3 +562,18 @@ def test_charts_render_to_png(
     }
     for name, fig in figures.items():
         render(fig, folder / f"{name}.png")
+
+
+def test_a_published_measure_chart_escapes_its_texts_once():
+    """'A&E' and '<b>' in a label are shown as typed: escaped once, never twice (A&amp;amp;E) or not at all."""
+    rows = pd.DataFrame({"period": pd.to_datetime(["2018-01-01", "2018-02-01"]), "value": [5.0, 6.0],
+                         "share": [float("nan")] * 2, "level": "trust", "org_name": "Trust <b>X</b>",
+                         "published_value": ["5", "6"]})
+    fig = charts.published_measure_chart(rows, title="Type 1 A&E <b>attendances</b>", subtitle="A&E", unit="a&b",
+                                         go_live="2018-02-01")
+    layout = fig.layout
+    assert layout.title.text == "Type 1 A&amp;E &lt;b&gt;attendances&lt;/b&gt;"
+    assert layout.title.subtitle.text == "A&amp;E"
+    assert layout.yaxis.title.text == "Count (a&amp;b)"
+    assert fig.data[0].name == "Trust &lt;b&gt;X&lt;/b&gt;"
+    assert [a.text for a in layout.annotations] == ["go-live"]

@@ -315,3 +315,36 @@ def test_a_long_file_maps_its_measure_codes_and_scales_values(tmp_path, catalogu
     frame = apply_recipe(data, load_recipe(recipe, catalogue), catalogue).frame
     assert dict(zip(frame["indicator"], frame["value"], strict=True)) == {
         "acute-ae-attendances-type1": 1500.0, "acute-ae-admissions-type1": 250.0}
+
+
+def test_a_saved_recipe_lives_beside_the_store_and_is_proposed_before_a_shipped_one(
+        tmp_path, monkeypatch, catalogue, ae_files, ae_type1):
+    from mhin_eval.recipe_drafts import Draft, save_recipe
+    from mhin_eval.recipes import recognise, saved_recipes_dir
+
+    monkeypatch.setenv("MHIN_DATA_DIR", str(tmp_path / "store"))
+    january, february = (f for f in ae_files if f.name in ("2018-01-01.csv", "2018-02-01.csv"))
+    assert recognise(february, catalogue) == "nhs-ae-attendances"
+    draft = Draft("my-ae-type1", "aaot", "period", "org_code", "acute_trust",
+                  {"attendances": "acute-ae-attendances-type1"}, drop_other_sites=True, filters={"type": "1"})
+    saved = save_recipe(draft, catalogue)
+    assert saved.parent == saved_recipes_dir() == (tmp_path / "store" / "recipes").resolve()
+    assert recipe_names()[0] == "my-ae-type1" and "nhs-ae-attendances" in recipe_names()
+    assert recognise(february, catalogue) == "my-ae-type1"
+    rows = apply_recipe(january, "my-ae-type1", catalogue).frame
+    expected = ae_type1[(ae_type1["period"] == "2018-01-01") & (ae_type1["org_code"] == "RWA")]["attendances"]
+    assert rows.set_index("site").loc["hull", "value"] == float(expected.iloc[0])
+    assert set(rows["site"]) == {"hull", "greater-manchester"}, "type 1 only, so one row per site and month"
+
+
+def test_a_saved_recipe_the_catalogue_no_longer_fits_is_never_proposed(tmp_path, monkeypatch, catalogue, ae_files):
+    from mhin_eval.recipes import recognise, saved_recipes_dir
+
+    monkeypatch.setenv("MHIN_DATA_DIR", str(tmp_path / "store"))
+    saved_recipes_dir().mkdir(parents=True)
+    (saved_recipes_dir() / "old.toml").write_text(
+        'name = "old"\n[constants]\nproject = "aaot"\n[period]\ncolumn = "period"\n[site]\ncolumn = "org_code"\n'
+        'match = "acute_trust"\n[[measures]]\ncolumn = "attendances"\nindicator = "retired-indicator"\n')
+    with pytest.raises(RecipeError, match="retired-indicator"):
+        load_recipe("old", catalogue)
+    assert recognise(ae_files[0], catalogue) == "nhs-ae-attendances"
