@@ -4,9 +4,8 @@ import streamlit as st
 
 from mhin_eval import charts
 from mhin_eval.text import plain
-from mhin_eval.ui import analyses, auth, components, context, exports, sections, state
+from mhin_eval.ui import analyses, auth, components, context, exports, sections, state, trust_context
 from mhin_eval.ui import synth as synth_tab
-from mhin_eval.ui import trust_context
 
 access = auth.page_access()
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from mhin_eval import uploads
-from mhin_eval.text import plain
 from mhin_eval.recipes import RecipeError, load_recipe, recipe_names, saved_recipe_names
+from mhin_eval.text import plain
 
 OWN_COLUMNS = "its own columns (series, participant or NHS published layout)"
 
