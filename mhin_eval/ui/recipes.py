@@ -86,7 +86,8 @@ def mapping_step(data: bytes, file_name: str, file_id: str, catalogue, sheet: st
         if not columns:
             st.info("No column names found on that row.")
             return None
-        project = st.selectbox("Project", list(catalogue.project_ids), key=f"{key}-project")
+        project = st.selectbox("Project", list(catalogue.project_ids), key=f"{key}-project",
+                               format_func=lambda p: catalogue.project(p).name)
         period = st.selectbox("Column with the month", columns, key=f"{key}-period")
         site = st.selectbox("Column naming the site", columns, key=f"{key}-site")
         match = st.selectbox("The site column holds", list(MATCH_WORDS), format_func=MATCH_WORDS.get,
@@ -102,8 +103,9 @@ def mapping_step(data: bytes, file_name: str, file_id: str, catalogue, sheet: st
         indicators = [i.id for i in catalogue.indicators_of(project, "series", include_context=True)]
         measures = {}
         for n, column in enumerate(chosen):
-            st.text(f"Measure column: {column}")
-            measures[column] = st.selectbox("Indicator", indicators, key=f"{key}-indicator-{n}")
+            st.caption(f"Column {plain(column)} holds:")
+            measures[column] = st.selectbox("Indicator", indicators, key=f"{key}-indicator-{n}",
+                                            format_func=lambda i: catalogue.indicator(project, i).label)
         name = st.text_input("Recipe name", key=f"{key}-name", placeholder="e.g. trust-monthly-extract")
         draft = Draft(name or "draft", project, period, site, match, measures, int(header_row), sheet, drop,
                       filters=filters)
