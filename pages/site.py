@@ -60,8 +60,8 @@ if tab := tabs.get("Statistical process control"):
             st.info(plain(result))
         else:
             unit = f"per {indicator.rate_per:,.0f}" if indicator.kind == "rate" else indicator.unit
-            st.plotly_chart(charts.spc_chart(result, title=f"{indicator.label}: {site.name}", y_title=unit.capitalize(),
-                                             unit=unit), theme=None, key=f"spc-{site_id}-{indicator.id}")
+            components.chart(charts.spc_chart(result, title=f"{indicator.label}: {site.name}", y_title=unit.capitalize(),
+                                             unit=unit), key=f"spc-{site_id}-{indicator.id}")
             st.caption("Making Data Count XmR chart; limits recalculated from go-live.")
             components.show_warnings(result.warnings)
 
