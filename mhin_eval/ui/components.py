@@ -189,7 +189,7 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
         return
     with box:
         if not shown.suppressed:
-            st.dataframe(tidy(result), hide_index=True)
+            st.table(plain_table(estimates_frame(tidy(result), indicator.unit).set_index("Estimate")))
         st.markdown(plain(shown.text(result.methods)))
         if show_rows and rows is not None:
             st.dataframe(rows, hide_index=True)
