@@ -5,10 +5,11 @@ from pathlib import Path
 import streamlit as st
 
 from mhin_eval.access import PolicyError, Role
-from mhin_eval.ui import auth, faults
+from mhin_eval.ui import auth, chrome, faults
 
 FAVICON = Path(__file__).parent / "mhin_eval" / "ui" / "static" / "favicon.png"
-st.set_page_config(page_title="MHIN evaluation dashboard", page_icon=str(FAVICON), layout="wide")
+st.set_page_config(page_title=chrome.APP_NAME, page_icon=str(FAVICON), layout="wide")
+chrome.apply_style()
 
 EVERYONE = frozenset(Role)
 EVALUATORS_AND_LEADS = frozenset({Role.EVALUATOR, Role.LEAD})
@@ -45,4 +46,8 @@ with faults.shown_plainly():  # a storage fault or catalogue mistake is a messag
                 st.Page(path, title=title, icon=icon, url_path=url_path, default=url_path == "home")
             )
 
-    st.navigation(menu, position="sidebar" if role is not None else "hidden").run()
+    page = st.navigation(menu, position="hidden")
+    if role is not None:
+        chrome.sidebar_menu(menu)
+    st.set_page_config(page_title=chrome.page_title(page.title))
+    page.run()

@@ -162,7 +162,7 @@ def _timed_menu_click(pg, base: str, page: AppPage) -> float:
     pg.goto(f"{base}/{start_from}", timeout=TIMEOUT_MS)
     wait_until_drawn(pg, timeout=TIMEOUT_MS)
     left = pg.locator('[data-testid="stMain"] h1').first.inner_text().strip()
-    link = pg.locator(f'[data-testid="stSidebarNav"] a[href="{base}/{page.url_path}"]')
+    link = pg.locator(f'[data-testid="stSidebar"] a[href="{base}/{page.url_path}"]')
     start = time.perf_counter()
     link.click(timeout=TIMEOUT_MS)
     wait_until_drawn(pg, timeout=TIMEOUT_MS, not_title=left)

@@ -36,23 +36,51 @@ NHS_DARK_GREY = "#425563"
 NHS_MID_GREY = "#768692"
 NHS_PALE_GREY = "#E8EDEE"
 NHS_RED = "#DA291C"
+NHS_DARK_RED = "#8A1538"
+NHS_PINK = "#AE2573"
+NHS_DARK_GREEN = "#006747"
 NHS_PURPLE = "#330072"
 NHS_TEXT = "#212B32"
+#: NHS orange at 0.72 of its brightness (same hue): 4.6:1 on white, where NHS orange itself (2.5:1),
+#: light blue (2.3:1), aqua green (3.1:1) and warm yellow (1.7:1) fail WCAG 2.2's 3:1 for marks (1.4.11).
+NHS_ORANGE_DARK = "#AB6400"
 
-# Series colours that stay distinguishable with the common colour-vision deficiencies
-# (ordered after Okabe & Ito 2008, mapped onto the NHS palette where it allows).
-SERIES_COLOURS = (NHS_BLUE, NHS_ORANGE, NHS_AQUA_GREEN, NHS_PURPLE, NHS_WARM_YELLOW, NHS_LIGHT_BLUE, NHS_DARK_GREY)
+#: WCAG 2.2 AA contrast against the white chart background: 3:1 for marks (1.4.11), 4.5:1 for text (1.4.3).
+MARK_CONTRAST = 3.0
+TEXT_CONTRAST = 4.5
 
-# Making Data Count point colours: improvement blue, concern orange, neutral purple, common cause grey.
+# Series colours: every one at least 4.5:1 on white, in the Okabe & Ito (2008) order of hues (blue, orange,
+# green, purple...) mapped onto the NHS palette. Colour is never the only cue: series also cycle through
+# SERIES_SYMBOLS and SERIES_DASHES, so they stay apart in grey scale and for any colour-vision deficiency.
+SERIES_COLOURS = (NHS_BLUE, NHS_ORANGE_DARK, NHS_DARK_GREEN, NHS_PURPLE, NHS_PINK, NHS_DARK_GREY, NHS_DARK_RED)
+SERIES_SYMBOLS = ("circle", "diamond", "square", "triangle-up", "x", "star", "triangle-down")
+SERIES_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "solid")
+#: Fill patterns of bars by series ("" = solid), for the same reason.
+BAR_PATTERNS = ("", "/", ".", "x", "-", "|", "+")
+
+# Making Data Count point colours: improvement blue, concern orange, neutral purple, common cause grey
+# (each darkened where the NHS colour would not reach 3:1 on white; the shapes differ as well).
 SPC_COLOURS = {
-    "special_cause_improvement": NHS_LIGHT_BLUE,
-    "special_cause_concern": NHS_ORANGE,
+    "special_cause_improvement": NHS_BLUE,
+    "special_cause_concern": NHS_ORANGE_DARK,
     "special_cause_neutral_high": NHS_PURPLE,
     "special_cause_neutral_low": NHS_PURPLE,
-    "common_cause": NHS_MID_GREY,
+    "common_cause": NHS_DARK_GREY,
 }
 POINT_TYPE_ORDER = ("common_cause", "special_cause_improvement", "special_cause_concern",
                     "special_cause_neutral_high", "special_cause_neutral_low")
+
+
+def contrast_ratio(colour: str, background: str = "#FFFFFF") -> float:
+    """WCAG 2.2 contrast ratio of two ``#RRGGBB`` colours (relative luminance, WCAG 2.2 "contrast ratio")."""
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
 
 FONT_FAMILY = "Frutiger, Arial, Helvetica, sans-serif"
 #: Longest title and subtitle line (characters) that fit a chart in half the page's width.
@@ -149,7 +177,10 @@ def coverage_heatmap(coverage: pd.DataFrame, title: str = "Data coverage") -> go
 # ---------------------------------------------------------------------------------------------
 # shared pieces
 
+#: A confidence band: a pale fill (1.3:1, so the data over it stays legible) between edge lines that reach
+#: 3:1 (BAND_EDGE), so the band is told apart from the background by its outline.
 CONFIDENCE_BAND = "rgba(66, 85, 99, 0.16)"
+BAND_EDGE = NHS_MID_GREY
 POST_PERIOD_SHADE = "rgba(65, 182, 230, 0.08)"
 PARTICIPANT_LINE = "rgba(118, 134, 146, 0.55)"
 NICE_RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 10, 20, 50, 100)
@@ -371,7 +402,7 @@ def its_chart(
                     x=list(band["period"]) + list(band["period"])[::-1],
                     y=list(band["counterfactual_high"]) + list(band["counterfactual_low"])[::-1],
                     name=f"{level}% CI of expected values", legendrank=40,
-                    fill="toself", fillcolor=CONFIDENCE_BAND, line=dict(width=0), mode="lines",
+                    fill="toself", fillcolor=CONFIDENCE_BAND, line=dict(color=BAND_EDGE, width=1), mode="lines",
                     hoverinfo="skip",
                 )
             )
@@ -420,6 +451,8 @@ def its_chart(
     comparison_series = list(comparison.groupby("group", sort=False)) if len(comparison) else []
     for i, (label, rows) in enumerate(comparison_series):
         colour = SERIES_COLOURS[1 + i % (len(SERIES_COLOURS) - 1)]
+        symbol = SERIES_SYMBOLS[1 + i % (len(SERIES_SYMBOLS) - 1)]
+        dash = SERIES_DASHES[1 + i % (len(SERIES_DASHES) - 1)]
         named = chart_text(f"{label}" if "comparison" in str(label).lower() else f"{label} (comparison)")
         if rows["fitted"].notna().any():
             xs, ys = _gapped(
@@ -429,14 +462,14 @@ def its_chart(
             fig.add_trace(
                 go.Scatter(
                     x=xs, y=ys, mode="lines", name=f"{named}: model fit", legendrank=60 + 2 * i,
-                    line=dict(color=colour, width=2), hoverinfo="skip", legendgroup=f"comparison-{label}",
+                    line=dict(color=colour, width=2, dash=dash), hoverinfo="skip", legendgroup=f"comparison-{label}",
                 )
             )
         fig.add_trace(
             go.Scatter(
                 x=rows["period"], y=rows["observed"], mode="markers", name=f"{named}: observed",
                 legendrank=50 + 2 * i,
-                marker=dict(color=colour, size=8, symbol="diamond-open", line=dict(width=2)),
+                marker=dict(color=colour, size=8, symbol=f"{symbol}-open", line=dict(width=2)),
                 legendgroup=f"comparison-{label}",
                 text=[
                     f"<b>{_period_label(p, dates)}</b><br>{named}<br>Observed: {_num(o, unit)}"
@@ -817,12 +850,12 @@ def prepost_chart(
                 )
             )
     else:
-        for label, column, colour in ((labels[0], "before", NHS_LIGHT_BLUE), (labels[1], "after", NHS_AQUA_GREEN)):
+        for label, column, colour in ((labels[0], "before", "rgba(65, 182, 230, 0.35)"), (labels[1], "after", "rgba(0, 164, 153, 0.35)")):
             fig.add_trace(
                 go.Box(
                     x=[label] * len(pairs), y=pairs[column], name=f"{label} distribution", boxpoints="outliers",
                     marker=dict(color=NHS_DARK_GREY, size=4), line=dict(color=NHS_DARK_GREY, width=1.5),
-                    fillcolor=colour, opacity=0.8, width=0.4, showlegend=False,
+                    fillcolor=colour, width=0.4, showlegend=False,
                     hovertemplate=f"{label}: %{{y:,.2f}} {unit}<extra></extra>",
                 )
             )
@@ -931,7 +964,7 @@ def group_rates_chart(rates, *, title: str = "", unit: str = "per 100,000", refe
                              hoverinfo="skip"))
     for name, mask, colour, symbol in (
         ("Rate", ~is_reference & has_rate, NHS_BLUE, "circle"),
-        ("Reference group", is_reference & has_rate, NHS_ORANGE, "diamond"),
+        ("Reference group", is_reference & has_rate, NHS_ORANGE_DARK, "diamond"),
     ):
         rows = table[mask]
         if rows.empty:
@@ -950,7 +983,7 @@ def group_rates_chart(rates, *, title: str = "", unit: str = "per 100,000", refe
     if len(reference_rate):
         fig.add_shape(
             type="line", name="reference_line", x0=reference_rate.iloc[0], x1=reference_rate.iloc[0], y0=0, y1=1,
-            xref="x", yref="paper", line=dict(color=NHS_ORANGE, width=1.5, dash="dot"), layer="below",
+            xref="x", yref="paper", line=dict(color=NHS_ORANGE_DARK, width=1.5, dash="dot"), layer="below",
         )
     for label, note in zip(np.array(labels)[~has_rate], table.loc[~has_rate, "note"], strict=True):
         fig.add_trace(go.Scatter(x=[None], y=[label], mode="markers", showlegend=False, hoverinfo="skip"))
@@ -1006,7 +1039,7 @@ def rate_ratio_chart(ratios, *, title: str = "", reference: str = "") -> go.Figu
         fig.add_trace(
             go.Scatter(
                 x=[1.0], y=labels[is_reference], mode="markers+text", name="Reference group (ratio 1)",
-                marker=dict(color="white", size=14, symbol="diamond", line=dict(color=NHS_ORANGE, width=3)),
+                marker=dict(color="white", size=14, symbol="diamond", line=dict(color=NHS_ORANGE_DARK, width=3)),
                 text=["reference"], textposition="middle right", textfont=dict(size=13, color=NHS_DARK_GREY),
                 hovertemplate=f"<b>{chart_text(reference)}</b>: reference group<extra></extra>",
             )
@@ -1063,7 +1096,8 @@ def funnel_chart(stages: pd.DataFrame, *, title: str = "") -> go.Figure:
         fig.add_trace(
             go.Bar(
                 y=rows["stage"].astype(str).map(chart_text), x=counts, orientation="h", name=chart_text(group),
-                marker=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)], line=dict(width=0)),
+                marker=dict(color=SERIES_COLOURS[i % len(SERIES_COLOURS)], line=dict(width=0),
+                            pattern=dict(shape=BAR_PATTERNS[i % len(BAR_PATTERNS)], fgcolor="white", solidity=0.25)),
                 text=text, textposition="outside", cliponaxis=False, textfont=dict(size=14, color=NHS_TEXT),
                 customdata=shares,
                 hovertemplate=f"<b>{chart_text(group)}</b><br>%{{y}}: %{{x:,}}<br>%{{customdata:.0%}} of "
@@ -1132,14 +1166,16 @@ def domain_profile_chart(
         has_ci = part["ci_low"].notna().to_numpy()
         xs, ys = _gapped(*[([lo, hi], [yy, yy]) for lo, hi, yy in zip(part["ci_low"][has_ci], part["ci_high"][has_ci],
                                                                       y[has_ci], strict=True)])
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=2.5), hoverinfo="skip",
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip",
+                                 line=dict(color=colour, width=2.5, dash=SERIES_DASHES[k % len(SERIES_DASHES)]),
                                  showlegend=False, legendgroup=str(when), name=f"95% CI {_round_label(when)}"))
         fig.add_trace(
             go.Scatter(
                 x=part["mean"], y=y, mode="markers", name=f"{_round_label(when)} (n = {part['n_respondents'].max()})",
                 legendgroup=str(when),
-                marker=dict(color=colour, size=12, symbol=["diamond" if d == "total" else "circle" for d in
-                                                           part["domain"]], line=dict(color="white", width=1)),
+                marker=dict(color=colour, size=12, line=dict(color="white", width=1),
+                            symbol=["diamond" if d == "total" else SERIES_SYMBOLS[k % len(SERIES_SYMBOLS)]
+                                    for d in part["domain"]]),
                 customdata=np.column_stack([part["label"].map(chart_text), part["ci_low"], part["ci_high"],
                                             part["n_respondents"]]),
                 hovertemplate="<b>%{customdata[0]}</b><br>Mean %{x:.2f}<br>95% CI %{customdata[1]:.2f} to "
@@ -1241,8 +1277,8 @@ def published_measure_chart(rows: pd.DataFrame, *, title: str = "", subtitle: st
         fig.add_trace(go.Scatter(
             x=part["period"], y=values, mode="lines+markers", name=name + (" (right axis)" if right else ""),
             yaxis="y2" if right else "y", connectgaps=False,
-            line=dict(color=SERIES_COLOURS[n % len(SERIES_COLOURS)], width=2.5, dash="dot" if level == "England" else "solid"),
-            marker=dict(size=8), customdata=part["published_value"],
+            line=dict(color=SERIES_COLOURS[n % len(SERIES_COLOURS)], width=2.5, dash=SERIES_DASHES[n % len(SERIES_DASHES)]),
+            marker=dict(size=8, symbol=SERIES_SYMBOLS[n % len(SERIES_SYMBOLS)]), customdata=part["published_value"],
             hovertemplate=f"<b>{name}</b><br>%{{x|%b %Y}}: %{{y:,.1f}}{'%' if share else ''}"
             "<br>published value %{customdata}<extra></extra>",
         ))

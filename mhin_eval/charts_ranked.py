@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from mhin_eval.analysis.pooling import METHOD_NAMES, PoolingResult
 from mhin_eval.charts import (
+    BAND_EDGE,
     NHS_BLUE,
     NHS_DARK_BLUE,
     NHS_DARK_GREY,
@@ -48,12 +49,13 @@ def caterpillar_plot(sites: pd.DataFrame, pooled: PoolingResult | None = None, *
         est = pooled.pooled
         if pooled.prediction_low is not None and pooled.prediction_high is not None:
             fig.add_hrect(y0=pooled.prediction_low, y1=pooled.prediction_high, fillcolor=PREDICTION_BAND,
-                          line_width=0, layer="below", name="prediction_interval")
+                          line=dict(color=BAND_EDGE, width=1, dash="dot"), layer="below", name="prediction_interval")
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{level}% prediction interval",
-                                     marker=dict(symbol="square", size=14, color=PREDICTION_BAND)))
+                                     marker=dict(symbol="square", size=14, color=PREDICTION_BAND,
+                                                 line=dict(color=BAND_EDGE, width=1))))
             extremes += [pooled.prediction_low, pooled.prediction_high]
-        fig.add_hrect(y0=est.ci_low, y1=est.ci_high, fillcolor="rgba(0, 48, 135, 0.18)", line_width=0,
-                      layer="below", name="pooled_ci")
+        fig.add_hrect(y0=est.ci_low, y1=est.ci_high, fillcolor="rgba(0, 48, 135, 0.18)",
+                      line=dict(color=BAND_EDGE, width=1), layer="below", name="pooled_ci")
         fig.add_trace(go.Scatter(
             x=[0.5, k + 0.5], y=[est.estimate, est.estimate], mode="lines", name="Pooled estimate",
             line=dict(color=NHS_DARK_BLUE, width=2),

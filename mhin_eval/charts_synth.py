@@ -5,13 +5,13 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from mhin_eval.analysis.synth import SynthResult
-from mhin_eval.charts import NHS_BLUE, NHS_MID_GREY, NHS_ORANGE, NHS_PALE_GREY, base_layout
+from mhin_eval.charts import NHS_BLUE, NHS_DARK_GREY, NHS_MID_GREY, NHS_ORANGE_DARK, base_layout
 
 
 def _go_live_line(fig: go.Figure, result: SynthResult) -> None:
     fig.add_vline(x=result.go_live, line=dict(color=NHS_MID_GREY, dash="dash", width=1))
     fig.add_annotation(x=result.go_live, y=1, yref="paper", text="Go-live", showarrow=False, xanchor="left",
-                       font=dict(color=NHS_MID_GREY, size=12))
+                       font=dict(color=NHS_DARK_GREY, size=12))
 
 
 def synth_chart(result: SynthResult, *, title: str, y_title: str = "", treated_name: str = "This site") -> go.Figure:
@@ -19,7 +19,7 @@ def synth_chart(result: SynthResult, *, title: str, y_title: str = "", treated_n
     fig = go.Figure()
     periods = list(result.periods)
     fig.add_scatter(x=periods, y=list(result.synthetic), name="Similar sites combined (synthetic)",
-                    line=dict(color=NHS_ORANGE, dash="dot", width=2))
+                    line=dict(color=NHS_ORANGE_DARK, dash="dot", width=2))
     fig.add_scatter(x=periods, y=list(result.observed), name=treated_name, line=dict(color=NHS_BLUE, width=2))
     start = result.n_pre
     fig.add_scatter(x=periods[start:] + periods[start:][::-1],
@@ -44,7 +44,7 @@ def placebo_chart(result: SynthResult, *, title: str, y_title: str = "", treated
     fig = go.Figure()
     periods = list(result.periods)
     for k, placebo in enumerate(result.placebos):
-        fig.add_scatter(x=periods, y=list(placebo.gaps), mode="lines", line=dict(color=NHS_PALE_GREY, width=1),
+        fig.add_scatter(x=periods, y=list(placebo.gaps), mode="lines", line=dict(color=NHS_MID_GREY, width=1),
                         name="Similar sites (each as if it had gone live)", legendgroup="placebo",
                         showlegend=k == 0, hovertemplate=f"{placebo.unit}: %{{y:.3g}}<extra></extra>")
     fig.add_scatter(x=periods, y=list(result.gaps), mode="lines", line=dict(color=NHS_BLUE, width=3), name=treated_name)

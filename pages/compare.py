@@ -39,10 +39,10 @@ else:
         many_sites.ranked_chart(project_id, indicator, records, key=f"ranked-{project_id}-{indicator_id}",
                                 method=method or "DL")
     else:
-        st.plotly_chart(charts.forest_plot(result, title=f"{indicator.label}: sites and pooled estimate",
+        components.chart(charts.forest_plot(result, title=f"{indicator.label}: sites and pooled estimate",
                                            x_title="Ratio of observed to expected" if result.scale == "ratio"
                                            else f"Difference ({indicator.unit})"),
-                        theme=None, key=f"forest-{project_id}-{indicator_id}")
+                        key=f"forest-{project_id}-{indicator_id}")
     components.show_warnings(result.warnings)
 table = components.compare_frame(records, None if isinstance(result, str) else result)
 st.table(components.plain_table(many_sites.paginated(table, key=f"compare-page-{project_id}").set_index("Site")))

@@ -46,9 +46,8 @@ else:
     for tab, project in zip(tabs, projects, strict=True):
         with tab:
             subset = coverage[coverage["project"] == project.id]
-            st.plotly_chart(
+            components.chart(
                 charts.coverage_heatmap(subset, title=f"{project.short_name}: months with data"),
-                theme=None,
                 key=f"coverage-{project.id}",
             )
 

@@ -11,6 +11,7 @@ access = auth.page_access()
 
 cat = context.catalogue()
 sites = [s for s in cat.sites if not s.is_comparison and access.allows_site(s.id)]
+state.follow_project("site", {s.id: s.project for s in sites})
 site_id = state.choose("Site", [s.id for s in sites], "site", format_func=lambda s: cat.site(s).name,
                        container=st.sidebar)
 site = cat.site(site_id)
@@ -30,9 +31,12 @@ st.table(components.plain_table(components.results_frame(
 
 series_indicators = cat.indicators_of(project.id, "series")
 participant_indicators = cat.indicators_of(project.id, "participant")
-shown = {
+equity_indicators = [i for i in series_indicators if "ethnicity" in i.breakdowns]
+shown = {  # every section of the project page that has data for one site
     "Change at go-live (time series)": bool(series_indicators),
     "Statistical process control": bool(series_indicators),
+    "Uptake": any(i.funnel_stage for i in series_indicators),
+    "Equity by ethnicity": bool(equity_indicators),
     "Before and after": bool(participant_indicators),
     "Against similar sites": site.donor_pool is not None,
     "Trust context": any(i.context for i in cat.indicators_of(project.id, "series", include_context=True)),
@@ -61,10 +65,18 @@ if tab := tabs.get("Statistical process control"):
             st.info(plain(result))
         else:
             unit = f"per {indicator.rate_per:,.0f}" if indicator.kind == "rate" else indicator.unit
-            st.plotly_chart(charts.spc_chart(result, title=f"{indicator.label}: {site.name}", y_title=unit.capitalize(),
-                                             unit=unit), theme=None, key=f"spc-{site_id}-{indicator.id}")
+            components.chart(charts.spc_chart(result, title=f"{indicator.label}: {site.name}", y_title=unit.capitalize(),
+                                             unit=unit), key=f"spc-{site_id}-{indicator.id}")
             st.caption("Making Data Count XmR chart; limits recalculated from go-live.")
             components.show_warnings(result.warnings)
+
+if tab := tabs.get("Uptake"):
+    with tab:
+        sections.funnel_section(project.id, (site,))
+
+if tab := tabs.get("Equity by ethnicity"):
+    with tab:
+        sections.equity_section(project.id, (site,), equity_indicators)
 
 if tab := tabs.get("Before and after"):
     with tab:

@@ -65,10 +65,10 @@ if tab := tabs.get("Domain profile"):
             site_rows = summary.scores.table[summary.scores.table["site"] == site_id]
             if shown_counts.suppressed:  # respondents are people: rounded as counts of people are
                 site_rows = site_rows.assign(n_respondents=site_rows["n_respondents"].map(shown_counts.rule.round))
-            st.plotly_chart(
+            components.chart(
                 charts.domain_profile_chart(site_rows, title=f"{instrument.short_name} domain profile: {site.name}",
                                             scale=(instrument.scale_min, instrument.scale_max), threshold=limit),
-                theme=None, key=f"profile-{instrument.id}-{site_id}",
+                key=f"profile-{instrument.id}-{site_id}",
             )
             respondents = summary.scores.respondents[summary.scores.respondents["site"] == site_id]
             st.caption("Respondents per round: " + ", ".join(
@@ -126,8 +126,8 @@ if tab := tabs.get("Change between rounds"):
                         sentence = (f"From {labels[first]} to {labels[second]}, the {instrument.short_name} total "
                                     f"at {site.name} {difference_phrase(est, 'points')}.")
                         st.markdown(f"**{plain(sentence)}**")
-                    st.plotly_chart(charts.round_change_chart(change, title=f"Change by domain: {site.name}"),
-                                    theme=None, key=f"change-{instrument.id}-{site_id}")
+                    components.chart(charts.round_change_chart(change, title=f"Change by domain: {site.name}"),
+                                    key=f"change-{instrument.id}-{site_id}")
                     components.show_warnings(shown_counts.respondents(w) for w in change.warnings)
                     st.caption(plain(change.methods))
 

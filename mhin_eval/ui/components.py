@@ -11,6 +11,7 @@ from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.prepost import tidy
 from mhin_eval.analysis.results import Estimate
 from mhin_eval.catalogue import Indicator, Site
+from mhin_eval.chart_summary import summarise
 from mhin_eval.text import plain
 from mhin_eval.ui import analyses, auth, context
 from mhin_eval.wording import DIRECTION_ICONS, change_phrase, direction, fmt_estimate, fmt_p
@@ -34,6 +35,26 @@ def lazy_tabs(labels: list[str], *, key: str = "section") -> dict:
     Returns ``{label: tab}`` for the open tab only; use ``if tab := tabs.get(label)``."""
     tabs = st.tabs(labels, key=key, on_change="rerun", bind="query-params")
     return {label: tab for label, tab in zip(labels, tabs, strict=True) if tab.open}
+
+
+#: Longest accessible name read out for a chart; the whole summary is in its "Chart as text" expander.
+ALT_CHARACTERS = 400
+
+
+def chart(figure, *, key: str, summary: str = "") -> None:
+    """A plotly chart with an accessible name and the chart in words (WCAG 2.2 1.1.1).
+
+    The name is the chart's title and ``summary`` (the result's sentence, when the page has one) or else what
+    the chart draws; "Chart as text" opens every series in words (mhin_eval.chart_summary), read from the figure."""
+    described = summarise(figure)
+    alt = f"Chart: {described.name}. {summary or described.text}".strip()
+    if len(alt) > ALT_CHARACTERS:
+        alt = alt[:ALT_CHARACTERS - 1].rsplit(" ", 1)[0] + "…"
+    st.plotly_chart(figure, theme=None, key=key, alt=alt)
+    box = details_on_demand("Chart as text", key=f"text-{key}", icon=":material/description:")
+    if box.open:
+        with box:
+            st.markdown("\n".join(f"- {plain(line)}" for line in ((summary,) if summary else ()) + described.lines))
 
 
 def finding(sentence: str, est: Estimate | None, better: str) -> None:
@@ -111,7 +132,7 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
         hidden = int(result.fitted["observed"].isna().sum())
         note = (f"Counts rounded to the nearest {shown.rule.round_to}"
                 + (f"; {hidden} month{'s' if hidden != 1 else ''} with 1 to {shown.threshold} not drawn" if hidden else ""))
-    st.plotly_chart(
+    chart(
         charts.its_chart(
             result,
             title=f"{indicator.label}: {site.name}",
@@ -120,8 +141,8 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
             go_live=pd.Timestamp(go_live),
             annotation=note,
         ),
-        theme=None,
         key=f"its-{key}",
+        summary=sentence,
     )
     st.caption(plain("n = " + (shown_record.n_detail if shown_record is not None
                                else record.its_n_detail(result, site.name))
@@ -159,7 +180,7 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
         figure = charts.prepost_means_chart(*shown.prepost_means(result), title=title, y_title=indicator.unit,
                                             unit=indicator.unit, before=result.before, after=result.after,
                                             n_text=f"{people} people with both measurements")
-    st.plotly_chart(figure, theme=None, key=f"prepost-{key}")
+    chart(figure, key=f"prepost-{key}", summary=sentence)
     if rows is None:
         st.caption("Means only: individual people's values are shown to the evaluation team only.")
     show_warnings(result.warnings)
@@ -168,7 +189,7 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
         return
     with box:
         if not shown.suppressed:
-            st.dataframe(tidy(result), hide_index=True)
+            st.table(plain_table(estimates_frame(tidy(result), indicator.unit).set_index("Estimate")))
         st.markdown(plain(shown.text(result.methods)))
         if show_rows and rows is not None:
             st.dataframe(rows, hide_index=True)

@@ -11,7 +11,7 @@ import streamlit as st
 
 from mhin_eval import charts_ranked
 from mhin_eval.catalogue import Catalogue, Indicator, Site
-from mhin_eval.ui import analyses, context
+from mhin_eval.ui import analyses, components, context
 from mhin_eval.wording import DIRECTION_ICONS
 
 #: Site charts drawn at once on a project page unless the user chooses more.
@@ -86,12 +86,12 @@ def ranked_chart(project: str, indicator: Indicator, records, *, key: str, metho
     records = [r for r in records if r.indicator == indicator.id]
     pooled = analyses.pooled(project, indicator.id, method)
     ratio = any(r.estimate is not None and r.estimate.scale == "ratio" for r in records)
-    st.plotly_chart(
+    components.chart(
         charts_ranked.caterpillar_plot(
             charts_ranked.site_frame(records), None if isinstance(pooled, str) else pooled,
             title=f"{indicator.label}: every site's result", log_scale=ratio,
             y_title="Ratio of observed to expected" if ratio else f"Difference ({indicator.unit})"),
-        theme=None, key=key)
+        key=key)
     if isinstance(pooled, str):
         st.caption(pooled)
 

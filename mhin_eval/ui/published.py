@@ -102,10 +102,10 @@ def measures_section(site: Site) -> None:
         measure = f"{mapping.measure_id} of {mapping.denominator_measure_id}" if share else mapping.measure_id
         trust = rows[rows["level"] == published.TRUST]
         hidden = int((trust["published_value"] == "*").sum())
-        st.plotly_chart(
+        components.chart(
             charts.published_measure_chart(rows, title=indicator.label, subtitle=f"Measure {measure}; "
                                            f"{'per cent' if share else indicator.unit}", unit=indicator.unit),
-            theme=None, key=f"published-measure-{site.id}-{mapping.indicator}")
+            key=f"published-measure-{site.id}-{mapping.indicator}")
         words = PERIOD_TYPES.get(mapping.period_type, "")
         months = pd.to_datetime(rows["period"])
         st.caption(plain(
@@ -162,11 +162,11 @@ def mha_section(site: Site) -> None:
     ], ignore_index=True)
     chart_rows = chart_rows.assign(order=chart_rows["group"].map({g: n for n, g in enumerate(MAIN_GROUPS)}))
     chart_rows = chart_rows.sort_values(["order", "source"])
-    st.plotly_chart(
+    components.chart(
         charts.group_rates_chart(chart_rows.assign(group=chart_rows["group"] + " · " + chart_rows["source"],
                                                    count=float("nan"), denominator=float("nan"), note=""),
                                  title="All detentions per 100,000 population", unit="per 100,000"),
-        theme=None, key=f"published-rates-{site.id}")
+        key=f"published-rates-{site.id}")
     trust = frame[frame["level"] == "NHS Trust"]
     if not trust.empty:
         st.subheader(plain(f"{site.trust_name}: published counts, {year}"))

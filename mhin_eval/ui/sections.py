@@ -24,8 +24,8 @@ def funnel_section(project: str, sites: tuple[Site, ...]) -> None:
     for column, site in zip(columns, sites, strict=True):
         with column:
             stages = analyses.funnel(project, site.id)
-            st.plotly_chart(charts.funnel_chart(stages, title=f"Uptake since go-live: {site.name}"),
-                            theme=None, key=f"funnel-{project}-{site.id}")
+            components.chart(charts.funnel_chart(stages, title=f"Uptake since go-live: {site.name}"),
+                            key=f"funnel-{project}-{site.id}")
 
 
 def equity_section(project: str, sites: tuple[Site, ...], indicators: list[Indicator]) -> None:
@@ -49,13 +49,13 @@ def equity_section(project: str, sites: tuple[Site, ...], indicators: list[Indic
                 continue
             rates, ratios, words = tables
             st.caption(f"{plain(site.name)}: {plain(words)}.")
-            st.plotly_chart(
+            components.chart(
                 charts.group_rates_chart(rates.table, title=f"{indicator.label} rates: {site.name}",
                                          unit=f"per {indicator.rate_per:,.0f}", reference=reference),
-                theme=None, key=f"rates-{project}-{site.id}")
-            st.plotly_chart(charts.rate_ratio_chart(ratios.table, title=f"Rate ratio vs {reference}: {site.name}",
+                key=f"rates-{project}-{site.id}", summary=f"{site.name}: {words}.")
+            components.chart(charts.rate_ratio_chart(ratios.table, title=f"Rate ratio vs {reference}: {site.name}",
                                                     reference=reference),
-                            theme=None, key=f"ratios-{project}-{site.id}")
+                            key=f"ratios-{project}-{site.id}")
             components.show_warnings(rates.warnings + ratios.warnings)
             groups = [g for g in ratios.table["group"] if g != reference]
             if groups:

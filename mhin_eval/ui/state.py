@@ -66,3 +66,22 @@ def choose(
                                  key=widget_key, help=help)
     remember(name, value)
     return value
+
+
+def follow_project(name: str, project_of: dict[str, str]) -> None:
+    """A remembered choice of ``name`` (e.g. the site) that belongs to another project than the one chosen since
+    (on the Projects page) is dropped, so the page opens on the chosen project's first option. A link naming the
+    choice in its query string still wins."""
+    project = st.session_state.get("chosen:project")
+    remembered = st.session_state.get(f"chosen:{name}")
+    if project is None or remembered is None or project_of.get(remembered) in (None, project):
+        return
+    if _url_changed(name, list(project_of)):
+        return
+    first = next((option for option, owner in project_of.items() if owner == project), None)
+    if first is not None:
+        st.session_state[f"chosen:{name}"] = first
+        st.session_state.pop(f"w:{name}", None)
+        if st.query_params.get(name) not in (None, first):
+            st.query_params[name] = first
+            st.session_state[f"url:{name}"] = first

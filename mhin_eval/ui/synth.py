@@ -51,11 +51,11 @@ def against_similar_sites(project: str, site: Site) -> None:
         st.caption("Charts of the monthly values are shown to the evaluation team only.")
     else:
         title = f"{indicator.label}: {site.name} and its synthetic comparison"
-        st.plotly_chart(charts_synth.synth_chart(sc, title=title, y_title=unit.capitalize(), treated_name=site.name),
-                        theme=None, key=f"synth-{site.id}")
-        st.plotly_chart(charts_synth.placebo_chart(sc, title="Is the gap unusual among similar sites?",
+        components.chart(charts_synth.synth_chart(sc, title=title, y_title=unit.capitalize(), treated_name=site.name),
+                        key=f"synth-{site.id}")
+        components.chart(charts_synth.placebo_chart(sc, title="Is the gap unusual among similar sites?",
                                                    y_title=f"Gap, {unit}", treated_name=site.name),
-                        theme=None, key=f"synth-placebo-{site.id}")
+                        key=f"synth-placebo-{site.id}")
         st.caption(plain(f"Placebo test: {site.name}'s gap after go-live, relative to its fit before, ranks with "
                          f"p = {sc.p_value:.2f} among the {len(sc.placebos) + 1} organisations."))
     components.show_warnings(sc.warnings)

@@ -7,21 +7,19 @@ Plain functions; tests/browser/test_login.py wraps them in fixtures.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import secrets
-import shutil
 import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.browser.npm import npm_ci
 from tests.browser.serving import wait_for_app
 
 OIDC_DIR = Path(__file__).parent / "oidc"
 ACCOUNTS = [a["email"] for a in json.loads((OIDC_DIR / "accounts.json").read_text(encoding="utf-8"))]
-NODE_INSTALL_HINT = "sudo apt-get install -y --no-install-recommends nodejs npm (or run `make test`, which does it as root)"
 
 
 @dataclass(frozen=True)
@@ -34,23 +32,8 @@ class OidcClient:
 
 
 def ensure_provider_installed(timeout: float = 300) -> None:
-    """``npm ci`` into tests/browser/oidc when node_modules is missing or older than package-lock.json.
-
-    npm writes node_modules/.package-lock.json last, so its presence marks a finished install; a lock on
-    package-lock.json keeps parallel test workers from installing at once."""
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            raise RuntimeError(f"`{tool}` not found; the login tests run a local OIDC provider on Node.js. "
-                               f"Install it: {NODE_INSTALL_HINT}")
-    lock, installed = OIDC_DIR / "package-lock.json", OIDC_DIR / "node_modules" / ".package-lock.json"
-    with lock.open("rb") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
-            return
-        done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=OIDC_DIR, capture_output=True,
-                              text=True, timeout=timeout)
-    if done.returncode != 0:
-        raise RuntimeError(f"`npm ci` in {OIDC_DIR} failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
+    """The provider's node packages (oidc-provider), installed into tests/browser/oidc when missing."""
+    npm_ci(OIDC_DIR, "the login tests run a local OIDC provider on Node.js", timeout=timeout)
 
 
 def start_provider(port: int, client: OidcClient, post_logout_uri: str | None = None,
