@@ -97,6 +97,24 @@ def estimates_frame(tidy: pd.DataFrame, unit: str = "", conf_level: float = 0.95
     })
 
 
+def statistics_frame(tidy: pd.DataFrame) -> pd.DataFrame:
+    """A before/after analysis's statistics (mhin_eval.analysis.prepost.tidy) as a table people read: blanks
+    where a statistic has no interval, df or p-value, never "None" or "nan"."""
+    def number(v, fmt="{:.4g}"):
+        return "" if v is None or v != v else fmt.format(v)
+
+    return pd.DataFrame({
+        "Statistic": tidy["statistic"].str.capitalize(),
+        "Value": [number(v) for v in tidy["value"]],
+        "95% CI": ["" if lo != lo or lo is None else f"{lo:.4g} to {hi:.4g}"
+                   for lo, hi in zip(tidy["ci_low"], tidy["ci_high"], strict=True)],
+        "df": [number(v, "{:.3g}") for v in tidy["df"]],
+        "p-value": ["" if p is None or p != p else fmt_p(p) for p in tidy["p_value"]],
+        "n": [number(v, "{:,.0f}") for v in tidy["n"]],
+        "Method": tidy["method"].fillna(""),
+    })
+
+
 def its_details(result: ITSResult, indicator: Indicator) -> None:
     """Estimates (the result's tidy frame), diagnostics and the methods paragraph of an ITS fit."""
     st.table(plain_table(estimates_frame(result.tidy(), indicator.unit, result.options.conf_level).set_index("Estimate")))
@@ -189,7 +207,7 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
         return
     with box:
         if not shown.suppressed:
-            st.table(plain_table(estimates_frame(tidy(result), indicator.unit).set_index("Estimate")))
+            st.table(plain_table(statistics_frame(tidy(result)).set_index("Statistic")))
         st.markdown(plain(shown.text(result.methods)))
         if show_rows and rows is not None:
             st.dataframe(rows, hide_index=True)

@@ -12,7 +12,7 @@ from mhin_eval import charts
 from mhin_eval.catalogue import Indicator, Site
 from mhin_eval.recipes import load_organisations
 from mhin_eval.text import plain
-from mhin_eval.ui import analyses, context
+from mhin_eval.ui import analyses, components, context
 
 
 def context_indicators(project: str, site: Site) -> list[tuple[Indicator, pd.DataFrame]]:
@@ -57,8 +57,8 @@ def trust_context(project: str, site: Site) -> None:
         frame = rows.assign(level="trust", org_name=who, share=float("nan"), period=pd.to_datetime(rows["period"]),
                             published_value=rows["value"].map(lambda v: "suppressed" if v != v else f"{v:,.0f}"))
         months = frame["period"]
-        st.plotly_chart(charts.published_measure_chart(
+        figure = charts.published_measure_chart(
             frame, title=indicator.label, unit=indicator.unit, go_live=site.go_live,
-            subtitle=f"{months.min():%b %Y} to {months.max():%b %Y}, {len(frame)} month(s)"),
-            theme=None, key=f"context-{site.id}-{indicator.id}")
+            subtitle=f"{months.min():%b %Y} to {months.max():%b %Y}, {len(frame)} month(s)")
+        components.chart(figure, key=f"context-{site.id}-{indicator.id}")
         st.caption(plain(_sources(site, indicator)))

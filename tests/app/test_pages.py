@@ -138,3 +138,13 @@ def test_closed_tabs_and_details_run_nothing_until_opened(app, monkeypatch):
     at.run()
     assert not at.exception and len(before_after) == 2, "one before/after analysis per site once the tab is open"
     assert "between baseline and follow-up" in all_text(at)
+
+
+def test_before_and_after_statistics_read_as_a_table_with_no_none_cells(app):
+    at = open_details(open_page(app, "site", site="east-of-england", section="Before and after"))
+    table = next(t.value for t in at.table if "Method" in t.value.columns and "df" in t.value.columns)
+    table.columns = [unescaped(c) for c in table.columns]
+    assert list(table.columns) == ["Value", "95% CI", "df", "p-value", "n", "Method"]
+    cells = table.astype(str).to_numpy().ravel()
+    assert not {"None", "nan", "NaN"} & set(cells)
+    assert any(c.startswith("p ") for c in table["p-value"]), "p-values as reported (p = 0.012, p < 0.001)"
