@@ -20,10 +20,13 @@ a quarter of the largest set to zero) and the stopping rule of synthdid (decreas
 Inference (Abadie et al. 2010, section 2.4; Abadie, Diamond & Hainmueller 2015, AJPS 59:495-510):
 placebo-in-space (each donor treated in turn; the rank of the treated unit's post/pre RMSPE ratio is
 a permutation p-value), placebo-in-time (a fake go-live inside the pre-period) and leave-one-out
-donors. The confidence interval is Arkhangelsky et al.'s placebo variance (Algorithm 4): the variance
-of the estimate over placebo assignments of the treated units among the donors. With one treated unit
-every assignment is enumerated (the limit of Algorithm 4 as its replications grow), so the same donor
-fits give the p-value and the interval.
+donors. The confidence interval is the spread of the estimates over placebo assignments of the treated
+units among the donors (Arkhangelsky et al. 2021, Algorithm 4), each placebo effect divided by its own
+pre-period RMSPE and scaled back by the treated unit's (Ferman & Pinto 2019), with a t quantile on
+(placebo groups - 1) degrees of freedom (Donald & Lang 2007): mhin_eval.analysis.synth_inference. With
+one treated unit every assignment is enumerated (the limit of Algorithm 4 as its replications grow), so
+the same donor fits give the p-value and the interval. With a dozen donors Algorithm 4 as published (normal
+quantile) covers about 90-92% in simulation; the corrected interval 94-96% (tests/unit/test_synth_simulation.py).
 """
 
 from __future__ import annotations
@@ -33,9 +36,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
 from mhin_eval.analysis.results import AnalysisError, Estimate
+from mhin_eval.analysis.synth_inference import PlaceboSpread, interval, placebo_p_value, placebo_spread
+
+__all__ = ["METHODS", "PARTNER", "PUBLIC", "PlaceboSpread", "SynthResult", "estimate_matrix", "interval", "panel",
+           "placebo_p_value", "placebo_spread", "synth"]
 
 METHODS = ("sc", "sdid", "did")
 SOLVERS = ("frank-wolfe", "exact")
@@ -438,64 +445,9 @@ def _placebos_in_space(Y: np.ndarray, n0: int, t0: int, method: str, donors,
     return units, fits
 
 
-def placebo_p_value(treated_ratio: float, donor_ratios) -> float:
-    """Share of units (treated included) whose post/pre RMSPE ratio is at least the treated unit's.
-
-    Abadie, Diamond & Hainmueller (2010), section 2.4 and Figure 8: with J donors the smallest possible
-    p-value is 1/(J+1).
-    """
-    ratios = np.asarray(list(donor_ratios), dtype=float)
-    return float((1 + np.sum(ratios >= treated_ratio)) / (len(ratios) + 1))
-
-
-@dataclass(frozen=True)
-class PlaceboSpread:
-    """The placebo standard errors and the t degrees of freedom of the interval (see :func:`placebo_spread`)."""
-
-    se: float
-    df: int
-    algorithm4_se: float
-    studentised: bool
-
-
 def _pre_rmspe(fits: _Fits, t0: int) -> np.ndarray:
     gaps = fits.observed[:, :t0] - fits.synthetic[:, :t0]
     return np.sqrt(np.mean(gaps**2, axis=1))
-
-
-def placebo_spread(estimates, pre_rmspes, treated_pre_rmspe: float, df: int) -> PlaceboSpread:
-    """Standard error of the effect from placebo estimates, for an interval with a t(``df``) quantile.
-
-    Algorithm 4 of Arkhangelsky et al. (2021) takes the spread of the placebo estimates as the treated
-    estimate's standard error with a normal quantile; with a dozen donors that interval covers about 89-92%
-    (tests/unit/test_synth_simulation.py), for two small-sample reasons, each met by a published remedy:
-
-    - the spread is estimated from few placebos: a t quantile with (placebo groups - 1) degrees of freedom
-      and the unbiased (n - 1) spread, as for inference with few groups (Donald & Lang 2007, "Inference
-      with difference-in-differences and other panel data", Review of Economics and Statistics 89:221-233);
-    - placebo units differ in how noisy their estimates are (a donor the others cannot reproduce has a
-      wide placebo estimate): each placebo estimate is divided by its own pre-period RMSPE and the spread
-      of these ratios is scaled back by the treated unit's pre-period RMSPE, the heteroskedasticity
-      correction of placebo inference of Ferman & Pinto (2019), "Inference in differences-in-differences
-      with few treated groups and heteroskedasticity", Review of Economics and Statistics 101:452-467,
-      with the pre-period fit as the scale, as Abadie, Diamond & Hainmueller (2010) normalise placebo gaps.
-
-    Where a pre-period RMSPE is zero (a perfect fit) the ratios are undefined and the unscaled spread is
-    used (``studentised`` False). ``algorithm4_se`` is Algorithm 4 itself (divisor n), for comparison with
-    published tables.
-    """
-    estimates = np.asarray(list(estimates), dtype=float)
-    pre = np.asarray(list(pre_rmspes), dtype=float)
-    n = len(estimates)
-    algorithm4 = float(np.std(estimates, ddof=0))
-    if n < 2:
-        return PlaceboSpread(math.nan, max(df, 1), algorithm4, False)
-    scale = max(float(np.max(np.abs(estimates))), float(np.max(pre, initial=0.0)), treated_pre_rmspe, 1.0)
-    tiny = 1e-9 * scale
-    if treated_pre_rmspe > tiny and np.all(pre > tiny):
-        se = treated_pre_rmspe * float(np.std(estimates / pre, ddof=1))
-        return PlaceboSpread(se, max(df, 1), algorithm4, True)
-    return PlaceboSpread(float(np.std(estimates, ddof=1)), max(df, 1), algorithm4, False)
 
 
 def _placebo_inference(Y: np.ndarray, n0: int, t0: int, method: str, placebo_fits: _Fits,
@@ -514,14 +466,6 @@ def _placebo_inference(Y: np.ndarray, n0: int, t0: int, method: str, placebo_fit
     panels = np.stack([Y[:n0][rng.permutation(n0)] for _ in range(replications)])
     fits = _fit(panels, n0 - n1, t0, method, solver)
     return placebo_spread(fits.tau, _pre_rmspe(fits, t0), treated_pre_rmspe, df)
-
-
-def interval(estimate: float, spread: PlaceboSpread, conf_level: float = 0.95) -> tuple[float, float]:
-    """estimate -/+ t(df) quantile x se (NaN where there is no placebo spread)."""
-    if not math.isfinite(spread.se):
-        return math.nan, math.nan
-    q = float(stats.t.ppf(0.5 + conf_level / 2, spread.df))
-    return estimate - q * spread.se, estimate + q * spread.se
 
 
 @dataclass(frozen=True)
