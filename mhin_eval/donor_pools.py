@@ -4,15 +4,16 @@ The catalogue's ``[sites.donor_pool]`` names the source of the donors and the or
 or exclude; this module puts the site's own series and its donors' series side by side on one scale
 (count per denominator x ``rate_per``, or the monthly count when there is no denominator).
 
-Sources: ``demo`` (the demo's synthetic donors, mhin_eval.demo_donors) and ``published:<measure id>``
+Sources: ``demo`` (the demo's synthetic donors, mhin_eval.demo_donors), ``published:<measure id>``
 (every other organisation in that published measure held in the store, with the site's own
-organisations, catalogue ``acute_trusts`` and ``trust_code``, as the treated unit). Merged trusts follow
+organisations, catalogue ``acute_trusts`` and ``trust_code``, as the treated unit) and ``sites`` (the
+project's other sites, comparison sites included, from their own extracts). Merged trusts follow
 data/organisations.csv as the recipes do: a predecessor's rows count until its merger month and are
 added to its successor's, a successor's rows count from it.
 
 Each donor carries a provenance (mhin_eval.analysis.synth.PUBLIC or PARTNER): donors from public
 published statistics may be named; donors from partner sites' own extracts are shown to a site user
-only anonymised. Published and demo donors are public.
+only anonymised. Published and demo donors are public; ``sites`` donors are partners.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mhin_eval.analysis.results import AnalysisError
-from mhin_eval.analysis.synth import PUBLIC, SynthResult, synth
+from mhin_eval.analysis.synth import PARTNER, PUBLIC, SynthResult, synth
 from mhin_eval.catalogue import PROJECT_ROOT, Catalogue, Indicator, Site
 from mhin_eval.loaders import PublishedMapping, published_mappings
 from mhin_eval.recipes import load_organisations, succession_mask, successors
@@ -102,6 +103,8 @@ def pool_panel(catalogue: Catalogue, site: Site, series: pd.DataFrame | None = N
     indicator = catalogue.indicator(site.project, pool.indicator)
     if pool.source == "demo":
         return _demo_panel(site, indicator, series, read_demo_donors() if donors is None else donors)
+    if pool.source == "sites":
+        return _sites_panel(catalogue, site, indicator, series)
     if published is None:
         raise AnalysisError(f"{site.name}'s donor pool is the published measure {pool.published_measure}: load "
                             "the published statistics (store.published) to build it.")
@@ -133,6 +136,30 @@ def _demo_panel(site: Site, indicator: Indicator, series: pd.DataFrame | None, d
     panel = pd.concat([own, rows.rename(columns={"donor": "unit"})[["unit", "period", "value"]]],
                       ignore_index=True)[["unit", "period", "value"]]
     return DonorPanel(indicator, panel, {d: PUBLIC for d in sorted(rows["donor"].unique())})
+
+
+def _sites_panel(catalogue: Catalogue, site: Site, indicator: Indicator, series: pd.DataFrame | None) -> DonorPanel:
+    """The project's other sites with this indicator, from their own extracts: partner donors."""
+    if series is None:
+        raise AnalysisError(f"{site.name}'s donor pool is the project's other sites: it needs the site series.")
+    pool = site.donor_pool
+    others = [s for s in catalogue.sites_of(site.project, include_comparison=True) if s.id != site.id
+              and (not pool.include or s.id in pool.include) and s.id not in pool.exclude]
+    pieces, names, go_lives = [], {}, {}
+    for other in others:
+        try:
+            values = site_values(series, other, indicator)
+        except AnalysisError:
+            continue
+        pieces.append(values.assign(unit=other.id))
+        names[other.id] = other.name
+        if other.go_live is not None and other.role == "intervention":
+            go_lives[other.id] = f"{other.name}, {other.go_live.isoformat()}"
+    if not pieces:
+        raise AnalysisError(f"No other site of the project has a {indicator.label} series to be {site.name}'s donor.")
+    panel = pd.concat([site_values(series, site, indicator).assign(unit=SITE_UNIT), *pieces],
+                      ignore_index=True)[["unit", "period", "value"]]
+    return DonorPanel(indicator, panel, {d: PARTNER for d in names}, names, go_lives)
 
 
 # --- published measures --------------------------------------------------------------------------

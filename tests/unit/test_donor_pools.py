@@ -97,3 +97,26 @@ def test_include_and_exclude_narrow_the_pool(demo_frames):
     published = site.__class__(**{**site.__dict__, "donor_pool": DonorPool("published:X", "ae-attendances")})
     with pytest.raises(Exception, match="load the published statistics"):
         donor_pools.donor_panel(catalogue, published, series, donors)
+
+
+def test_a_pool_of_the_project_other_sites_gives_partner_donors(demo_frames):
+    """``source = "sites"``: the project's other sites from their own extracts are partner donors (anonymised to
+    a site user); an intervention site among them is named as a donor with its own go-live."""
+    catalogue, _, series, _ = demo_frames
+    site = catalogue.site("hull")
+    partners = site.__class__(**{**site.__dict__, "donor_pool": DonorPool("sites", "ae-attendances")})
+    pool = donor_pools.pool_panel(catalogue, partners, series)
+    others = {s.id for s in catalogue.sites_of("aaot", include_comparison=True)} - {"hull"}
+    assert set(pool.donors) == others
+    assert set(pool.provenance.values()) == {"partner"}
+    assert pool.donor_go_lives == {"greater-manchester": "Greater Manchester, 2021-10-01"}
+    own = pool.panel[pool.panel["unit"] == donor_pools.SITE_UNIT]["value"].to_numpy()
+    assert own == pytest.approx(donor_pools.site_values(series, site, pool.indicator)["value"].to_numpy())
+    result = donor_pools.site_synth(catalogue, partners, "did", series)
+    assert result.public_donors() == ()
+    assert result.donor_provenance == {"aaot-comparison": "partner"}
+    assert any("missing periods: greater-manchester" in w for w in result.warnings)
+    assert any("Only 1 donor(s)" in w for w in result.warnings)
+    excluded = partners.__class__(**{**partners.__dict__, "donor_pool": DonorPool(
+        "sites", "ae-attendances", exclude=("greater-manchester",))})
+    assert "greater-manchester" not in donor_pools.pool_panel(catalogue, excluded, series).donors
