@@ -44,9 +44,11 @@ class Project:
 class DonorPool:
     """Where a site's synthetic control draws its donors (DESIGN.md item 8).
 
-    ``source`` is ``"demo"`` (the demo's synthetic donor series, data/demo/donors/) or
-    ``"published:<measure id>"`` (the other organisations in a published measure); ``indicator`` is the
-    site indicator the donors stand in for; ``include``/``exclude`` narrow the organisations.
+    ``source`` is ``"demo"`` (the demo's synthetic donor series, data/demo/donors/),
+    ``"published:<measure id>"`` (the other organisations in a published measure) or ``"sites"`` (the
+    project's other sites, from their own extracts: partner donors, shown to a site user anonymised);
+    ``indicator`` is the site indicator the donors stand in for; ``include``/``exclude`` narrow the
+    organisations (or site ids).
     """
 
     source: str
@@ -63,8 +65,9 @@ def _donor_pool(entry, where: str) -> DonorPool:
     if not isinstance(entry, dict):
         raise CatalogueError(f"{where}: write the donor pool as a [sites.donor_pool] table")
     pool = _build(DonorPool, entry, where, ("source", "indicator"))
-    if pool.source != "demo" and not pool.published_measure:
-        raise CatalogueError(f"{where}: source must be \"demo\" or \"published:<measure id>\", not '{pool.source}'")
+    if pool.source not in ("demo", "sites") and not pool.published_measure:
+        raise CatalogueError(f"{where}: source must be \"demo\", \"sites\" or \"published:<measure id>\", "
+                             f"not '{pool.source}'")
     return pool
 
 

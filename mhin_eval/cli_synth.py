@@ -42,6 +42,8 @@ def _synth_run(args: argparse.Namespace) -> dict:
         "ci_low": result.effect.ci_low,
         "ci_high": result.effect.ci_high,
         "se": result.effect.se,
+        "ci_df": result.ci_df,
+        "algorithm4_se": result.algorithm4_se,
         "p_value": result.effect.p_value,
         "weights": result.unit_weights,
         "time_weights": result.time_weights,

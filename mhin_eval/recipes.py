@@ -299,8 +299,22 @@ def site_codes(catalogue: Catalogue, match: str, project: str | None,
     return {k: sorted(set(v)) for k, v in lookup.items()}
 
 
-def _succession_mask(codes: pd.Series, periods: pd.Series, organisations: pd.DataFrame) -> pd.Series:
-    """Rows outside their organisation's life: a predecessor from its merger month, a successor before it."""
+def successors(organisations: pd.DataFrame) -> dict[str, str]:
+    """Code -> the code it counts under today (a predecessor's successor, followed through later mergers)."""
+    step = {row.code: row.successor for row in organisations[organisations["successor"] != ""].itertuples()}
+    out = {}
+    for code in step:
+        seen, current = {code}, step[code]
+        while current in step and current not in seen:
+            seen.add(current)
+            current = step[current]
+        out[code] = current
+    return out
+
+
+def succession_mask(codes: pd.Series, periods: pd.Series, organisations: pd.DataFrame) -> pd.Series:
+    """Rows outside their organisation's life: a predecessor from its merger month, a successor before it.
+    ``codes`` are normalised as the recipes match them (lower case)."""
     wrong = pd.Series(False, index=codes.index)
     merged = organisations[organisations["successor"] != ""]
     for row in merged.itertuples():
@@ -409,7 +423,7 @@ def map_file(path, recipe: Recipe, catalogue: Catalogue, *, file_name: str | Non
         sites = sites.where(~unmatched, as_text(table[site_spec["column"]]).map(lambda v: [v]))
     period_text = _period_text(table[recipe.table("period")["column"]], recipe.table("period").get("format"))
     if match in ("trust_code", "acute_trust"):
-        wrong = _succession_mask(codes, read_dates(period_text).values, organisations)
+        wrong = succession_mask(codes, read_dates(period_text).values, organisations)
         if wrong.any():
             notes.append(f"{int(wrong.sum()):,} row(s) left out: an organisation's row from after it merged, or a "
                          "successor's row from before the merger (each month counts one or the other).")

@@ -62,15 +62,29 @@ def test_every_demo_pool_has_twelve_complete_donors_and_a_truth(demo_frames):
         assert ((truth["site"] == site.id) & (truth["quantity"] == demo_donors.QUANTITY)).sum() == 1
 
 
-def test_synthetic_control_against_the_demo_pools_covers_the_known_effect(demo_frames):
+@pytest.mark.parametrize("method", ["sc", "sdid", "did"])
+def test_the_demo_pools_recover_their_built_in_effect_inside_the_shown_interval(demo_frames, method):
+    """Issue 17's acceptance: every demo donor pool's true effect (truth/true_effects.csv, synth_average_effect)
+    lies inside the interval the site page shows, for each method (the page shows SC and SDID)."""
     catalogue, donors, series, truth = demo_frames
     known = truth[truth["quantity"] == demo_donors.QUANTITY].set_index("site")["true_value"]
     for site, _ in demo_donors.pool_sites(catalogue):
-        _, panel = donor_pools.donor_panel(catalogue, site, series, donors)
-        result = synth(panel, unit="unit", time="period", value="value", treated=donor_pools.SITE_UNIT,
-                       intervention=str(site.go_live), method="sc")
-        assert result.effect.ci_low <= known[site.id] <= result.effect.ci_high, site.id
+        result = donor_pools.site_synth(catalogue, site, method, series, donors=donors)
+        assert result.effect.ci_low <= known[site.id] <= result.effect.ci_high, (site.id, result.effect)
         assert not result.warnings, site.id
+        assert set(result.donor_provenance.values()) == {"public"}
+
+
+def test_donor_panel_is_the_pool_panel(demo_frames):
+    catalogue, donors, series, _ = demo_frames
+    site = catalogue.site("hull")
+    indicator, panel = donor_pools.donor_panel(catalogue, site, series, donors)
+    pool = donor_pools.pool_panel(catalogue, site, series, donors=donors)
+    assert indicator == pool.indicator
+    pd.testing.assert_frame_equal(panel, pool.panel)
+    direct = synth(panel, unit="unit", time="period", value="value", treated=donor_pools.SITE_UNIT,
+                   intervention=str(site.go_live), method="sc")
+    assert direct.estimate == donor_pools.site_synth(catalogue, site, "sc", series, donors=donors).estimate
 
 
 def test_include_and_exclude_narrow_the_pool(demo_frames):
@@ -81,5 +95,28 @@ def test_include_and_exclude_narrow_the_pool(demo_frames):
     _, panel = donor_pools.donor_panel(catalogue, narrowed, series, donors)
     assert panel["unit"].nunique() == 1 + 10
     published = site.__class__(**{**site.__dict__, "donor_pool": DonorPool("published:X", "ae-attendances")})
-    with pytest.raises(Exception, match="not loaded yet"):
+    with pytest.raises(Exception, match="load the published statistics"):
         donor_pools.donor_panel(catalogue, published, series, donors)
+
+
+def test_a_pool_of_the_project_other_sites_gives_partner_donors(demo_frames):
+    """``source = "sites"``: the project's other sites from their own extracts are partner donors (anonymised to
+    a site user); an intervention site among them is named as a donor with its own go-live."""
+    catalogue, _, series, _ = demo_frames
+    site = catalogue.site("hull")
+    partners = site.__class__(**{**site.__dict__, "donor_pool": DonorPool("sites", "ae-attendances")})
+    pool = donor_pools.pool_panel(catalogue, partners, series)
+    others = {s.id for s in catalogue.sites_of("aaot", include_comparison=True)} - {"hull"}
+    assert set(pool.donors) == others
+    assert set(pool.provenance.values()) == {"partner"}
+    assert pool.donor_go_lives == {"greater-manchester": "Greater Manchester, 2021-10-01"}
+    own = pool.panel[pool.panel["unit"] == donor_pools.SITE_UNIT]["value"].to_numpy()
+    assert own == pytest.approx(donor_pools.site_values(series, site, pool.indicator)["value"].to_numpy())
+    result = donor_pools.site_synth(catalogue, partners, "did", series)
+    assert result.public_donors() == ()
+    assert result.donor_provenance == {"aaot-comparison": "partner"}
+    assert any("missing periods: greater-manchester" in w for w in result.warnings)
+    assert any("Only 1 donor(s)" in w for w in result.warnings)
+    excluded = partners.__class__(**{**partners.__dict__, "donor_pool": DonorPool(
+        "sites", "ae-attendances", exclude=("greater-manchester",))})
+    assert "greater-manchester" not in donor_pools.pool_panel(catalogue, excluded, series).donors

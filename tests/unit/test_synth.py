@@ -26,7 +26,9 @@ def _long(rows: dict[str, list[float]], periods) -> pd.DataFrame:
 #   C treated (A, B, D pool): gaps (4/3, -4/3, 0, 4): ratio sqrt(8)/(4/3);        effect 2
 #   D treated (A, B, C pool): gaps (0, 0, 0, -4/3): ratio inf;                    effect -2/3
 # Ratios at least the treated sqrt(2.5): A, C, D -> p = (1 + 3) / 5 = 0.8.
-# Placebo variance (all four assignments, divisor 4): mean 0, variance (3 * 4/9 + 4) / 4 = 4/3.
+# Placebo spread: A and D fit their pre-periods exactly (RMSPE 0), so the effects are not divided by their
+# fits; mean 0, sum of squares 3 * 4/9 + 4 = 16/3: Algorithm 4 (divisor 4) variance 4/3, unbiased
+# (divisor 3) 16/9, se 4/3, and the interval uses t with 4 - 1 = 3 degrees of freedom (t = 3.182446).
 HAND = {"A": [0, 0, 0, 0], "B": [0, 2, 1, 1], "C": [2, 0, 1, 5], "D": [1, 1, 1, 1], "T": [2, 0, 3, 3]}
 
 
@@ -43,9 +45,27 @@ def test_placebo_p_value_against_a_hand_computation():
     assert {p.unit: p.estimate for p in result.placebos} == pytest.approx(
         {"A": -2 / 3, "B": -2 / 3, "C": 2, "D": -2 / 3})
     assert result.p_value == pytest.approx(0.8)
-    assert result.effect.se == pytest.approx(math.sqrt(4 / 3))
-    z = 1.959963984540054
-    assert result.effect.ci_low == pytest.approx(1.5 - z * math.sqrt(4 / 3))
+    assert result.algorithm4_se == pytest.approx(math.sqrt(4 / 3))
+    assert result.effect.se == pytest.approx(4 / 3)
+    assert result.ci_df == 3
+    assert result.effect.ci_low == pytest.approx(1.5 - 3.182446305284263 * 4 / 3)
+    assert result.effect.ci_high == pytest.approx(1.5 + 3.182446305284263 * 4 / 3)
+    assert "unscaled" in result.methods
+
+
+def test_placebo_spread_divides_each_placebo_by_its_pre_period_fit_by_hand():
+    """Ferman & Pinto (2019)'s rescaling with pre-period RMSPEs as the scale, by hand: placebo effects
+    (2, -1, 4) with pre RMSPEs (1, 0.5, 2) give ratios (2, -2, 2), mean 2/3, unbiased variance
+    (16/9 + 64/9 + 16/9) / 2 = 16/3; the treated pre RMSPE 3 scales it back: se = 3 * 4 / sqrt(3)."""
+    from mhin_eval.analysis.synth import interval, placebo_spread
+
+    spread = placebo_spread([2, -1, 4], [1, 0.5, 2], 3.0, df=2)
+    assert spread.studentised and spread.df == 2
+    assert spread.se == pytest.approx(3 * 4 / math.sqrt(3))
+    assert spread.algorithm4_se == pytest.approx(np.std([2, -1, 4]))
+    low, high = interval(10.0, spread)
+    assert (low, high) == pytest.approx((10 - 4.302652729911275 * spread.se, 10 + 4.302652729911275 * spread.se))
+    assert not placebo_spread([2, -1, 4], [1, 0.0, 2], 3.0, df=2).studentised
 
 
 def test_placebo_p_value_counts_ties_and_the_treated_unit():
@@ -152,8 +172,8 @@ def test_the_exact_solver_agrees_with_frank_wolfe_where_the_problem_is_strongly_
     Y = wide.loc[[u for u in wide.index if u != "site"] + ["site"]].to_numpy()
     fw = estimate_matrix(Y, 12, go_live - 1, "sdid")
     exact = estimate_matrix(Y, 12, go_live - 1, "sdid", solver="exact")
-    assert exact[0] == pytest.approx(fw[0], abs=0.02)
-    assert exact[1] == pytest.approx(fw[1], rel=0.05)
+    assert exact.estimate == pytest.approx(fw.estimate, abs=0.02)
+    assert exact.spread.se == pytest.approx(fw.spread.se, rel=0.05)
 
 
 def test_noise_alone_is_not_called_a_poor_fit():
