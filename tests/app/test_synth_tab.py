@@ -31,4 +31,4 @@ def test_the_tab_shows_the_synthetic_control_placebos_weights_and_robustness(app
 def test_the_methods_page_explains_the_comparison_with_similar_sites(app):
     at = open_page(app, "methods")
     text = all_text(at)
-    assert "Against similar sites" in text and "Algorithm 4" in text and "89-93%" in text
+    assert "Against similar sites" in text and "Algorithm 4" in text and "94-96%" in text
