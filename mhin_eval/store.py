@@ -45,6 +45,7 @@ import duckdb
 import pandas as pd
 
 from mhin_eval.catalogue import PROJECT_ROOT
+from mhin_eval.columns import is_categorical
 
 DB_FILE = "mhin.duckdb"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "store"
@@ -573,7 +574,7 @@ class Store:
         out = pd.DataFrame(index=range(len(frame)))
         for column, sql_type in spec.columns:
             if column in frame.columns:
-                values = frame[column].to_numpy()
+                values = frame[column].array if is_categorical(frame[column]) else frame[column].to_numpy()
                 if sql_type == "DATE":
                     values = pd.to_datetime(frame[column]).to_numpy()
                 out[column] = values
