@@ -57,6 +57,10 @@ SEED_USERS = ("demo", "seed")
 DATETIME_DTYPE = "datetime64[ns]"
 EXTRACT_SUFFIXES = (".csv", ".xlsx", ".parquet")
 
+#: A writer's DuckDB settings: an ingest of millions of rows spills its staged rows to disk beyond this
+#: memory instead of holding them all (DuckDB's default is 80% of the machine's memory).
+WRITE_CONFIG = {"memory_limit": "192MB", "preserve_insertion_order": "false"}
+
 #: Test hook only: when set to a file path, an ingest creates that file after writing its rows and
 #: then sleeps inside the open transaction, so a test can SIGKILL the process deterministically.
 PAUSE_HOOK_ENV = "MHIN_TEST_PAUSE_INGEST"
@@ -463,7 +467,7 @@ class Store:
                 _flock(self._gate, fcntl.LOCK_EX, self.write_timeout),
                 _flock(self._lockfile, fcntl.LOCK_EX, self.write_timeout),
             ):
-                con = duckdb.connect(str(self.path))
+                con = duckdb.connect(str(self.path), config=WRITE_CONFIG)
                 try:
                     yield con
                 finally:

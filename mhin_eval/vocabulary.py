@@ -99,14 +99,18 @@ def canonical_groups(breakdown: pd.Series, group: pd.Series, catalogue: Catalogu
         rows = (breakdown == name) & (group != ALL)
         mapped = _map_column(group[rows], vocabulary, col, notes, column)
         if is_categorical(out):
-            new = pd.unique(mapped)
-            out = out.cat.add_categories([v for v in new if v not in set(out.cat.categories)])
-            mapped = mapped.astype(object)
-        out.loc[rows] = mapped
-    if is_categorical(out):
-        out = out.cat.remove_unused_categories()
-        out = out.cat.reorder_categories(sorted(out.cat.categories))
+            out = _set_categories(out, rows, mapped)
+        else:
+            out.loc[rows] = mapped
     return out
+
+
+def _set_categories(out: pd.Series, rows: pd.Series, mapped: pd.Series) -> pd.Series:
+    """``out`` (a category column) with ``mapped`` (a category column) in ``rows``; categories kept sorted."""
+    labels = pd.Index(sorted(set(out.cat.categories) | set(mapped.cat.categories)), dtype="str")
+    codes = out.cat.set_categories(labels).cat.codes.to_numpy().copy()
+    codes[rows.to_numpy()] = mapped.cat.set_categories(labels).cat.codes.to_numpy()
+    return pd.Series(pd.Categorical.from_codes(codes, categories=labels), index=out.index, name=out.name)
 
 
 def canonical_attribute(values: pd.Series, vocabulary: Breakdown, col, notes: list[str], column: str) -> pd.Series:
