@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from mhin_eval.catalogue import Catalogue
+from mhin_eval.columns import differs, elementwise, is_categorical
 from mhin_eval.periods import (
     evaluation_window,
     month_first_fix,
@@ -146,7 +147,9 @@ def cell_text(value) -> str:
 
 
 def as_text(column: pd.Series) -> pd.Series:
-    """Any column as stripped strings ('' for missing), keeping the index."""
+    """Any column as stripped strings ('' for missing), keeping the index (a category column stays one)."""
+    if is_categorical(column):
+        return elementwise(column, as_text)
     if isinstance(column.dtype, pd.StringDtype) or (
         pd.api.types.is_string_dtype(column.dtype) and column.dtype != object
     ):
@@ -159,6 +162,9 @@ def as_text(column: pd.Series) -> pd.Series:
 
 def parse_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(floats, missing mask, not-a-number mask). Accepts thousands separators like 1,234."""
+    if is_categorical(column):
+        parsed = [elementwise(column, lambda values, i=i: parse_numbers(values)[i]) for i in range(3)]
+        return parsed[0], parsed[1], parsed[2]
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.astype("float64")
         finite = np.isfinite(values) | values.isna()
@@ -313,7 +319,7 @@ def _site_checks(project: pd.Series, site: pd.Series, catalogue: Catalogue, col:
                 f"Use one of the known site ids{' of project ' + repr(proj) if proj in known_projects else ''}: "
                 f"{_listing(known)}.{hint}", row=rows[0], column="site", value=value)
     owner = site.map(site_project)
-    wrong = ~blank_s & ~unknown_site & ~bad_project & ~blank_p & (owner != project)
+    wrong = ~blank_s & ~unknown_site & ~bad_project & ~blank_p & differs(owner, project)
     if wrong.any():
         pairs = pd.DataFrame({"site": site[wrong], "project": project[wrong]})
         for (s, p), idx in pairs.groupby(["site", "project"], sort=True).groups.items():
@@ -358,13 +364,20 @@ def _bounded_by_denominator(kind: str, unit: str, denominator: str) -> bool:
     return False
 
 
+def _indicator_meta(project: pd.Series, indicator: pd.Series, table: pd.DataFrame) -> pd.DataFrame:
+    """Each row's catalogue metadata (NaN when unknown), looked up once per distinct (project, indicator)."""
+    pairs = pd.DataFrame({"project": project, "indicator": indicator})
+    grouped = pairs.groupby(["project", "indicator"], sort=True, dropna=False)
+    keys = grouped.size().index.to_frame(index=False)
+    found = keys.merge(table, how="left", on=["project", "indicator"])
+    meta = found.drop(columns=["project", "indicator"]).iloc[grouped.ngroup().to_numpy()]
+    meta.index = project.index
+    return pd.concat([pairs, meta], axis=1)
+
+
 def _indicator_checks(project, indicator, catalogue, col, *, column, source, what):
     """Flags unknown indicators / measures; returns the per-row catalogue metadata (NaN when unknown)."""
-    table = _indicator_table(catalogue)
-    meta = pd.DataFrame({"project": project, "indicator": indicator}).merge(
-        table, how="left", on=["project", "indicator"]
-    )
-    meta.index = project.index
+    meta = _indicator_meta(project, indicator, _indicator_table(catalogue))
     known_project = project.isin(set(catalogue.project_ids))
     unknown = known_project & (indicator != "") & meta["source"].isna()
     for (p, v), idx in pd.DataFrame({"p": project[unknown], "v": indicator[unknown]}).groupby(
@@ -541,17 +554,14 @@ def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> P
 def _all_default(text: pd.Series | None, index) -> pd.Series:
     if text is None:
         return pd.Series(ALL, index=index, dtype="str")
-    return text.where(~text.str.lower().isin({"", ALL}), ALL)
+    return elementwise(text, lambda t: t.where(~t.str.lower().isin({"", ALL}), ALL))
 
 
 def _breakdown_checks(breakdown, group, meta, indicator, col: _Collector) -> None:
     allowed = meta["breakdowns"]
     stratified = breakdown != ALL
     known = meta["source"].notna()
-    not_listed = pd.Series(
-        [b not in a if isinstance(a, tuple) else False for b, a in zip(breakdown, allowed, strict=True)],
-        index=breakdown.index,
-    ) & stratified & known
+    not_listed = _not_listed(breakdown, allowed) & stratified & known
     if not_listed.any():
         pairs = pd.DataFrame({"i": indicator[not_listed], "b": breakdown[not_listed]})
         for (ind, b), idx in pairs.groupby(["i", "b"], sort=True).groups.items():
@@ -568,15 +578,32 @@ def _breakdown_checks(breakdown, group, meta, indicator, col: _Collector) -> Non
               "Fill in the breakdown this group belongs to (e.g. 'ethnicity'), or set the group to 'all'.")
 
 
+def _not_listed(breakdown: pd.Series, allowed: pd.Series) -> pd.Series:
+    """Rows whose breakdown is not in their indicator's tuple of breakdowns (False where that is unknown),
+    decided once per distinct (breakdown, tuple)."""
+    b_codes, b_values = pd.factorize(breakdown)
+    a_codes, a_values = pd.factorize(allowed.to_numpy())
+    table = np.array([[b not in a if isinstance(a, tuple) else False for a in a_values] + [False]
+                      for b in b_values], dtype=bool).reshape(len(b_values), len(a_values) + 1)
+    return pd.Series(table[b_codes, a_codes], index=breakdown.index)
+
+
+def _blank_cells(column: pd.Series) -> pd.Series:
+    return elementwise(column, lambda c: c.isna() | (c.astype("str").str.strip() == ""))
+
+
 def _drop_blank_rows(raw: pd.DataFrame) -> pd.DataFrame:
-    blank = raw.isna() | raw.astype("str").apply(lambda c: c.str.strip() == "")
+    if not any(is_categorical(raw[c]) for c in raw.columns):
+        blank = raw.isna() | raw.astype("str").apply(lambda c: c.str.strip() == "")
+    else:
+        blank = pd.DataFrame({i: _blank_cells(raw.iloc[:, i]) for i in range(raw.shape[1])}, index=raw.index)
     return raw[~blank.all(axis=1)]
 
 
 def _typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     """The given columns in the given order with the contract's dtypes ("str", "float" or "date"), index reset."""
     cast = {
-        "str": lambda c: c.astype("str"),
+        "str": lambda c: c if is_categorical(c) else c.astype("str"),
         "float": lambda c: c.astype("float64"),
         "date": lambda c: pd.to_datetime(c).astype(DATETIME_DTYPE),
     }

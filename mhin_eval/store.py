@@ -45,6 +45,7 @@ import duckdb
 import pandas as pd
 
 from mhin_eval.catalogue import PROJECT_ROOT
+from mhin_eval.columns import is_categorical
 
 DB_FILE = "mhin.duckdb"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "store"
@@ -60,6 +61,10 @@ SEED_USERS = ("demo", "seed")
 #: Dates come back in the frames' datetime resolution (as ``schema.DATETIME_DTYPE``).
 DATETIME_DTYPE = "datetime64[ns]"
 EXTRACT_SUFFIXES = (".csv", ".xlsx", ".parquet")
+
+#: A writer's DuckDB settings: an ingest of millions of rows spills its staged rows to disk beyond this
+#: memory instead of holding them all (DuckDB's default is 80% of the machine's memory).
+WRITE_CONFIG = {"memory_limit": "192MB", "preserve_insertion_order": "false"}
 
 #: Test hook only: when set to a file path, an ingest creates that file after writing its rows and
 #: then sleeps inside the open transaction, so a test can SIGKILL the process deterministically.
@@ -467,7 +472,7 @@ class Store:
                 _flock(self._gate, fcntl.LOCK_EX, self.write_timeout),
                 _flock(self._lockfile, fcntl.LOCK_EX, self.write_timeout),
             ):
-                con = duckdb.connect(str(self.path))
+                con = duckdb.connect(str(self.path), config=WRITE_CONFIG)
                 try:
                     yield con
                 finally:
@@ -578,7 +583,7 @@ class Store:
         out = pd.DataFrame(index=range(len(frame)))
         for column, sql_type in spec.columns:
             if column in frame.columns:
-                values = frame[column].to_numpy()
+                values = frame[column].array if is_categorical(frame[column]) else frame[column].to_numpy()
                 if sql_type == "DATE":
                     values = pd.to_datetime(frame[column]).to_numpy()
                 out[column] = values
