@@ -1,7 +1,8 @@
 """The fast paths of the ITS fit give the numbers of the plain computations they replace.
 
 Each reference below is the straightforward version the fast code replaced (dense n-by-n AR(1) algebra,
-a model frame built column by column with pandas, site totals aggregated month by month); the fast code
+a model frame built column by column with pandas, site totals aggregated month by month, before/after pairs
+from a pivot); the fast code
 must agree with it to 1e-8 on random designs with gaps, several series and missing rows. The records
 computed in batches of worker processes are compared with single fits in tests/unit/test_recompute.py.
 """
@@ -16,6 +17,7 @@ from scipy import optimize
 from mhin_eval import evaluate
 from mhin_eval.analysis.its import ITSOptions
 from mhin_eval.analysis.its_data import _gaps, _prepare
+from mhin_eval.analysis.prepost import _pair
 from mhin_eval.analysis.its_inference import AR1_RHO_BOUNDS, _ar1_covariance, _AR1Covariance, _leverages
 from mhin_eval.periods import as_timestamp
 
@@ -180,3 +182,21 @@ def test_site_totals_from_groups_equal_the_month_by_month_sums(seed):
     expected = _monthly_sums(rows, {months[0]})
     pd.testing.assert_frame_equal(summed.reset_index(drop=True), expected, rtol=1e-12)
     assert warnings and all("left out of the total" in w for w in warnings)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pairs_equal_the_pivot_of_before_and_after(seed):
+    rng = np.random.default_rng(seed)
+    rows = [(site, f"p{i}", point, float(rng.integers(0, 27)))
+            for site in ("york", "hull") for i in rng.permutation(40)
+            for point in ("baseline", "follow-up") if rng.uniform() < 0.85]
+    data = pd.DataFrame(rows, columns=["site", "participant_id", "timepoint", "value"]).assign(measure="phq9")
+    pairs = _pair(data, measure=None, before="baseline", after="follow-up", id_col="participant_id",
+                  value_col="value")
+    wide = data.pivot(index=["site", "participant_id"], columns="timepoint", values="value")
+    complete = wide.dropna()
+    np.testing.assert_array_equal(pairs.frame["before"], complete["baseline"])
+    np.testing.assert_array_equal(pairs.frame["after"], complete["follow-up"])
+    assert list(zip(pairs.frame["site"], pairs.frame["participant_id"], strict=True)) == list(complete.index)
+    np.testing.assert_array_equal(pairs.baseline_only, wide.loc[wide["follow-up"].isna(), "baseline"].dropna())
+    assert pairs.n_missing_baseline == int((wide["baseline"].isna() & wide["follow-up"].notna()).sum())
