@@ -2,9 +2,8 @@
 
 Each reference below is the straightforward version the fast code replaced (dense n-by-n AR(1) algebra,
 a model frame built column by column with pandas, site totals aggregated month by month, before/after pairs
-from a pivot); the fast code
-must agree with it to 1e-8 on random designs with gaps, several series and missing rows. The records
-computed in batches of worker processes are compared with single fits in tests/unit/test_recompute.py.
+from a pivot); the fast code must agree with it to 1e-8 on random designs with gaps, several series and
+missing rows. The records computed in batches of worker processes are compared with single fits in tests/unit/test_recompute.py.
 """
 
 from __future__ import annotations
