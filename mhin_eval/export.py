@@ -1071,9 +1071,9 @@ def build_report(store, catalogue: Catalogue, project: str, *, access: Access, s
     return report_html(collect(store, catalogue, project, access=access, site=site))
 
 
-def projector_figure(fig: go.Figure, scale: float = 1.4, height: int = 640) -> go.Figure:
+def projector_figure(fig: go.Figure, scale: float = 1.4, height: int | None = 640) -> go.Figure:
     """The same chart in large type for a projector: every font size times ``scale`` (markers and lines
-    unchanged), margins grown to fit, and a taller plot."""
+    unchanged), margins grown to fit, and a taller plot (``height`` None: as tall as its container)."""
 
     def grow(node, in_font: bool = False):
         if isinstance(node, dict):
@@ -1096,9 +1096,36 @@ def projector_figure(fig: go.Figure, scale: float = 1.4, height: int = 640) -> g
         if isinstance(margin.get(side), (int, float)):
             margin[side] = round(margin[side] * scale)
     layout["height"] = height
+    if height is None:
+        _legend_at_foot(layout, big.data)
     big.update_layout(**layout)
+    if height is None:
+        big.layout.height, big.layout.autosize = None, True
     for trace in big.data:
         size = getattr(getattr(trace, "textfont", None), "size", None)
         if isinstance(size, (int, float)):
             trace.textfont.size = round(size * scale, 1)
     return big
+
+
+def _legend_at_foot(layout: dict, traces, width: float = 1100) -> None:
+    """A horizontal legend under the chart moved to the figure's foot, with a bottom margin for the tick labels,
+    the x-axis title and the legend's rows at ``width`` pixels: a chart whose height follows its container
+    cannot hang its legend a fixed fraction of the plot height below the axis."""
+    legend = layout.get("legend") or {}
+    if legend.get("orientation") != "h" or (legend.get("yref") != "container" and legend.get("y", 1) >= 0):
+        return
+    font = (legend.get("font") or {}).get("size") or layout["font"]["size"]
+    names = [t.name for t in traces if t.name and t.showlegend is not False]
+    entries = [len(n) * font * 0.55 + 50 for n in dict.fromkeys(names)]
+    rows, used = 1, 0.0
+    for entry in entries:
+        if used and used + entry > width:
+            rows, used = rows + 1, 0.0
+        used += entry
+    tick = (((layout.get("xaxis") or {}).get("tickfont") or {}).get("size") or layout["font"]["size"])
+    x_title = ((layout.get("xaxis") or {}).get("title") or {}).get("text")
+    bottom = tick * 2.2 + (tick * 1.8 if x_title else 0) + (rows * font * 1.6 if entries else 0) + 8
+    legend.update(yref="container", y=0, yanchor="bottom")
+    layout["legend"] = legend
+    layout.setdefault("margin", {})["b"] = round(bottom)
