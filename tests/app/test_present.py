@@ -1,4 +1,5 @@
-"""AppTest of the presentation page: one chart at a time, next and previous move through the export's charts."""
+"""AppTest of the presentation page: one slide at a time, next and previous move through the export's charts and
+the URL holds the slide (the browser test, tests/browser/test_present.py, checks that it fits the screen)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def open_present(at, **query):
 
 
 def text(at) -> str:
-    """The page's text as a reader sees it (the slide's title and finding are escaped HTML)."""
+    """The page's text as a reader sees it (the slide's title, finding and source line are escaped HTML)."""
     return html.unescape(all_text(at))
 
 
@@ -39,26 +40,40 @@ def test_next_and_previous_change_the_chart(app, seeded_dir, catalogue):
     first = chart(at)
     assert expected[0].title in text(at)
     assert expected[0].finding in text(at)
-    assert f"chart 1 of {len(expected)}" in text(at)
+    assert f"1\xa0/\xa0{len(expected)}" in text(at)
     assert at.button(key="present-previous").disabled
+    assert at.query_params["slide"] == "1"
 
     at.button(key="present-next").click().run()
     assert not at.exception
     second = chart(at)
     assert second["data"] != first["data"], "Next shows another chart"
-    assert expected[1].title in text(at) and f"chart 2 of {len(expected)}" in text(at)
+    assert expected[1].title in text(at) and expected[1].finding in text(at)
+    assert at.query_params["slide"] == "2", "the URL holds the slide"
 
     at.button(key="present-previous").click().run()
     assert chart(at)["data"] == first["data"], "Previous goes back to the first chart"
     assert expected[0].title in text(at)
+    assert at.query_params["slide"] == "1"
+
+
+def test_a_link_opens_its_slide(app, seeded_dir, catalogue):
+    expected = export.collect(Store(seeded_dir, catalogue=catalogue), catalogue, "pcref",
+                              access=Access.local_evaluator()).items
+    at = open_present(app, project="pcref", sites="all", slide="4")
+    assert expected[3].title in text(at) and expected[3].finding in text(at)
+    at = open_present(app, project="pcref", sites="all", slide="999")
+    assert expected[-1].title in text(at), "a slide past the end shows the last"
+    assert at.button(key="present-next").disabled
 
 
 def test_large_type_for_the_projector(app):
     at = open_present(app, project="parent-cbt")
     spec = chart(at)
-    # base_layout sets 14 px text; the projector figure multiplies every font by 1.4 (14 * 1.4 = 19.6).
-    assert spec["layout"]["font"]["size"] == 19.6
-    assert spec["layout"]["height"] == 640
+    # base_layout sets 14 px text; the slide's figure multiplies every font by 1.3 (14 * 1.3 = 18.2) and takes
+    # the height the slide leaves it (no fixed height).
+    assert spec["layout"]["font"]["size"] == 18.2
+    assert "height" not in spec["layout"] and spec["layout"]["autosize"] is True
     assert "Synthetic demo data" in text(at)
 
 
