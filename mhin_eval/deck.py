@@ -470,7 +470,7 @@ class _Deck:
         value_axis.major_gridlines.format.line.color.rgb = self._rgb(charts.NHS_PALE_GREY)
         value_axis.has_title = bool(native.value_title)
         if native.value_title:
-            value_axis.axis_title.text_frame.text = native.value_title
+            value_axis.axis_title.text_frame.text = self.say(native.value_title)
             value_axis.axis_title.text_frame.paragraphs[0].runs[0].font.size = Pt(MIN_PT)
         plot = chart.plots[0]
         plot.gap_width, plot.overlap = 60, 0

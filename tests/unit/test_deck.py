@@ -76,6 +76,8 @@ def slide_text(slide) -> str:
         if shape.has_chart:
             plot = shape.chart.plots[0]
             parts += [str(c) for c in plot.categories] + [s.name for s in plot.series]
+            if shape.chart.value_axis.has_title:
+                parts.append(shape.chart.value_axis.axis_title.text_frame.text)
     return "\n".join(parts)
 
 

@@ -67,8 +67,9 @@ def test_export_deck_for_a_general_audience(data_dir, tmp_path, capsys):
     assert "for a general audience" in captured.out
     titles = [s.shapes.title.text for s in Presentation(io.BytesIO(out.read_bytes())).slides]
     assert "Words used in these slides" in titles
-    assert main(["--data-dir", data_dir, "export", "deck", "--project", "aaot", "--out", str(out),
-                 "--audience", "lay"]) == 2
+    with pytest.raises(SystemExit) as usage:
+        main(["--data-dir", data_dir, "export", "deck", "--project", "aaot", "--out", str(out), "--audience", "lay"])
+    assert usage.value.code == 2
     assert "invalid choice: 'lay'" in capsys.readouterr().err
 
 
