@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import json
 
-from mhin_eval import export
+from mhin_eval import deck, export
 from mhin_eval.access import Access
 from mhin_eval.store import Store
 from tests.app.conftest import all_text
@@ -77,7 +77,7 @@ def test_large_type_for_the_projector(app):
     assert "Synthetic demo data" in text(at)
 
 
-def test_site_page_builds_a_deck_with_progress(app, catalogue):
+def test_site_page_builds_a_deck_with_progress(app, seeded_dir, catalogue):
     at = app
     at.query_params.update({"site": "hull"})
     at.run()
@@ -88,10 +88,20 @@ def test_site_page_builds_a_deck_with_progress(app, catalogue):
     at.button(key="export-aaot-hull-build").click().run()
     assert not at.exception, [e.value for e in at.exception]
     # title + results at a glance + one slide per indicator at one site + a sustainability profile per
-    # instrument (the demo assesses Hull with each) + facilitators and barriers + methods and caveats
-    slides = 1 + 1 + len(catalogue.indicators_of("aaot")) + len(catalogue.instruments) + 1 + 1
+    # instrument (the demo assesses Hull with each) + facilitators and barriers + methods and caveats (on as many
+    # slides as they take at 14 pt)
+    view = export.collect(Store(seeded_dir, catalogue=catalogue), catalogue, "aaot", site="hull",
+                          access=Access.local_evaluator())
+    slides = 1 + 1 + len(catalogue.indicators_of("aaot")) + len(catalogue.instruments) + 1 + len(deck.methods_pages(view))
     statuses = [e for e in at.get("status") if "Slide deck ready" in str(e.proto.label)]
     assert statuses and f"{slides} slides" in statuses[0].proto.label
     assert any("Deck ready" in str(p.proto.text) for p in at.get("progress"))
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download slide deck" in labels
+    at.radio(key="export-aaot-hull-audience").set_value("public").run()
+    assert "Download slide deck" not in [b.proto.label for b in at.get("download_button")], "built anew per audience"
+    at.button(key="export-aaot-hull-build").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    public = [e for e in at.get("status") if "Slide deck ready" in str(e.proto.label)]
+    assert public and f"{deck.slide_count(view, 'public')} slides" in public[0].proto.label
+    assert "Download slide deck" in [b.proto.label for b in at.get("download_button")]
