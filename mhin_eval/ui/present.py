@@ -96,6 +96,13 @@ def source_line(content: export.ExportView, synthetic: bool) -> str:
     return f'<p class="source">{marker}{" · ".join(parts)}</p>'
 
 
+def heading(item: export.ChartItem) -> str:
+    """The slide's title, finding and direction with n, as HTML in which every string is text."""
+    meta = " · ".join(t for t in (DIRECTION_ICONS.get(item.direction, ""), item.n_text) if t)
+    return (f"<h1>{html_text(item.title)}</h1><p class='finding'>{html_text(item.finding)}</p>"
+            f"<p class='meta'>{html_text(meta)}</p>")
+
+
 def slide_show(content: export.ExportView, view_id: str, *, synthetic: bool) -> None:
     """The slide of ``content`` the URL or session names, with Previous/Next buttons and the keys."""
     st.html(SLIDE_CSS)
@@ -109,9 +116,7 @@ def slide_show(content: export.ExportView, view_id: str, *, synthetic: bool) -> 
     number = slide_number(view_id, len(slides))
     item = slides[number]
     with st.container(key="present-slide", height=600, border=False):
-        meta = " · ".join(t for t in (DIRECTION_ICONS.get(item.direction, ""), item.n_text) if t)
-        st.html(f"<h1>{html_text(item.title)}</h1><p class='finding'>{html_text(item.finding)}</p>"
-                f"<p class='meta'>{html_text(meta)}</p>")
+        st.html(heading(item))
         st.plotly_chart(export.projector_figure(item.figure, scale=1.3, height=None), theme=None, height="stretch",
                         key="present-chart", config={"displayModeBar": False, "responsive": True})
         with st.container(key="present-controls", horizontal=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 from mhin_eval import deck, export
 from mhin_eval.access import Access
@@ -105,3 +106,18 @@ def test_site_page_builds_a_deck_with_progress(app, seeded_dir, catalogue):
     public = [e for e in at.get("status") if "Slide deck ready" in str(e.proto.label)]
     assert public and f"{deck.slide_count(view, 'public')} slides" in public[0].proto.label
     assert "Download slide deck" in [b.proto.label for b in at.get("download_button")]
+
+
+def test_slide_text_from_files_is_only_text(catalogue):
+    """A title, finding or n from the catalogue or a file enters the slide's HTML as characters, never as markup."""
+    import plotly.graph_objects as go
+
+    from mhin_eval.ui import present
+
+    hostile = '<a href="http://evil.example">x</a><img src=http://evil.example/p.png> ![px](http://evil.example/b.png)'
+    item = export.ChartItem(key="k", kind="its", section="s", title=hostile, figure=go.Figure(), finding=hostile,
+                            direction="improvement", n_text=hostile, method="m")
+    html_out = present.heading(item)
+    assert "<a " not in html_out and "<img" not in html_out
+    assert html.unescape(re.sub(r"<[^>]+>", "", html_out)).count(hostile) == 3
+    assert "<h1>" in html_out
