@@ -41,12 +41,13 @@ SIDE_CHART = (8.2, 5.6)  # inches of a chart beside its finding
 SIDE_X = 8.75  # where the text beside it starts
 WIDE_CHART = (11.6, 3.9)  # a forest plot across the slide
 CONTENT_BOTTOM = 6.95  # the footer starts below this
+BOLD = 1.0  # _text_height allows half an em a character, which bold Arial (about 0.45 em) stays within
 
 
 def _text_height(text: str, width: float, size: int) -> float:
     """Inches that ``text`` takes at ``size`` pt wrapped to ``width`` inches, estimated with Arial's mean
     character width (about half an em; bold a little wider)."""
-    per_line = max(8, int(width * 72 / (size * 0.55)))
+    per_line = max(8, int(width * 72 / (size * 0.5)))
     lines = sum(len(textwrap.wrap(part, per_line)) or 1 for part in text.split("\n"))
     return lines * size * 1.2 / 72
 
@@ -396,34 +397,37 @@ class _Deck:
         return "Method: " + (item.method_name or item.method)
 
     def side_column(self, slide, item: ChartItem, top: float, extra: str = "") -> list[str]:
-        """Finding (18 pt or more), n, method and caveats beside a chart, top to bottom as far as they fit at
-        14 pt; returns what went to the notes instead."""
+        """Finding (18 pt or more) at the top beside a chart, n and method at the foot of the column, caveats
+        between them where they fit at 14 pt; returns what went to the notes instead."""
         x, width = SIDE_X, SLIDE_WIDTH - SIDE_X - 0.3
         finding = self.say(item.finding)
-        blocks = [("n", self.say(item.n_text), {}), ("method", self.method_line(item), {})]
+        foot = [("n", self.say(item.n_text)), ("method", self.method_line(item))]
         caveats = [] if self.audience == "public" else list(item.warnings)
         if extra:
             caveats.insert(0, extra)
-        if caveats:
-            blocks.append(("caveats", " ".join(caveats), {"italic": True}))
-        rest = sum(_text_height(text, width - 0.1, MIN_PT) + 0.15 for _, text, _ in blocks[:2])
-        size = _fit_size(finding, width - 0.1, CONTENT_BOTTOM - top - 0.2 - rest, (20, FINDING_PT))
+        needs = {name: _text_height(text, width - 0.1, MIN_PT) for name, text in foot}
+        room = CONTENT_BOTTOM - top - 0.2 - sum(h + 0.15 for h in needs.values())
+        size = next((pt for pt in (20, FINDING_PT) if _text_height(finding, width - 0.1, pt) <= room), FINDING_PT)
         height = _text_height(finding, width - 0.1, size)
         self.text(slide, (x, top, width, height + 0.1), item.finding, size=size, bold=True, name="finding")
-        top += height + 0.2
-        left_out = []
-        for name, text, style in blocks:
-            need = _text_height(text, width - 0.1, MIN_PT)
-            if top + need > CONTENT_BOTTOM:
+        below = top + height + 0.2
+        left_out, bottom = [], CONTENT_BOTTOM
+        for name, text in reversed(foot):
+            if bottom - needs[name] < below:
                 left_out.append(text)
-                if name != "caveats":
-                    continue
+                continue
+            bottom -= needs[name]
+            self.text(slide, (x, bottom, width, needs[name] + 0.05), text, colour=charts.NHS_DARK_GREY, name=name)
+            bottom -= 0.15
+        if caveats:
+            text = " ".join(caveats)
+            if _text_height(text, width - 0.1, MIN_PT) > bottom - below:
+                left_out.append(text)
                 text = "Caveats: in the speaker notes."
-                need = _text_height(text, width - 0.1, MIN_PT)
-                if top + need > CONTENT_BOTTOM:
-                    continue
-            self.text(slide, (x, top, width, need + 0.05), text, colour=charts.NHS_DARK_GREY, name=name, **style)
-            top += need + 0.15
+            need = _text_height(text, width - 0.1, MIN_PT)
+            if need <= bottom - below:
+                self.text(slide, (x, below, width, need + 0.05), text, colour=charts.NHS_DARK_GREY, italic=True,
+                          name="caveats")
         return left_out
 
     def chart_slide(self, item: ChartItem, png: bytes):
@@ -492,7 +496,7 @@ class _Deck:
         slide = self.slide(item.title)
         finding = self.say(item.finding)
         size = _fit_size(finding, 12.3, 0.75, (20, FINDING_PT))
-        height = _text_height(finding, 12.3, size) * 1.05  # bold runs a little wider than the estimate
+        height = _text_height(finding, 12.3, size) * BOLD
         self.text(slide, (0.45, 1.3, 12.4, height + 0.1), item.finding, size=size, bold=True, name="finding")
         line = self.method_line(item) if self.audience == "public" else item.method
         left_out = []

@@ -140,7 +140,12 @@ def public_figure(fig: go.Figure) -> go.Figure:
         layout.title.text = public_text(layout.title.text)
     subtitle = layout.title.subtitle.text if layout.title and layout.title.subtitle else None
     if subtitle:
-        layout.title.subtitle.text = "" if has_jargon(public_text(subtitle)) else public_text(subtitle)
+        if has_jargon(public_text(subtitle)):  # its lines' room goes too (charts.base_layout: 20 px a line)
+            layout.title.subtitle.text = ""
+            if layout.margin.t:
+                layout.margin.t = max(30, layout.margin.t - 20 * (subtitle.count("<br>") + 1))
+        else:
+            layout.title.subtitle.text = public_text(subtitle)
     return plain
 
 
