@@ -74,9 +74,10 @@ def current_access() -> Access:
     return access
 
 
-def page_access(*, real_published: bool = False) -> Access:
+def page_access(*, real_published: bool = False, notices: bool = True) -> Access:
     """Gate at the top of every page: login, unknown-user message, or the user's access and banners
-    (``real_published``: the page shows real published statistics beside any synthetic data)."""
+    (``real_published``: the page shows real published statistics beside any synthetic data; ``notices=False``:
+    the page shows the synthetic-data marker itself, as the presentation slide does in its source line)."""
     try:
         access = signed_in_access()
     except PolicyError as exc:
@@ -109,7 +110,8 @@ def page_access(*, real_published: bool = False) -> Access:
         st.session_state["audit:login"] = access.user
     _drop_out_of_scope_query(access)
     _identity_sidebar(access)
-    context.show_data_notices(real_published=real_published)
+    if notices:
+        context.show_data_notices(real_published=real_published)
     return access
 
 

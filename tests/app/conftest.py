@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 
@@ -64,11 +65,15 @@ def unescaped(value):
 
 
 def all_text(at: AppTest) -> str:
-    """Every markdown, caption, title, header and alert text rendered, as a reader sees it, joined."""
+    """Every markdown, caption, title, header and alert text rendered, as a reader sees it, joined; st.html
+    blocks (the presentation slide) by their text, without tags or style and script elements."""
     parts = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "warning", "info", "error", "success"):
         parts.extend(unescaped(str(e.value)) for e in getattr(at, kind))
-    return "\n".join(parts)
+    for block in at.get("html"):
+        body = re.sub(r"(?s)<(style|script)\b.*?</\1>", "", block.proto.body)
+        parts.append(html.unescape(re.sub(r"<[^>]+>", " ", body)).strip())
+    return "\n".join(p for p in parts if p)
 
 
 def open_page(at: AppTest, page: str, **query) -> AppTest:
