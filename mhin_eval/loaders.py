@@ -29,7 +29,7 @@ import pandas as pd
 
 from mhin_eval.arrow_csv import delimiter, read_plain_csv
 from mhin_eval.catalogue import PROJECT_ROOT, Catalogue, CatalogueError, load_catalogue
-from mhin_eval.columns import plain_text
+from mhin_eval.columns import elementwise, plain_text
 from mhin_eval.filetypes import decode_text, file_type
 from mhin_eval.schema import (
     ALL,
@@ -182,8 +182,10 @@ def _drop_blank_lines(frame: pd.DataFrame) -> pd.DataFrame:
     """Drops rows with no content, keeping index = file line - 2 for the others."""
     if frame.empty:
         return frame
-    text = frame.apply(as_text)
-    return frame[(text != "").any(axis=1)]
+    filled = np.zeros(len(frame), dtype=bool)
+    for position in range(frame.shape[1]):
+        filled |= elementwise(frame.iloc[:, position], lambda cells: as_text(cells) != "").to_numpy(dtype=bool)
+    return frame if filled.all() else frame[filled]
 
 
 def _read_excel(path, file_name: str, sheet, notes: list[str]) -> pd.DataFrame:
