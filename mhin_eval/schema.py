@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from mhin_eval.catalogue import Catalogue
-from mhin_eval.columns import differs, elementwise, is_categorical
+from mhin_eval.columns import differs, distinct_rows, duplicated, elementwise, is_categorical, spread
 from mhin_eval.periods import (
     evaluation_window,
     month_first_fix,
@@ -365,14 +365,18 @@ def _bounded_by_denominator(kind: str, unit: str, denominator: str) -> bool:
 
 
 def _indicator_meta(project: pd.Series, indicator: pd.Series, table: pd.DataFrame) -> pd.DataFrame:
-    """Each row's catalogue metadata (NaN when unknown), looked up once per distinct (project, indicator)."""
-    pairs = pd.DataFrame({"project": project, "indicator": indicator})
-    grouped = pairs.groupby(["project", "indicator"], sort=True, dropna=False)
-    keys = grouped.size().index.to_frame(index=False)
-    found = keys.merge(table, how="left", on=["project", "indicator"])
-    meta = found.drop(columns=["project", "indicator"]).iloc[grouped.ngroup().to_numpy()]
-    meta.index = project.index
-    return pd.concat([pairs, meta], axis=1)
+    """Each row's catalogue metadata (missing when unknown), looked up once per distinct (project, indicator):
+    text as category columns, flags False when unknown."""
+    pair, pairs = distinct_rows(pd.DataFrame({"project": project, "indicator": indicator}, copy=False))
+    found = pairs.merge(table, how="left", on=["project", "indicator"])
+    meta = {"project": project, "indicator": indicator}
+    for name in ("source", "kind", "scale"):
+        meta[name] = spread(found[name].astype(object), pair, project.index)
+    meta["max_value"] = found["max_value"].to_numpy(dtype="float64")[pair]
+    meta["breakdowns"] = found["breakdowns"].to_numpy()[pair]
+    for name in ("bounded", "has_denominator"):
+        meta[name] = found[name].eq(True).to_numpy()[pair]
+    return pd.DataFrame(meta, index=project.index, copy=False)
 
 
 def _indicator_checks(project, indicator, catalogue, col, *, column, source, what):
@@ -434,8 +438,9 @@ def _value_checks(values, text, meta, col, *, column="value", denominators=None)
                   "check that value and denominator are not swapped.")
 
 
-def _duplicates(frame: pd.DataFrame, key, col: _Collector, describe, column: str | None = None) -> None:
-    dup = frame.duplicated(list(key), keep=False)
+def _duplicates(frame: pd.DataFrame, key, col: _Collector, describe, column: str | None = None, rows=None) -> None:
+    """Rows that repeat a key (among ``rows``, a mask, when given)."""
+    dup = duplicated(frame, key, None if rows is None else np.asarray(rows, dtype=bool))
     if not dup.any():
         return
     groups = frame[dup].groupby(list(key), sort=False, dropna=False).groups
@@ -538,15 +543,16 @@ def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> P
             "project": project, "site": site, "indicator": indicator, "period": period,
             "value": value, "denominator": denominator, "breakdown": breakdown, "group": group,
         },
-        index=raw.index,
+        index=raw.index, copy=False,
     )
-    complete = (project != "") & (site != "") & (indicator != "") & period.notna()
-    mixed_levels(frame[complete], catalogue, col)
+    complete = ((project != "") & (site != "") & (indicator != "") & period.notna()).to_numpy()
+    levels = frame[["site", "indicator", "breakdown", "group"]]
+    mixed_levels(levels if complete.all() else levels[complete], catalogue, col)
     _duplicates(
-        frame[complete], SERIES_KEY, col,
+        frame, SERIES_KEY, col,
         lambda k: f"site '{k['site']}', indicator '{k['indicator']}', month {k['period']:%Y-%m}"
         + ("" if k["breakdown"] == ALL else f", {k['breakdown']} '{k['group']}'") + " appears more than once",
-        column="period",
+        column="period", rows=complete,
     )
     return Prepared(canonical_series(frame), col.sorted(), notes)
 
@@ -597,7 +603,8 @@ def _drop_blank_rows(raw: pd.DataFrame) -> pd.DataFrame:
         blank = raw.isna() | raw.astype("str").apply(lambda c: c.str.strip() == "")
     else:
         blank = pd.DataFrame({i: _blank_cells(raw.iloc[:, i]) for i in range(raw.shape[1])}, index=raw.index)
-    return raw[~blank.all(axis=1)]
+    blank = blank.all(axis=1).to_numpy()
+    return raw[~blank] if blank.any() else raw
 
 
 def _typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
@@ -607,7 +614,8 @@ def _typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
         "float": lambda c: c.astype("float64"),
         "date": lambda c: pd.to_datetime(c).astype(DATETIME_DTYPE),
     }
-    return pd.DataFrame({name: cast[kind](frame[name]) for name, kind in types.items()}).reset_index(drop=True)
+    return pd.DataFrame({name: cast[kind](frame[name]) for name, kind in types.items()},
+                        copy=False).reset_index(drop=True)
 
 
 def empty_series() -> pd.DataFrame:
