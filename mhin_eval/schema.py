@@ -496,7 +496,7 @@ def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> P
     raw = raw.rename(columns=normalise_column_name)
     if _empty_problems(raw, col) or not _check_columns(raw, col, SERIES_REQUIRED, SERIES_COLUMNS, "series"):
         return Prepared(empty_series(), col.sorted(), notes)
-    raw = _drop_blank_rows(raw)
+    raw = drop_blank_rows(raw)
     texts = {c: as_text(raw[c]) for c in ("project", "site", "indicator", "breakdown", "group") if c in raw}
     texts["period_text"] = as_text(raw["period"])
     project, site, indicator = texts["project"], texts["site"], texts["indicator"]
@@ -594,17 +594,12 @@ def _not_listed(breakdown: pd.Series, allowed: pd.Series) -> pd.Series:
     return pd.Series(table[b_codes, a_codes], index=breakdown.index)
 
 
-def _blank_cells(column: pd.Series) -> pd.Series:
-    return elementwise(column, lambda c: c.isna() | (c.astype("str").str.strip() == ""))
-
-
-def _drop_blank_rows(raw: pd.DataFrame) -> pd.DataFrame:
-    if not any(is_categorical(raw[c]) for c in raw.columns):
-        blank = raw.isna() | raw.astype("str").apply(lambda c: c.str.strip() == "")
-    else:
-        blank = pd.DataFrame({i: _blank_cells(raw.iloc[:, i]) for i in range(raw.shape[1])}, index=raw.index)
-    blank = blank.all(axis=1).to_numpy()
-    return raw[~blank] if blank.any() else raw
+def drop_blank_rows(raw: pd.DataFrame) -> pd.DataFrame:
+    """The rows with any content (index kept: file line - 2); each category column read once per value."""
+    filled = np.zeros(len(raw), dtype=bool)
+    for position in range(raw.shape[1]):
+        filled |= (as_text(raw.iloc[:, position]) != "").to_numpy(dtype=bool)
+    return raw if raw.empty or filled.all() else raw[filled]
 
 
 def _typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
@@ -645,7 +640,7 @@ def prepare_participants(raw: pd.DataFrame, catalogue: Catalogue, file_name: str
         raw, col, PARTICIPANT_REQUIRED, PARTICIPANT_COLUMNS, "participant"
     ):
         return Prepared(empty_participants(), col.sorted(), notes)
-    raw = _drop_blank_rows(raw)
+    raw = drop_blank_rows(raw)
     texts = {c: as_text(raw[c]) for c in ("project", "site", "participant_id", "measure", "timepoint")}
     project, site, measure = texts["project"], texts["site"], texts["measure"]
     timepoint = texts["timepoint"].str.lower()
@@ -772,7 +767,7 @@ def prepare_sustainability(raw: pd.DataFrame, catalogue: Catalogue, file_name: s
         raw, col, SUSTAINABILITY_COLUMNS, SUSTAINABILITY_COLUMNS, "sustainability assessment"
     ):
         return Prepared(empty_sustainability(), col.sorted(), notes)
-    raw = _drop_blank_rows(raw)
+    raw = drop_blank_rows(raw)
     texts = {c: as_text(raw[c]) for c in ("project", "site", "instrument", "respondent", "item")}
     project, site, instrument, respondent = texts["project"], texts["site"], texts["instrument"], texts["respondent"]
     instrument = instrument.str.lower()
@@ -882,7 +877,7 @@ def prepare_findings(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) ->
         raw, col, FINDINGS_REQUIRED, FINDINGS_COLUMNS, "implementation findings"
     ):
         return Prepared(empty_findings(), col.sorted(), notes)
-    raw = _drop_blank_rows(raw)
+    raw = drop_blank_rows(raw)
     texts = {c: as_text(raw[c]) for c in ("project", "site", "kind", "domain", "summary", "source")}
     project, site, summary = texts["project"], texts["site"], texts["summary"]
     _required_blanks(texts, ("project", "site", "kind", "domain", "summary", "source"), col, {})
