@@ -369,13 +369,10 @@ def _indicator_meta(project: pd.Series, indicator: pd.Series, table: pd.DataFram
     text as category columns, flags False when unknown."""
     pair, pairs = distinct_rows(pd.DataFrame({"project": project, "indicator": indicator}, copy=False))
     found = pairs.merge(table, how="left", on=["project", "indicator"])
-    meta = {"project": project, "indicator": indicator}
-    for name in ("source", "kind", "scale"):
-        meta[name] = spread(found[name].astype(object), pair, project.index)
-    meta["max_value"] = found["max_value"].to_numpy(dtype="float64")[pair]
-    meta["breakdowns"] = found["breakdowns"].to_numpy()[pair]
-    for name in ("bounded", "has_denominator"):
-        meta[name] = found[name].eq(True).to_numpy()[pair]
+    meta = {"project": project, "indicator": indicator, "max_value": found["max_value"].to_numpy(float)[pair],
+            "breakdowns": found["breakdowns"].to_numpy()[pair], "bounded": found["bounded"].eq(True).to_numpy()[pair],
+            "has_denominator": found["has_denominator"].eq(True).to_numpy()[pair]}
+    meta.update({name: spread(found[name].astype(object), pair, project.index) for name in ("source", "kind", "scale")})
     return pd.DataFrame(meta, index=project.index, copy=False)
 
 
@@ -440,7 +437,7 @@ def _value_checks(values, text, meta, col, *, column="value", denominators=None)
 
 def _duplicates(frame: pd.DataFrame, key, col: _Collector, describe, column: str | None = None, rows=None) -> None:
     """Rows that repeat a key (among ``rows``, a mask, when given)."""
-    dup = duplicated(frame, key, None if rows is None else np.asarray(rows, dtype=bool))
+    dup = duplicated(frame, key, rows)
     if not dup.any():
         return
     groups = frame[dup].groupby(list(key), sort=False, dropna=False).groups
