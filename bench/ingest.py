@@ -8,13 +8,14 @@
 
 The rows are every series indicator of every site of a catalogue with enough sites (mhin_eval.demo_scale:
 the shipped sites copied in turn), by each group the indicator's breakdowns allow, over every month of the
-evaluation window, cut at ROWS. Each step is a child process: wall time, and its peak resident memory
-from ``wait4``. Figures only; nothing here asserts a time. Run: .venv/bin/python bench/ingest.py [ROWS]
+evaluation window, cut at ROWS. Each step is a child process: wall and CPU time, and its peak resident
+memory from ``wait4``. Figures only; nothing here asserts a time. Run: .venv/bin/python bench/ingest.py [ROWS]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -33,8 +34,8 @@ BAD_VALUE_ROW = 150_000
 BAD_PERIOD_ROW = 100_000
 
 
-def child(args: list[str], env: dict[str, str], ok_codes=(0,)) -> tuple[float, float, str]:
-    """(wall seconds, peak resident MB, standard error) of a child process run to its end."""
+def child(args: list[str], env: dict[str, str], ok_codes=(0,)) -> tuple[float, float, float, str]:
+    """(wall seconds, CPU seconds, peak resident MB, standard error) of a child process run to its end."""
     started = time.perf_counter()
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stderr = proc.stderr.read().decode(errors="replace")
@@ -43,7 +44,7 @@ def child(args: list[str], env: dict[str, str], ok_codes=(0,)) -> tuple[float, f
     code = os.waitstatus_to_exitcode(status)
     if code not in ok_codes:
         raise RuntimeError(f"{' '.join(args)} exited {code}: {stderr[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024, stderr
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stderr
 
 
 def series_keys(catalogue) -> pd.DataFrame:
@@ -104,34 +105,48 @@ def plant_errors(source: Path, target: Path, rows: int) -> None:
             out.write(",".join(cells) + "\n")
 
 
+def generate(folder: Path, rows: int, sites: int) -> None:
+    """Write catalogue.toml, series.csv and series_bad.csv to ``folder``, and counts.json with their rows."""
+    from mhin_eval.catalogue import load_catalogue
+    from mhin_eval.demo_scale import write_scaled_catalogue
+
+    catalogue_path = write_scaled_catalogue(sites, folder / "catalogue.toml")
+    good = folder / "series.csv"
+    n = write_series(load_catalogue(catalogue_path), rows, good)
+    bad_rows = rows_for_megabytes(good, n, VALIDATE_MB)
+    plant_errors(good, folder / "series_bad.csv", bad_rows)
+    (folder / "counts.json").write_text(json.dumps({"rows": n, "bad_rows": bad_rows}))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rows", nargs="?", type=int, default=5_000_000)
     parser.add_argument("--keep", help="folder to write the files to and keep (default: a temporary one)")
     parser.add_argument("--sites", type=int, default=1_200, help="intervention sites of the generated catalogue")
+    parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
-    from mhin_eval.catalogue import load_catalogue
-    from mhin_eval.demo_scale import write_scaled_catalogue
+    if args.generate_only:
+        generate(Path(args.keep), args.rows, args.sites)
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        catalogue_path = write_scaled_catalogue(args.sites, folder / "catalogue.toml")
-        catalogue = load_catalogue(catalogue_path)
-        good = folder / "series.csv"
-        n = write_series(catalogue, args.rows, good)
-        bad = folder / "series_bad.csv"
-        bad_rows = rows_for_megabytes(good, n, VALIDATE_MB)
-        plant_errors(good, bad, bad_rows)
-        env = dict(os.environ, MHIN_CATALOGUE=str(catalogue_path), PYTHONPATH=str(ROOT))
+        # The files are written by a child: a child's peak memory counts its parent's at the fork, so this
+        # process stays small.
+        subprocess.run([sys.executable, __file__, str(args.rows), "--keep", str(folder), "--sites", str(args.sites),
+                        "--generate-only"], check=True, cwd=ROOT)
+        counts = json.loads((folder / "counts.json").read_text())
+        n, bad_rows = counts["rows"], counts["bad_rows"]
+        good, bad = folder / "series.csv", folder / "series_bad.csv"
+        env = dict(os.environ, MHIN_CATALOGUE=str(folder / "catalogue.toml"), PYTHONPATH=str(ROOT))
         cli = [sys.executable, "-m", "mhin_eval"]
         store = folder / "store"
-        wall, peak, _ = child([*cli, "--data-dir", str(store), "ingest", str(good), "--no-results"], env)
-        print(f"ingest   {n:>10,} rows ({good.stat().st_size / 1e6:,.0f} MB)   {wall:6.1f} s   {peak:7,.0f} MB peak")
-        wall, peak, report = child([*cli, "validate", str(bad)], env, ok_codes=(1, 2))
+        wall, cpu, peak, _ = child([*cli, "--data-dir", str(store), "ingest", str(good), "--no-results"], env)
+        print(f"ingest   {n:>10,} rows ({good.stat().st_size / 1e6:,.0f} MB)   {wall:6.1f} s ({cpu:5.1f} s CPU)   {peak:7,.0f} MB peak")
+        wall, cpu, peak, report = child([*cli, "validate", str(bad)], env, ok_codes=(1, 2))
         lines = report.strip().splitlines()
-        print(f"validate {bad_rows:>10,} rows ({bad.stat().st_size / 1e6:,.0f} MB)   {wall:6.1f} s   {peak:7,.0f} MB peak"
+        print(f"validate {bad_rows:>10,} rows ({bad.stat().st_size / 1e6:,.0f} MB)   {wall:6.1f} s ({cpu:5.1f} s CPU)   {peak:7,.0f} MB peak"
               f"   {len(lines) - 1} problem(s)")
         for line in lines[1:]:
             print("   ", line[:160])

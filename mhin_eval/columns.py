@@ -56,3 +56,56 @@ def plain_text(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with its category columns as ordinary text columns, as pandas' CSV reader gives them."""
     columns = [c for c in frame.columns if is_categorical(frame[c])]
     return frame.astype(dict.fromkeys(columns, "str")) if columns else frame
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, int]:
+    """(each row's code among the column's distinct values, a missing value one of them; how many there are)."""
+    if is_categorical(column):
+        size = len(column.cat.categories)
+        codes = column.cat.codes.to_numpy().astype(np.int64)
+        codes[codes < 0] = size
+        return codes, size + 1
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), max(len(uniques), 1)
+
+
+def row_keys(frame: pd.DataFrame, key) -> np.ndarray | None:
+    """One integer a row, equal for two rows exactly when their ``key`` columns are (missing equal to missing,
+    as ``DataFrame.duplicated`` has it); None when the combinations of codes would not fit in 62 bits."""
+    combined = np.zeros(len(frame), dtype=np.int64)
+    total = 1
+    for name in key:
+        codes, size = _codes(frame[name])
+        total *= size
+        if total >= 1 << 62:
+            return None
+        combined *= size
+        combined += codes
+    return combined
+
+
+def duplicated(frame: pd.DataFrame, key, rows: np.ndarray | None = None) -> np.ndarray:
+    """``frame[rows].duplicated(key, keep=False)`` on the frame's rows (False outside ``rows``), without
+    copying the frame: one hash of one integer a row."""
+    combined = row_keys(frame, key)
+    if combined is None:
+        chosen = frame if rows is None else frame[rows]
+        flags = chosen.duplicated(list(key), keep=False)
+        return flags.reindex(frame.index, fill_value=False).to_numpy(dtype=bool)
+    if rows is not None:
+        outside = np.flatnonzero(~rows)
+        combined[outside] = -1 - outside
+    return pd.Series(combined, copy=False).duplicated(keep=False).to_numpy()
+
+
+def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """(each row's position among the frame's distinct rows; those rows, in order of first appearance, as plain
+    text columns): a lookup then runs once per distinct row."""
+    combined = row_keys(frame, frame.columns)
+    if combined is None:
+        codes = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
+    else:
+        codes, _ = pd.factorize(combined)
+    first = np.empty(codes.max() + 1 if len(codes) else 0, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    return codes, plain_text(frame.iloc[first].reset_index(drop=True))

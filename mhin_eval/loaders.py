@@ -45,6 +45,7 @@ from mhin_eval.schema import (
     canonical_published,
     canonical_series,
     cell_text,
+    drop_blank_rows,
     empty_series,
     file_rows,
     month_start,
@@ -153,7 +154,7 @@ def _read_csv(data: bytes, file_name: str, notes: list[str]) -> pd.DataFrame:
     if unnamed:
         notes.append(f"{len(unnamed)} empty column(s) without a name (trailing separators) ignored.")
         frame = frame.drop(columns=unnamed)
-    return _drop_blank_lines(frame)
+    return drop_blank_rows(frame)
 
 
 def _more_cells(file_name: str, row: int | None, message: str | None = None) -> ValidationFailed:
@@ -176,14 +177,6 @@ def _without_trailing_cells(text: str, sep: str, file_name: str) -> pd.DataFrame
         warnings.simplefilter("ignore", pd.errors.ParserWarning)
         return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False,
                            index_col=False)
-
-
-def _drop_blank_lines(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drops rows with no content, keeping index = file line - 2 for the others."""
-    if frame.empty:
-        return frame
-    text = frame.apply(as_text)
-    return frame[(text != "").any(axis=1)]
 
 
 def _read_excel(path, file_name: str, sheet, notes: list[str]) -> pd.DataFrame:
@@ -222,7 +215,7 @@ def _read_excel(path, file_name: str, sheet, notes: list[str]) -> pd.DataFrame:
                      "Open it in Excel and save it again as .xlsx, or export the sheet as CSV.")],
             file_name,
         ) from exc
-    return _drop_blank_lines(frame)
+    return drop_blank_rows(frame)
 
 
 def _sheet_frame(path, sheet: str) -> pd.DataFrame:
@@ -267,7 +260,7 @@ def _read_file(path, *, sheet=None, file_name=None, categories=False) -> _Raw:
     plain = read_plain_csv(path, file_name)
     if plain is not None:
         frame, digest, notes = plain
-        frame = _drop_blank_lines(frame)
+        frame = drop_blank_rows(frame)
         return _Raw(frame if categories else plain_text(frame), file_name, digest, "csv", notes)
     try:
         data = path.read_bytes()

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from mhin_eval.catalogue import Catalogue
-from mhin_eval.columns import differs, elementwise, is_categorical
+from mhin_eval.columns import differs, distinct_rows, duplicated, elementwise, is_categorical, spread
 from mhin_eval.periods import (
     evaluation_window,
     month_first_fix,
@@ -365,14 +365,15 @@ def _bounded_by_denominator(kind: str, unit: str, denominator: str) -> bool:
 
 
 def _indicator_meta(project: pd.Series, indicator: pd.Series, table: pd.DataFrame) -> pd.DataFrame:
-    """Each row's catalogue metadata (NaN when unknown), looked up once per distinct (project, indicator)."""
-    pairs = pd.DataFrame({"project": project, "indicator": indicator})
-    grouped = pairs.groupby(["project", "indicator"], sort=True, dropna=False)
-    keys = grouped.size().index.to_frame(index=False)
-    found = keys.merge(table, how="left", on=["project", "indicator"])
-    meta = found.drop(columns=["project", "indicator"]).iloc[grouped.ngroup().to_numpy()]
-    meta.index = project.index
-    return pd.concat([pairs, meta], axis=1)
+    """Each row's catalogue metadata (missing when unknown), looked up once per distinct (project, indicator):
+    text as category columns, flags False when unknown."""
+    pair, pairs = distinct_rows(pd.DataFrame({"project": project, "indicator": indicator}, copy=False))
+    found = pairs.merge(table, how="left", on=["project", "indicator"])
+    meta = {"project": project, "indicator": indicator, "max_value": found["max_value"].to_numpy(float)[pair],
+            "breakdowns": found["breakdowns"].to_numpy()[pair], "bounded": found["bounded"].eq(True).to_numpy()[pair],
+            "has_denominator": found["has_denominator"].eq(True).to_numpy()[pair]}
+    meta.update({name: spread(found[name].astype(object), pair, project.index) for name in ("source", "kind", "scale")})
+    return pd.DataFrame(meta, index=project.index, copy=False)
 
 
 def _indicator_checks(project, indicator, catalogue, col, *, column, source, what):
@@ -434,8 +435,9 @@ def _value_checks(values, text, meta, col, *, column="value", denominators=None)
                   "check that value and denominator are not swapped.")
 
 
-def _duplicates(frame: pd.DataFrame, key, col: _Collector, describe, column: str | None = None) -> None:
-    dup = frame.duplicated(list(key), keep=False)
+def _duplicates(frame: pd.DataFrame, key, col: _Collector, describe, column: str | None = None, rows=None) -> None:
+    """Rows that repeat a key (among ``rows``, a mask, when given)."""
+    dup = duplicated(frame, key, rows)
     if not dup.any():
         return
     groups = frame[dup].groupby(list(key), sort=False, dropna=False).groups
@@ -491,7 +493,7 @@ def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> P
     raw = raw.rename(columns=normalise_column_name)
     if _empty_problems(raw, col) or not _check_columns(raw, col, SERIES_REQUIRED, SERIES_COLUMNS, "series"):
         return Prepared(empty_series(), col.sorted(), notes)
-    raw = _drop_blank_rows(raw)
+    raw = drop_blank_rows(raw)
     texts = {c: as_text(raw[c]) for c in ("project", "site", "indicator", "breakdown", "group") if c in raw}
     texts["period_text"] = as_text(raw["period"])
     project, site, indicator = texts["project"], texts["site"], texts["indicator"]
@@ -538,15 +540,16 @@ def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> P
             "project": project, "site": site, "indicator": indicator, "period": period,
             "value": value, "denominator": denominator, "breakdown": breakdown, "group": group,
         },
-        index=raw.index,
+        index=raw.index, copy=False,
     )
-    complete = (project != "") & (site != "") & (indicator != "") & period.notna()
-    mixed_levels(frame[complete], catalogue, col)
+    complete = ((project != "") & (site != "") & (indicator != "") & period.notna()).to_numpy()
+    levels = frame[["site", "indicator", "breakdown", "group"]]
+    mixed_levels(levels if complete.all() else levels[complete], catalogue, col)
     _duplicates(
-        frame[complete], SERIES_KEY, col,
+        frame, SERIES_KEY, col,
         lambda k: f"site '{k['site']}', indicator '{k['indicator']}', month {k['period']:%Y-%m}"
         + ("" if k["breakdown"] == ALL else f", {k['breakdown']} '{k['group']}'") + " appears more than once",
-        column="period",
+        column="period", rows=complete,
     )
     return Prepared(canonical_series(frame), col.sorted(), notes)
 
@@ -588,16 +591,12 @@ def _not_listed(breakdown: pd.Series, allowed: pd.Series) -> pd.Series:
     return pd.Series(table[b_codes, a_codes], index=breakdown.index)
 
 
-def _blank_cells(column: pd.Series) -> pd.Series:
-    return elementwise(column, lambda c: c.isna() | (c.astype("str").str.strip() == ""))
-
-
-def _drop_blank_rows(raw: pd.DataFrame) -> pd.DataFrame:
-    if not any(is_categorical(raw[c]) for c in raw.columns):
-        blank = raw.isna() | raw.astype("str").apply(lambda c: c.str.strip() == "")
-    else:
-        blank = pd.DataFrame({i: _blank_cells(raw.iloc[:, i]) for i in range(raw.shape[1])}, index=raw.index)
-    return raw[~blank.all(axis=1)]
+def drop_blank_rows(raw: pd.DataFrame) -> pd.DataFrame:
+    """The rows with any content (index kept: file line - 2); each category column read once per value."""
+    filled = np.zeros(len(raw), dtype=bool)
+    for position in range(raw.shape[1]):
+        filled |= (as_text(raw.iloc[:, position]) != "").to_numpy(dtype=bool)
+    return raw if raw.empty or filled.all() else raw[filled]
 
 
 def _typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
@@ -607,7 +606,8 @@ def _typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
         "float": lambda c: c.astype("float64"),
         "date": lambda c: pd.to_datetime(c).astype(DATETIME_DTYPE),
     }
-    return pd.DataFrame({name: cast[kind](frame[name]) for name, kind in types.items()}).reset_index(drop=True)
+    return pd.DataFrame({name: cast[kind](frame[name]) for name, kind in types.items()},
+                        copy=False).reset_index(drop=True)
 
 
 def empty_series() -> pd.DataFrame:
@@ -637,7 +637,7 @@ def prepare_participants(raw: pd.DataFrame, catalogue: Catalogue, file_name: str
         raw, col, PARTICIPANT_REQUIRED, PARTICIPANT_COLUMNS, "participant"
     ):
         return Prepared(empty_participants(), col.sorted(), notes)
-    raw = _drop_blank_rows(raw)
+    raw = drop_blank_rows(raw)
     texts = {c: as_text(raw[c]) for c in ("project", "site", "participant_id", "measure", "timepoint")}
     project, site, measure = texts["project"], texts["site"], texts["measure"]
     timepoint = texts["timepoint"].str.lower()
@@ -764,7 +764,7 @@ def prepare_sustainability(raw: pd.DataFrame, catalogue: Catalogue, file_name: s
         raw, col, SUSTAINABILITY_COLUMNS, SUSTAINABILITY_COLUMNS, "sustainability assessment"
     ):
         return Prepared(empty_sustainability(), col.sorted(), notes)
-    raw = _drop_blank_rows(raw)
+    raw = drop_blank_rows(raw)
     texts = {c: as_text(raw[c]) for c in ("project", "site", "instrument", "respondent", "item")}
     project, site, instrument, respondent = texts["project"], texts["site"], texts["instrument"], texts["respondent"]
     instrument = instrument.str.lower()
@@ -874,7 +874,7 @@ def prepare_findings(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) ->
         raw, col, FINDINGS_REQUIRED, FINDINGS_COLUMNS, "implementation findings"
     ):
         return Prepared(empty_findings(), col.sorted(), notes)
-    raw = _drop_blank_rows(raw)
+    raw = drop_blank_rows(raw)
     texts = {c: as_text(raw[c]) for c in ("project", "site", "kind", "domain", "summary", "source")}
     project, site, summary = texts["project"], texts["site"], texts["summary"]
     _required_blanks(texts, ("project", "site", "kind", "domain", "summary", "source"), col, {})

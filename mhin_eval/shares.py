@@ -23,14 +23,14 @@ SCALE_MAX = {"0-1": 1.0, "0-100": 100.0}
 def share_checks(value: pd.Series, text: pd.Series, denominator: pd.Series, meta: pd.DataFrame, col) -> None:
     """Refuses proportions outside their stated scale, and proportions with neither denominator nor scale."""
     proportion = meta["kind"] == "proportion"
-    scale = meta["scale"].fillna("")
+    scale = meta["scale"]
     for name, top in SCALE_MAX.items():
         outside = proportion & (scale == name) & value.notna() & ((value < 0) | (value > top))
         col.cells(outside, text, "value", f"A share outside the indicator's scale of {name.replace('-', ' to ')}",
                   f"Write the share on the {name.replace('-', ' to ')} scale"
                   + (" (e.g. 0.25 for a quarter)" if top == 1 else " (e.g. 25 for a quarter)")
                   + "; check the value is not a count or on the other scale.")
-    unbounded = proportion & (scale == "") & value.notna() & denominator.isna()
+    unbounded = proportion & (scale.isna() | (scale == "")) & value.notna() & denominator.isna()
     col.cells(unbounded, text, "value", "A proportion with no denominator, so its scale is unknown",
               "Enter in 'denominator' the total this value is out of (the value is then the count out of it), or "
               "state the scale in the catalogue (scale = \"0-1\" or \"0-100\").")

@@ -603,12 +603,9 @@ class Store:
         """Create temp table ``staged`` (typed rows with their key hash) and check keys are unique."""
         con.register("incoming", frame)
         casts = ", ".join(f"CAST(i.{_q(c)} AS {t}) AS {_q(c)}" for c, t in spec.columns)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged_raw AS SELECT {casts} FROM incoming i")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {_key_expr(spec, 's')} AS row_key, s.* "
+                    f"FROM (SELECT {casts} FROM incoming i) s")
         con.unregister("incoming")
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {_key_expr(spec, 's')} AS row_key, s.* FROM staged_raw s"
-        )
-        con.execute("DROP TABLE staged_raw")
         dupes = con.execute("SELECT count(*) - count(DISTINCT row_key) FROM staged").fetchone()[0]
         if dupes:
             raise IngestRefused(
@@ -699,8 +696,7 @@ class Store:
 
     def _ingest_in_transaction(self, con, spec, frame, file_name, sha, user, demo, replace_range=False) -> IngestResult:
         self._stage(con, spec, frame, file_name)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE diff AS {self._diff_sql(spec)}")
-        counts = dict(con.execute("SELECT change, count(*) FROM diff GROUP BY change").fetchall())
+        counts = dict(con.execute(f"SELECT change, count(*) FROM ({self._diff_sql(spec)}) GROUP BY change").fetchall())
         added, replaced, unchanged = (int(counts.get(k, 0)) for k in ("added", "replaced", "unchanged"))
         removed = 0
         if replace_range:
@@ -725,9 +721,8 @@ class Store:
             con.execute(
                 f"INSERT INTO {spec.name}_versions SELECT ?, row_key, {cols} FROM staged", [ingest_id]
             )
-            con.execute(
-                f"DELETE FROM {spec.name}_current WHERE row_key IN (SELECT row_key FROM diff WHERE change <> 'added')"
-            )
+            if replaced or unchanged:
+                con.execute(f"DELETE FROM {spec.name}_current WHERE row_key IN (SELECT row_key FROM staged)")
             con.execute(f"INSERT INTO {spec.name}_current SELECT ?, row_key, {cols} FROM staged", [ingest_id])
         if removed:
             keys = ", ".join(_q(c) for c in spec.key)
@@ -735,7 +730,6 @@ class Store:
             con.execute(f"DELETE FROM {spec.name}_current WHERE row_key IN (SELECT row_key FROM gone)")
         if replace_range:
             con.execute("DROP TABLE gone")
-        con.execute("DROP TABLE diff")
         con.execute("DROP TABLE staged")
         con.execute("UPDATE meta SET value = value + 1 WHERE name = 'version'")
         return IngestResult(
@@ -766,14 +760,13 @@ class Store:
         """Store mapped series rows under the published ingest's id (all of them, when any is new or changed)."""
         spec = KINDS["series"]
         self._stage(con, spec, frame, result.file_name)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE diff AS {self._diff_sql(spec)}")
-        changed = int(con.execute("SELECT count(*) FROM diff WHERE change <> 'unchanged'").fetchone()[0])
+        changed = int(con.execute(f"SELECT count(*) FROM ({self._diff_sql(spec)}) WHERE change <> 'unchanged'")
+                      .fetchone()[0])
         if changed:
             cols = _cols(spec)
             con.execute(f"INSERT INTO series_versions SELECT ?, row_key, {cols} FROM staged", [result.ingest_id])
             con.execute("DELETE FROM series_current WHERE row_key IN (SELECT row_key FROM staged)")
             con.execute(f"INSERT INTO series_current SELECT ?, row_key, {cols} FROM staged", [result.ingest_id])
-        con.execute("DROP TABLE diff")
         con.execute("DROP TABLE staged")
         if not changed:
             return result

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mhin_eval import loaders, periods
+from mhin_eval import arrow_csv, loaders, periods
 from mhin_eval.arrow_csv import read_plain_csv
 from mhin_eval.columns import plain_text
 from mhin_eval.schema import SERIES_COLUMNS, ValidationFailed
@@ -109,3 +109,27 @@ def test_other_encodings_and_binary_go_to_pandas(tmp_path):
                        ("c.csv", b"project,site\nx,\x01y\n"), ("d.xlsx", b"project,site\nx,y\n")):
         (tmp_path / name).write_bytes(data)
         assert read_plain_csv(tmp_path / name, name) is None, name
+
+
+@SAME
+@given(rows=st.lists(st.fixed_dictionaries(REPEATED), min_size=2, max_size=30))
+def test_values_first_met_in_a_later_block_get_the_same_verdict(workdir, catalogue, monkeypatch, rows):
+    """Blocks of a few rows each: every block brings its own dictionary, joined into one a column."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(SERIES_COLUMNS), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    path = workdir / "blocks.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    monkeypatch.setattr(arrow_csv, "BLOCK", 256)
+    assert_same(path, catalogue, monkeypatch)
+
+
+def test_a_file_read_in_many_blocks_gives_sorted_categories_and_every_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(arrow_csv, "BLOCK", 128)
+    lines = [f"s{(7 * n) % 23},{n % 5},{n}" for n in range(400)]
+    path = tmp_path / "many.csv"
+    path.write_text("site,group,value\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    frame, _digest, _notes = read_plain_csv(path, "many.csv")
+    assert list(frame["site"].cat.categories) == sorted({line.split(",")[0] for line in lines})
+    assert plain_text(frame).values.tolist() == [line.split(",") for line in lines]
