@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from mhin_eval import charts, evaluate, record
+from mhin_eval import charts, evaluate, export_synth, record
 from mhin_eval.access import Access
 from mhin_eval.access.shown import Counts
 from mhin_eval.access.suppression import HIDDEN, suppress_table
@@ -181,6 +181,7 @@ class ExportView:
     methods: tuple[str, ...] = ()
     caveats: tuple[str, ...] = ()
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    synth: tuple[export_synth.SynthSection, ...] = ()
 
     @property
     def suppressed(self) -> bool:
@@ -188,8 +189,9 @@ class ExportView:
 
     @property
     def slide_count(self) -> int:
-        """Slides of the deck: title, a glance per site, a chart per item, findings per site, methods."""
-        return 1 + len(self.sites) + len(self.items) + len(self.findings) + 1
+        """Slides of the deck: title, a glance per site, a chart per item, one against similar sites per donor-pool
+        site, findings per site, methods."""
+        return 1 + len(self.sites) + len(self.items) + len(self.synth) + len(self.findings) + 1
 
     @property
     def threshold(self) -> int:
@@ -469,13 +471,14 @@ def collect(
     items = series_items + [i for i in uptake + equity_items if i is not None] + participant_items
     items += _sustainability_items(store, catalogue, sites, counts)
     findings = _findings(store, catalogue, project, sites)
+    synth = export_synth.sections(store, catalogue, project, sites, counts, access, records)
 
     order = {s.id: n for n, s in enumerate(sites)}
     view = ExportView(
         project=proj, site=chosen, sites=sites, data_date=data_date, exported=f"{dt.date.today():%-d %B %Y}",
         synthetic=synthetic, counts=counts, indicators=indicators,
         records=tuple(sorted(records, key=lambda r: order[r.site])), items=tuple(items),
-        pooled=tuple(pooled), findings=findings,
+        pooled=tuple(pooled), findings=findings, synth=synth,
     )
     view = replace(view, methods=_methods(view), caveats=_caveats(view), tables=results_tables(view))
     _notify(progress, 0.3, "Results ready")
@@ -484,7 +487,7 @@ def collect(
 
 def _methods(view: ExportView) -> tuple[str, ...]:
     """One line per method used, in the order the slides use them."""
-    lines = list(dict.fromkeys(item.method for item in view.items))
+    lines = list(dict.fromkeys([item.method for item in view.items] + export_synth.methods_lines(view.synth)))
     lines.append("Each finding gives its 95% confidence interval; where the interval includes no change the "
                  "finding says it is consistent with no change.")
     return tuple(lines)
@@ -500,6 +503,7 @@ def _caveats(view: ExportView) -> tuple[str, ...]:
     for item in view.items:
         where = "Across sites" if item.kind == "forest" else item.title
         notes.extend(f"{where}: {w}" for w in item.warnings)
+    notes.extend(export_synth.caveats(view.synth))
     return tuple(dict.fromkeys(notes))
 
 
@@ -540,6 +544,8 @@ def results_tables(view: ExportView) -> dict[str, pd.DataFrame]:
     tables = {"results": results}
     if pooled_rows:
         tables["pooled"] = pd.DataFrame(pooled_rows).round(4)
+    if view.synth:
+        tables["synth"] = export_synth.table(view.synth)
     if view.synthetic:
         for table in tables.values():
             table.insert(0, "Data", SYNTHETIC_MARKER)
@@ -913,11 +919,12 @@ def image_jobs(view: ExportView) -> list[tuple[go.Figure, dict]]:
             continue
         width, height = WIDE_CHART if item.kind == "forest" else SIDE_CHART
         jobs.append((item.figure, {"format": "png", "width": width, "height": height, "scale": IMAGE_SCALE}))
-    return jobs
+    return jobs + export_synth.image_jobs(view.synth, SIDE_CHART, IMAGE_SCALE)
 
 
 def deck_from_view(view: ExportView, *, progress: Progress | None = None, images: ChartRenderer | None = None) -> bytes:
-    """The PowerPoint deck of a view: title, results at a glance, a slide per chart, methods and caveats."""
+    """The PowerPoint deck of a view: title, results at a glance, a slide per chart, against similar sites,
+    methods and caveats."""
     images = images or renderer()
     jobs = image_jobs(view)
     pngs: list[bytes] = []
@@ -937,6 +944,8 @@ def deck_from_view(view: ExportView, *, progress: Progress | None = None, images
             deck.native_chart_slide(item)
         else:
             (deck.forest_slide if item.kind == "forest" else deck.chart_slide)(item, next(images))
+    for section in view.synth:
+        export_synth.slide(deck, section, next(images) if section.figure is not None else None, _fit_size)
     for site, findings in view.findings:
         deck.findings_slide(site, findings)
     deck.methods_slide()
@@ -1018,6 +1027,7 @@ def report_html(view: ExportView) -> str:
             f'<div class="chart">{chart}</div><p class="meta">{_esc(item.method)}</p>'
             + (f'<ul class="caveats meta">{warnings}</ul>' if warnings else "") + "</section>"
         )
+    parts.append(export_synth.report_html(view.synth))
     if view.findings:
         parts.append("<h2>Facilitators and barriers</h2>")
     for site, findings in view.findings:
