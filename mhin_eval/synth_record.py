@@ -304,7 +304,6 @@ def pool_sites(catalogue: Catalogue, project: str) -> list[Site]:
 
 def _panel(catalogue: Catalogue, site: Site, series: pd.DataFrame, donors: pd.DataFrame, demo_data: bool
            ) -> tuple[Indicator, pd.DataFrame] | AnalysisError:
-    indicator = catalogue.indicator(site.project, site.donor_pool.indicator)
     if site.donor_pool.source == "demo" and not demo_data:
         return AnalysisError(DEMO_ONLY)
     try:
