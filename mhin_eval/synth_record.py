@@ -210,7 +210,7 @@ def describe(site: Site, indicator: Indicator, results: dict[str, SynthResult | 
         return SynthRecord(**base, donors=(), public=(), n_pre=0, n_post=0, period="", effects=(), path=None,
                            reason=counts.text(str(sc)))
     donors = tuple(sc.unit_weights)
-    periods = pd.to_datetime(pd.Series(sc.periods), errors="coerce")
+    periods = pd.to_datetime(pd.Series(sc.periods), format="%Y-%m", errors="coerce")
     period = f"{periods.min():%b %Y} – {periods.max():%b %Y}" if periods.notna().all() else ""
     path = None if counts.suppressed else SynthPath(
         sc.periods, sc.go_live, sc.observed, sc.synthetic, tuple(PlaceboGap(p.unit, p.gaps) for p in sc.placebos))
