@@ -243,10 +243,11 @@ def refresh_project(store, catalogue: Catalogue, project: str, views: tuple[str,
 
 
 def refresh(store, catalogue: Catalogue, projects: Iterable[str] | None = None, views: tuple[str, ...] = record.VIEWS,
-            workers: int = WORKERS, progress: Progress | None = None) -> RefreshResult:
+            workers: int = WORKERS, progress: Progress | None = None, synth: bool = True) -> RefreshResult:
     """Compute the results of record of the current data version for ``projects`` (all by default) and both
     views, and the synthetic-control records of the sites with a donor pool (mhin_eval.synth_record), reusing
-    unchanged records; ``progress(project, done, total)`` is told after each batch of fits."""
+    unchanged records (``synth=False`` leaves the synthetic-control records to a later refresh or their first
+    reader); ``progress(project, done, total)`` is told after each batch of fits."""
     started = time.perf_counter()
     result = RefreshResult(store.version())
     pool = WorkerPool(workers)
@@ -257,7 +258,8 @@ def refresh(store, catalogue: Catalogue, projects: Iterable[str] | None = None, 
             refresh_project(store, catalogue, project, views, workers,
                             (lambda done, total, p=project: progress(p, done, total)) if progress else None, result,
                             pool)
-            synth_record.refresh_project(store, catalogue, project, views, pool if workers > 1 else None)
+            if synth:
+                synth_record.refresh_project(store, catalogue, project, views, pool if workers > 1 else None)
     finally:
         pool.close()
     result.seconds = time.perf_counter() - started
