@@ -65,10 +65,12 @@ def sections(store, catalogue: Catalogue, project: str, sites: tuple[Site, ...],
         effects = synth_record.method_effects(record.find(records, site.id, rec.indicator), rec)
         figure = placebo = None
         if rec.path is not None:
-            unit = rec.unit[:1].upper() + rec.unit[1:]
-            figure = charts_synth.synth_chart(rec.path, title="", y_title=unit, treated_name=rec.site_name)
+            axis, subtitle = charts_synth.axis_titles(rec.unit)
+            figure = charts_synth.synth_chart(rec.path, title="", y_title=axis, subtitle=subtitle,
+                                              treated_name=rec.site_name)
             placebo = charts_synth.placebo_chart(rec.path, title="Is the gap unusual among similar sites?",
-                                                 y_title=f"Gap, {rec.unit}", treated_name=rec.site_name)
+                                                 y_title=f"Gap, {axis.lower()}", subtitle=subtitle,
+                                                 treated_name=rec.site_name)
         out.append(SynthSection(site, rec, synth_summary.robustness_table(effects), synth_summary.agreement(effects),
                                 figure, placebo))
     return tuple(out)

@@ -39,11 +39,13 @@ def against_similar_sites(project: str, site: Site) -> None:
         st.caption("Charts of the monthly values are shown to the evaluation team only.")
     else:
         title = f"{rec.label}: {rec.site_name} and its synthetic comparison"
-        st.plotly_chart(charts_synth.synth_chart(rec.path, title=title, y_title=rec.unit[:1].upper() + rec.unit[1:],
+        axis, subtitle = charts_synth.axis_titles(rec.unit)
+        st.plotly_chart(charts_synth.synth_chart(rec.path, title=title, y_title=axis, subtitle=subtitle,
                                                  treated_name=rec.site_name),
                         theme=None, key=f"synth-{site.id}")
         st.plotly_chart(charts_synth.placebo_chart(rec.path, title="Is the gap unusual among similar sites?",
-                                                   y_title=f"Gap, {rec.unit}", treated_name=rec.site_name),
+                                                   y_title=f"Gap, {axis.lower()}", subtitle=subtitle,
+                                                   treated_name=rec.site_name),
                         theme=None, key=f"synth-placebo-{site.id}")
     st.caption(plain(f"Placebo test: {rec.site_name}'s gap after go-live, relative to its fit before, ranks with "
                      f"p = {sc.estimate.p_value:.2f} among the {len(rec.donors) + 1} organisations."))

@@ -89,7 +89,7 @@ def test_the_tab_and_robustness_panel_in_every_role(signed_in, seeded_dir, catal
         spec = json.loads(charts[0].proto.spec)
         assert _numbers(spec["data"][1]["y"]) == pytest.approx(list(rec.path.observed)), "drawn from the record"
         assert "Per 1 " not in charts[0].proto.spec and "Attendances per patient in the outreach cohort" in \
-            charts[0].proto.spec
+            charts[0].proto.spec, "the unit, as the chart's subtitle"
         assert len(DONOR_ID.findall(charts[1].proto.spec)) >= 12, "an evaluator sees every donor named"
     else:
         assert charts == [] and "shown to the evaluation team only" in text
