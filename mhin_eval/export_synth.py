@@ -109,7 +109,7 @@ def image_jobs(found: tuple[SynthSection, ...], size: tuple[int, int], scale: fl
 def _table_shape(deck, slide, frame: pd.DataFrame, box: tuple[float, float, float, float], size: int):
     from pptx.util import Inches, Pt
 
-    widths = (0.34, 0.14, 0.2, 0.32)
+    widths = (0.5, 0.2, 0.3)
     shape = slide.shapes.add_table(len(frame) + 1, len(frame.columns), *(Inches(v) for v in box))
     shape.name = "robustness table"
     table = shape.table
@@ -134,16 +134,20 @@ def slide(deck, section: SynthSection, png: bytes | None, fit_size) -> None:
     """The slide: the site against its synthetic control (full view), the robustness table under it, and the
     finding, donor weights, placebo test and agreement beside it."""
     s = deck.slide(section.title)
+    numbers = section.table[["Method", "Effect", "95% CI"]]
     if png is not None:
-        deck.picture(s, png, 0.35, 1.3, 6.6).name = "chart"
-        _table_shape(deck, s, section.table, (0.45, 5.78, 6.4, 1.2), 10)
+        deck.picture(s, png, 0.35, 1.28, 6.3).name = "chart"
+        _table_shape(deck, s, numbers, (0.45, 5.55, 6.2, 1.3), 11)
     else:
-        _table_shape(deck, s, section.table, (0.45, 1.4, 6.4, 2.4), 13)
-    x, width = 7.2, 5.7
+        _table_shape(deck, s, numbers, (0.45, 1.4, 6.2, 1.6), 14)
+    x, width = 7.0, 5.9
+    what = "; ".join(f"{m}: {q}" for m, q in zip(section.table["Method"], section.table["What the number is"],
+                                                 strict=True))
     lines = [(section.effect.sentence, {"bold": True, "size": 15}),
              (section.effect.weights_text, {"space_before": 8}),
              (section.placebo_text, {"space_before": 8}),
-             (section.agreement, {"space_before": 8})]
+             (section.agreement, {"space_before": 8}),
+             (f"What each number is. {what}.", {"space_before": 8, "size": 10})]
     text = "\n".join(t for t, _ in lines)
     deck.text(s, (x, 1.35, width, 3.9), lines, size=fit_size(text, width - 0.1, 3.8, (14, 13, 12, 11, 10)),
               name="finding")
