@@ -16,7 +16,7 @@ import textwrap
 import pandas as pd
 import plotly.graph_objects as go
 
-from mhin_eval import charts, deck_words
+from mhin_eval import charts, deck_words, export_synth
 from mhin_eval.catalogue import Site
 from mhin_eval.export import (
     DIRECTION_FILLS,
@@ -92,8 +92,13 @@ def _font_sizes(node, in_font: bool = False) -> list[float]:
 def slide_figure(item: ChartItem, audience: str = "evaluators") -> tuple[go.Figure, dict]:
     """The chart of a slide and its image options: drawn at its size on the slide (CSS pixels of 1/96 inch),
     every font enlarged so that the smallest is at least 14 pt there, and in plain words for the public."""
-    fig = deck_words.public_figure(item.figure) if audience == "public" else item.figure
-    inches = WIDE_CHART if item.kind == "forest" else SIDE_CHART
+    return sized_figure(item.figure, WIDE_CHART if item.kind == "forest" else SIDE_CHART, audience)
+
+
+def sized_figure(fig: go.Figure, inches: tuple[float, float] = SIDE_CHART,
+                 audience: str = "evaluators") -> tuple[go.Figure, dict]:
+    """A figure and its image options for a box of ``inches`` on a slide (see :func:`slide_figure`)."""
+    fig = deck_words.public_figure(fig) if audience == "public" else fig
     width, height = (round(v * CSS_PER_INCH) for v in inches)
     smallest = min(_font_sizes(fig.layout.to_plotly_json()) + [14])
     scale = max(1.0, MIN_PT * CSS_PER_INCH / 72 / smallest)
@@ -103,7 +108,8 @@ def slide_figure(item: ChartItem, audience: str = "evaluators") -> tuple[go.Figu
 
 def image_jobs(view: ExportView, audience: str = "evaluators") -> list[tuple[go.Figure, dict]]:
     """The slide images of a view (none for native charts)."""
-    return [slide_figure(item, audience) for item in view.items if item.native is None]
+    return [slide_figure(item, audience) for item in view.items if item.native is None] + export_synth.slide_jobs(
+        view.synth, lambda fig: sized_figure(fig, SIDE_CHART, audience))
 
 
 def method_lines(view: ExportView, audience: str = "evaluators") -> list[str]:
@@ -134,10 +140,11 @@ def methods_pages(view: ExportView, audience: str = "evaluators") -> list[tuple[
 
 
 def slide_count(view: ExportView, audience: str = "evaluators") -> int:
-    """Slides of the deck: title, a glance per site, a chart per item, findings per site, the glossary (public),
-    and the methods-and-caveats slides."""
+    """Slides of the deck: title, a glance per site, a chart per item, one against similar sites per donor-pool
+    site, findings per site, the glossary (public), and the methods-and-caveats slides."""
     glossary = 1 if audience == "public" else 0
-    return 1 + len(view.sites) + len(view.items) + len(view.findings) + glossary + len(methods_pages(view, audience))
+    return (1 + len(view.sites) + len(view.items) + len(view.synth) + len(view.findings) + glossary
+            + len(methods_pages(view, audience)))
 
 
 class _Deck:
@@ -606,6 +613,8 @@ def deck_from_view(view: ExportView, *, audience: str = "evaluators", progress: 
             deck.native_chart_slide(item)
         else:
             (deck.forest_slide if item.kind == "forest" else deck.chart_slide)(item, next(drawn))
+    for section in view.synth:
+        export_synth.slide(deck, section, next(drawn) if section.figure is not None else None)
     for site, findings in view.findings:
         deck.findings_slide(site, findings)
     if audience == "public":

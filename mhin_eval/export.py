@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from mhin_eval import charts, evaluate, record
+from mhin_eval import charts, evaluate, export_synth, record
 from mhin_eval.access import Access
 from mhin_eval.access.shown import Counts
 from mhin_eval.access.suppression import HIDDEN, suppress_table
@@ -180,6 +180,7 @@ class ExportView:
     methods: tuple[str, ...] = ()
     caveats: tuple[str, ...] = ()
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    synth: tuple[export_synth.SynthSection, ...] = ()
 
     @property
     def suppressed(self) -> bool:
@@ -476,13 +477,14 @@ def collect(
     items = series_items + [i for i in uptake + equity_items if i is not None] + participant_items
     items += _sustainability_items(store, catalogue, sites, counts)
     findings = _findings(store, catalogue, project, sites)
+    synth = export_synth.sections(store, catalogue, project, sites, counts, access, records)
 
     order = {s.id: n for n, s in enumerate(sites)}
     view = ExportView(
         project=proj, site=chosen, sites=sites, data_date=data_date, exported=f"{dt.date.today():%-d %B %Y}",
         synthetic=synthetic, counts=counts, indicators=indicators,
         records=tuple(sorted(records, key=lambda r: order[r.site])), items=tuple(items),
-        pooled=tuple(pooled), findings=findings,
+        pooled=tuple(pooled), findings=findings, synth=synth,
     )
     view = replace(view, methods=_methods(view), caveats=_caveats(view), tables=results_tables(view))
     _notify(progress, 0.3, "Results ready")
@@ -491,7 +493,7 @@ def collect(
 
 def _methods(view: ExportView) -> tuple[str, ...]:
     """One line per method used, in the order the slides use them."""
-    lines = list(dict.fromkeys(item.method for item in view.items))
+    lines = list(dict.fromkeys([item.method for item in view.items] + export_synth.methods_lines(view.synth)))
     lines.append("Each finding gives its 95% confidence interval; where the interval includes no change the "
                  "finding says it is consistent with no change.")
     return tuple(lines)
@@ -507,6 +509,7 @@ def _caveats(view: ExportView) -> tuple[str, ...]:
     for item in view.items:
         where = "Across sites" if item.kind == "forest" else item.title
         notes.extend(f"{where}: {w}" for w in item.warnings)
+    notes.extend(export_synth.caveats(view.synth))
     return tuple(dict.fromkeys(notes))
 
 
@@ -547,6 +550,8 @@ def results_tables(view: ExportView) -> dict[str, pd.DataFrame]:
     tables = {"results": results}
     if pooled_rows:
         tables["pooled"] = pd.DataFrame(pooled_rows).round(4)
+    if view.synth:
+        tables["synth"] = export_synth.table(view.synth)
     if view.synthetic:
         for table in tables.values():
             table.insert(0, "Data", SYNTHETIC_MARKER)
@@ -644,6 +649,7 @@ def report_html(view: ExportView) -> str:
             f'<div class="chart">{chart}</div><p class="meta">{_esc(item.method)}</p>'
             + (f'<ul class="caveats meta">{warnings}</ul>' if warnings else "") + "</section>"
         )
+    parts.append(export_synth.report_html(view.synth))
     if view.findings:
         parts.append("<h2>Facilitators and barriers</h2>")
     for site, findings in view.findings:

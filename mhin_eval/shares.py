@@ -44,6 +44,36 @@ def month_list(periods) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+_SINGULAR = {"people": "person", "children": "child", "men": "man", "women": "woman"}
+
+
+def _singular(noun_phrase: str) -> str:
+    """The phrase with its first word in the singular ("patients in the outreach cohort" -> "patient in …")."""
+    first, _, rest = noun_phrase.partition(" ")
+    lower = first.lower()
+    if lower in _SINGULAR:
+        first = _SINGULAR[lower]
+    elif lower.endswith("ies") and len(lower) > 4:
+        first = first[:-3] + "y"
+    elif lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
+        first = first[:-1]
+    return f"{first} {rest}".strip()
+
+
+def rate_unit(indicator: Indicator) -> str:
+    """What one value per denominator is, in words: "detentions per 100,000 resident population", "attendances
+    per patient in the outreach cohort" (a rate per 1 reads per one of the denominator, never "per 1 patients"),
+    or the indicator's own unit when it has no denominator (a monthly count)."""
+    if not indicator.denominator:
+        return indicator.unit
+    per = float(indicator.rate_per or 1)
+    if per == 1:
+        return f"{indicator.unit} per {_singular(indicator.denominator)}".strip()
+    if per == 100 and indicator.kind == "proportion":
+        return f"% of {indicator.denominator}"
+    return f"{indicator.unit} per {per:,.0f} {indicator.denominator}".strip()
+
+
 def uses_offset(indicator: Indicator) -> bool:
     """Counts, rates and proportions with a catalogue denominator are modelled per denominator."""
     return indicator.kind in ("count", "rate", "proportion") and bool(indicator.denominator)

@@ -1191,11 +1191,12 @@ def seed(
     demo_dir: Path | str = DEFAULT_DEMO_DIR,
     published_dir: Path | str = DEFAULT_PUBLISHED_DIR,
     results: bool = True,
+    synth: bool = True,
 ) -> list[IngestResult]:
     """Fill a new store with the demo extracts (``demo=True``, user "demo"; written by
     ``mhin_eval.demo.write_demo`` when the folder is empty) and the shipped published statistics
     (user "seed"), then (with ``results``) compute the results of record, as after any ingest
-    (mhin_eval.recompute). Does nothing once anyone else has ingested; a file whose sha256 was ever ingested
+    (mhin_eval.recompute; ``synth=False`` leaves the slower synthetic-control records to the caller). Does nothing once anyone else has ingested; a file whose sha256 was ever ingested
     is skipped, so it is idempotent and an interrupted seed resumes."""
     history = store.history()
     if (~history["user"].isin(SEED_USERS)).any():
@@ -1222,5 +1223,5 @@ def seed(
         from mhin_eval import recompute
         from mhin_eval.catalogue import load_catalogue
 
-        recompute.refresh(store, store.catalogue or load_catalogue())
+        recompute.refresh(store, store.catalogue or load_catalogue(), synth=synth)
     return ingested

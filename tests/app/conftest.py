@@ -48,6 +48,41 @@ def app(seeded_dir, tmp_path, monkeypatch):
     st.cache_resource.clear()
 
 
+#: The access policy of the role tests: an evaluator, a programme lead and the Hull partner site's users.
+POLICY = """
+[[users]]
+email = "eve.evaluator@mhin.nhs.uk"
+role = "evaluator"
+
+[[users]]
+email = "lee.lead@mhin.nhs.uk"
+role = "lead"
+
+[[users]]
+domain = "hey.nhs.uk"
+role = "site"
+sites = ["hull"]
+"""
+AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
+                 "client_id": "mhin", "client_secret": "x", "server_metadata_url":
+                 "http://127.0.0.1:9/.well-known/openid-configuration"}}
+
+
+@pytest.fixture
+def signed_in(app, tmp_path, monkeypatch):
+    """The app with login configured (:data:`POLICY`); call with an email to sign that user in."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(POLICY, encoding="utf-8")
+    monkeypatch.setenv("MHIN_ACCESS_POLICY", str(policy))
+    app.secrets.update(AUTH)
+
+    def sign_in(email: str | None):
+        app.user = {"is_logged_in": email is not None, **({"email": email} if email else {})}
+        return app
+
+    return sign_in
+
+
 _MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 

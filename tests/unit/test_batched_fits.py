@@ -16,8 +16,8 @@ from scipy import optimize
 from mhin_eval import evaluate
 from mhin_eval.analysis.its import ITSOptions
 from mhin_eval.analysis.its_data import _gaps, _prepare
-from mhin_eval.analysis.prepost import _pair
 from mhin_eval.analysis.its_inference import AR1_RHO_BOUNDS, _ar1_covariance, _AR1Covariance, _leverages
+from mhin_eval.analysis.prepost import _pair
 from mhin_eval.periods import as_timestamp
 
 

@@ -167,11 +167,13 @@ def test_project_deck_slides_titles_images_and_numbers(aaot_deck, aaot_view, dem
     titles = [s.shapes.title.text for s in slides]
     profiles = sustainability_profiles(demo_store, catalogue, sites)
     registers = [site for site in sites if not demo_store.findings(project="aaot", sites=[site.id]).empty]
+    pooled = [site for site in sites if site.donor_pool is not None]
     expected_titles = (
         [catalogue.project("aaot").name]
         + [f"Results at a glance: {s.name}" for s in sites]
         + [f"{ind.label}: {site.name}" if site else result for site, ind, result in order]
         + [f"{instrument.short_name} sustainability profile: {site.name}" for instrument, site in profiles]
+        + [f"Against similar sites: {site.name}" for site in pooled]
         + [f"Facilitators and barriers: {site.name}" for site in registers]
         + ["Methods and caveats"]
     )
@@ -179,8 +181,10 @@ def test_project_deck_slides_titles_images_and_numbers(aaot_deck, aaot_view, dem
     continued = len(titles) - len(expected_titles)
     assert titles == expected_titles + ["Methods and caveats (continued)"] * continued
     # 8 indicators x 2 sites all have a result in the demo data, and every indicator pools: 2 + 16 + 8 + 1 + 1,
-    # plus a sustainability profile per site and instrument assessed and a findings slide per site.
-    assert len(slides) == 28 + len(profiles) + len(registers) + continued and profiles and registers
+    # plus a sustainability profile per site and instrument assessed, a slide against similar sites per site
+    # with a donor pool and a findings slide per site.
+    assert len(slides) == 28 + len(profiles) + len(pooled) + len(registers) + continued and profiles and registers
+    assert pooled
     assert aaot_view.slide_count == len(slides)
 
     assert "Synthetic demo data" in all_text(slides[0]) and "Data to December 2024" in all_text(slides[0])
