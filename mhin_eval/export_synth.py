@@ -127,19 +127,20 @@ def slide(deck, section: SynthSection, png: bytes | None) -> None:
     if png is not None:
         deck.picture(s, png, 0.35, 1.32, SIDE_CHART[0]).name = "chart"
     finding = deck.say(section.effect.sentence)
-    lines = [(finding, {"bold": True, "size": FINDING_PT})]
-    lines += [(deck.say(line), {"size": MIN_PT, "space_before": 6}) for line in robustness_lines(section)]
-    lines.append((deck.say(section.agreement), {"size": MIN_PT, "space_before": 6}))
+    height = _text_height(finding, width - 0.1, FINDING_PT)
+    deck.text(s, (x, 1.4, width, height + 0.1), finding, size=FINDING_PT, bold=True, name="finding")
+    lines = [deck.say(line) for line in robustness_lines(section)] + [deck.say(section.agreement)]
     left_out = [section.effect.weights_text, section.placebo_text, *section.notes]
-    room, kept = 5.4, []
-    for text, style in lines:
-        need = _text_height(text, width - 0.1, style["size"]) + style.get("space_before", 0) / 72
+    room, kept = 5.3 - height, []
+    for text in lines:
+        need = _text_height(text, width - 0.1, MIN_PT) + 6 / 72
         if need > room:
             left_out.append(text)
             continue
-        kept.append((text, style))
+        kept.append((text, {"space_before": 6}))
         room -= need
-    deck.text(s, (x, 1.4, width, 5.45), kept, name="finding")
+    if kept:
+        deck.text(s, (x, 1.6 + height, width, 5.35 - height), kept, size=MIN_PT, name="robustness")
     deck.notes(s, notes(
         ("Finding", section.effect.sentence),
         ("Plain-language reading", deck.reading(section.effect.sentence)),
