@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 #: animation frames in a row give the same boxes (plotly redraws after working out its automatic margins).
 #: Parts: title, subtitle, axis titles, tick labels, legend, annotations outside the plot (notes, column heads,
 #: badges) and the plot area. Tick labels of one axis may not overlap each other; every part must lie inside
-#: the chart's own svg (else it is cut off).
+#: the chart's own svg (else it is cut off). Titles and subtitles keep 4 px clear below them, legends 2 px.
 _COLLISIONS = """() => {
   const PAIRS = {
     'title': ['subtitle', 'plot', 'x tick', 'y tick', 'x title', 'y title', 'legend', 'note'],
@@ -28,6 +28,7 @@ _COLLISIONS = """() => {
     'y tick': ['y tick'],
   };
   const SLACK = 1;  // pixels of anti-aliasing allowed between neighbours
+  const CLEAR = {'title': 4, 'subtitle': 4, 'legend': 2};  // room kept below these parts, in pixels
   const found = [];
   const signature = [];
   for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
@@ -71,7 +72,7 @@ _COLLISIONS = """() => {
         if (i === j || !(PAIRS[a.kind] || []).includes(b.kind)) continue;
         if (a.kind === b.kind && j < i) continue;
         const w = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
-        const h = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
+        const h = Math.min(a.r.bottom + (CLEAR[a.kind] || 0), b.r.bottom) - Math.max(a.r.top, b.r.top);
         if (w > SLACK && h > SLACK) found.push(`${name}: ${a.kind} '${a.text}' on ${b.kind} '${b.text}'`);
       }
     }
