@@ -57,11 +57,15 @@ def table_problems(frame: pd.DataFrame, where: str) -> list[str]:
 
 @pytest.mark.parametrize(("page", "query"), _views(), ids=lambda v: v if isinstance(v, str) else
                          "-".join(f"{k}={x}" for k, x in v.items()) or "default")
-def test_every_table_on_every_page_reads_as_a_table_for_people(app, page, query):
+@pytest.mark.parametrize("suppressed", [False, True], ids=["evaluator", "suppressed"])
+def test_every_table_on_every_page_reads_as_a_table_for_people(app, page, query, suppressed):
+    """As the evaluation team sees it and in the suppressed view (leads and partner sites see those tables)."""
+    if suppressed:
+        app.session_state["view:suppressed"] = True
     at = open_page(app, page, **query)
     problems = []
     for view in each_view(at):
-        where = f"{page} {query} {dict(view.query_params).get('section', '')}".strip()
+        where = f"{page} {query} {'suppressed ' if suppressed else ''}{dict(view.query_params).get('section', '')}"
         for kind, elements in (("table", view.table), ("dataframe", view.dataframe)):
             for i, element in enumerate(elements):
                 problems += table_problems(element.value, f"{where} {kind} {i}")
