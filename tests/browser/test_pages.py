@@ -44,7 +44,8 @@ def test_deep_link_opens_the_chosen_site_and_indicator(app_url, page, artifacts_
     ("project?project=parent-cbt", {"Outcomes over time": 2, "Uptake": 2, "Before and after": 2,
                                     "Facilitators and barriers": 0}),
     ("site?site=manchester", {"Change at go-live (time series)": 1, "Statistical process control": 1,
-                              "Against similar sites": 2, "Facilitators and barriers": 0}),
+                              "Equity by ethnicity": 2, "Against similar sites": 2, "Trust context": 0,
+                              "Facilitators and barriers": 0}),
 ])
 def test_each_tab_draws_its_charts_when_opened_and_the_url_keeps_it(app_url, page, artifacts_dir, path, tabs):
     page.goto(f"{app_url}/{path}")
