@@ -9,7 +9,9 @@ For each size, a catalogue with that many intervention sites is generated from d
   two worker processes), as an ingest does; ``fits`` is how many site results were computed.
 - first byte s: from starting the server (``python -m mhin_eval.ui.serve``, as ``make run``, warm-up on) to
   the first response of ``/``.
-- <page> cold / warm s: server-side render of the page's default view under Streamlit's AppTest (as
+- <page> browser cold / warm s: in headless Chromium against that server, from ``goto`` until the script is
+  idle and every chart is drawn (bench/pages.py): cold the first visit of a new browser context, warm a second.
+- with ``--apptest``, <page> AppTest cold / warm s: server-side render under Streamlit's AppTest (as
   bench/pages.py): cold with Streamlit's caches cleared, warm a second run in the same AppTest.
 
 Figures only; nothing here asserts a time. ``--keep DIR`` keeps the generated stores.
@@ -18,6 +20,7 @@ Figures only; nothing here asserts a time. ``--keep DIR`` keeps the generated st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -30,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.pages import APP, TIMEOUT_MS, _clear_caches  # noqa: E402
-from tests.browser.serving import start_app, stop_app  # noqa: E402
+from bench.pages import APP, TIMEOUT_MS, _clear_caches, _timed_visit  # noqa: E402
+from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app  # noqa: E402
 
 SIZES = (10, 100, 500)
 PAGES = ("overview", "project", "compare", "site", "home")
@@ -79,14 +82,26 @@ def refresh_results(store_dir: str, from_scratch: bool = False) -> None:
     print(json.dumps({"fitted": len(result.fitted), "reused": result.reused}), file=sys.stderr)
 
 
-def first_byte(store: Path, env: dict[str, str]) -> float:
-    """Seconds from starting the server to the first response of its root URL."""
+def served(store: Path, env: dict[str, str], pages: list[str], browser) -> dict:
+    """Start the server as ``make run`` does: seconds to the first response of its root URL, then each page's
+    (cold, warm) seconds in Chromium (bench/pages.py's timed visit: from ``goto`` until the script is idle and
+    every chart drawn), cold the first visit of a new browser context after the start, warm a second one."""
     started = time.perf_counter()
     proc, url = start_app(store, extra_env={"MHIN_CATALOGUE": env["MHIN_CATALOGUE"]})
     try:
         with urllib.request.urlopen(url + "/", timeout=60) as response:
             response.read(1)
-        return time.perf_counter() - started
+        row = {"first byte s": time.perf_counter() - started}
+        for page in pages if browser is not None else ():
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            try:
+                pg = context.new_page()
+                address = f"{url}/{'' if page == 'home' else page}"
+                cold, warm = _timed_visit(pg, address), _timed_visit(pg, address)
+                row[f"{page} browser cold/warm s"] = f"{cold:.2f} / {warm:.2f}"
+            finally:
+                context.close()
+        return row
     finally:
         stop_app(proc)
 
@@ -116,7 +131,7 @@ def page_times(pages: list[str], store: Path, catalogue: Path) -> dict[str, tupl
     return times
 
 
-def measure(n_sites: int, folder: Path, pages: list[str]) -> dict:
+def measure(n_sites: int, folder: Path, pages: list[str], browser, apptest: bool) -> dict:
     catalogue, demo, env = prepare(n_sites, folder)
     store = folder / "store"
     ingest_s, ingest_mb = _child([sys.executable, "-m", "mhin_eval", "--data-dir", str(store), "seed", "--demo-dir",
@@ -130,12 +145,13 @@ def measure(n_sites: int, folder: Path, pages: list[str]) -> dict:
     fits = json.loads(proc.stderr.strip().splitlines()[-1])["fitted"]
     row = {"sites": n_sites, "ingest s": ingest_s, "peak MB": ingest_mb, "results s": results_s, "fits": fits}
     try:
-        row["first byte s"] = first_byte(store, env)
+        row.update(served(store, env, pages, browser))
     except RuntimeError as exc:
         print(f"{n_sites} sites: the server did not answer: {exc}", file=sys.stderr)
         row["first byte s"] = "no answer"
-    for page, (cold, warm) in page_times(pages, store, catalogue).items():
-        row[f"{page} cold/warm s"] = f"{cold:.2f} / {warm:.2f}"
+    if apptest:
+        for page, (cold, warm) in page_times(pages, store, catalogue).items():
+            row[f"{page} AppTest cold/warm s"] = f"{cold:.2f} / {warm:.2f}"
     return row
 
 
@@ -152,7 +168,9 @@ def print_table(rows: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sites", type=int, nargs="+", default=list(SIZES), help="roll-out sizes (intervention sites)")
-    parser.add_argument("--pages", nargs="+", default=list(PAGES), help="pages timed under AppTest")
+    parser.add_argument("--pages", nargs="+", default=list(PAGES), help="pages timed (home, overview, ...)")
+    parser.add_argument("--no-browser", action="store_true", help="skip the Chromium page times")
+    parser.add_argument("--apptest", action="store_true", help="also time each page's server-side render (AppTest)")
     parser.add_argument("--keep", type=Path, help="folder to keep the generated catalogues and stores in")
     parser.add_argument("--refresh-only", metavar="STORE",
                         help="only compute the results of record of STORE (with MHIN_CATALOGUE set), as timed here")
@@ -162,10 +180,17 @@ def main(argv: list[str] | None = None) -> None:
         refresh_results(args.refresh_only, args.from_scratch)
         return
     rows = []
-    with tempfile.TemporaryDirectory(prefix="mhin-scale-") as tmp:
-        root = args.keep or Path(tmp)
+    with contextlib.ExitStack() as stack:
+        browser = None
+        if not args.no_browser:
+            from playwright.sync_api import sync_playwright
+
+            pw = stack.enter_context(sync_playwright())
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            stack.callback(browser.close)
+        root = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mhin-scale-")))
         for n_sites in args.sites:
-            rows.append(measure(n_sites, root / f"sites-{n_sites}", args.pages))
+            rows.append(measure(n_sites, root / f"sites-{n_sites}", args.pages, browser, args.apptest))
             print(f"{n_sites} sites measured", file=sys.stderr, flush=True)
     print_table(rows)
 

@@ -37,6 +37,10 @@ def register(subparsers) -> None:
         p.add_argument("--user", help="export as this user of the access policy (default: local evaluator)")
         p.add_argument("--suppressed", action="store_true",
                        help="small numbers suppressed, as programme leads and partner sites see them")
+        if name == "deck":
+            p.add_argument("--audience", default="evaluators", choices=["evaluators", "public"],
+                           help="evaluators (default: methods and caveats in full) or public (plain words instead "
+                                "of statistical terms, and a glossary slide); speaker notes keep the details")
         if name == "tables":
             p.add_argument("--table", default="results", choices=["results", "pooled"], help="which table")
         if name == "image":
@@ -78,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{item.key}\t{item.title}")
             return EXIT_OK
         if args.kind == "deck":
-            data = export.deck_from_view(view, progress=_progress)
+            data = export.deck_from_view(view, audience=args.audience, progress=_progress)
         elif args.kind == "report":
             data = export.report_html(view).encode("utf-8")
         elif args.kind == "tables":
@@ -102,5 +106,7 @@ def run(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     view_text = "suppressed view" if access.suppressed else "evaluator's view"
+    if args.kind == "deck" and args.audience == "public":
+        view_text += ", for a general audience"
     print(f"Wrote {out} ({len(data):,} bytes, {view_text}, {time.perf_counter() - started:.1f} s).")
     return EXIT_OK

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -28,6 +29,9 @@ def register(subparsers) -> None:
     p.add_argument("--user", help="as this user of the access policy (default: local evaluator)")
     p.add_argument("--suppressed", action="store_true",
                    help="small numbers suppressed, as programme leads and partner sites see them")
+    p.add_argument("--synth", action="store_true",
+                   help="the effects against similar sites (synthetic control, synthetic DiD) of each site with a "
+                        "donor pool, as the site page's tab, decks and reports show them")
     p.set_defaults(handler=run)
 
 
@@ -55,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     if args.site and not access.allows_site(args.site):
         print(f"refused: {args.site} is outside the sites you may see.", file=sys.stderr)
         return EXIT_REFUSED
+    if args.synth:
+        return _synth(args, catalogue, access)
     records = record.results_of_record(_store(args), catalogue, args.project,
                                        Counts.for_access(access, catalogue), sites=access.sites)
     records = [r for r in records if (not args.site or r.site == args.site)
@@ -68,3 +74,42 @@ def run(args: argparse.Namespace) -> int:
         for r in records:
             print(f"{r.site_name} · {r.label}\n  {r.sentence}\n  n = {r.n_detail} · {r.period} · {r.method}\n")
     return EXIT_OK
+
+
+def _synth(args: argparse.Namespace, catalogue, access) -> int:
+    """The synthetic-control records (mhin_eval.synth_record), partner-extract donors anonymised for a site user."""
+    from mhin_eval import synth_record
+    from mhin_eval.access.downloads import to_csv_bytes
+    from mhin_eval.access.shown import Counts
+    from mhin_eval.cli import _store
+
+    records = synth_record.for_access(synth_record.synth_of_record(
+        _store(args), catalogue, args.project, Counts.for_access(access, catalogue), sites=access.sites), access)
+    records = [r for r in records if (not args.site or r.site == args.site)
+               and (not args.indicator or r.indicator == args.indicator)]
+    if args.format == "json":
+        print(json.dumps(_finite([r.to_json() for r in records]), indent=2, allow_nan=False, default=str))
+    elif args.format == "csv":
+        sys.stdout.write(to_csv_bytes(synth_record.tidy(records)).decode("utf-8-sig"))
+    else:
+        for r in records:
+            print(f"{r.site_name} · {r.label} · against similar sites")
+            if r.reason:
+                print(f"  {r.reason}\n")
+            for e in r.effects:
+                print(f"  {e.method_name}: {e.sentence}")
+                if e.weights:
+                    print(f"    {e.weights_text}")
+            print()
+    return EXIT_OK
+
+
+def _finite(value):
+    """JSON-ready: NaN and infinities (an interval that could not be computed) as null."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

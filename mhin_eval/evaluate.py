@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
 from mhin_eval.access.suppression import SuppressionRule, suppress_table
@@ -114,19 +115,22 @@ def _summed_groups(rows: pd.DataFrame, breakdown: str, skip: set) -> tuple[pd.Da
     a warning per set of missing groups naming its months. Months in ``skip`` have an ``all`` row."""
     expected = sorted(rows["group"].unique())
     rows = rows[~rows["period"].isin(skip)]
-    present = rows.dropna(subset=["value"]).groupby("period")["group"].agg(lambda g: frozenset(g))
-    months = sorted(rows["period"].unique())
+    month_codes, months = pd.factorize(rows["period"], sort=True)
+    group_codes = pd.Index(expected).get_indexer(rows["group"])
+    present = np.zeros((len(months), len(expected)), dtype=bool)
+    valued = rows["value"].notna().to_numpy()
+    present[month_codes[valued], group_codes[valued]] = True
     lacking: dict[tuple[str, ...], list] = {}
-    for period in months:
-        missing = tuple(g for g in expected if g not in present.get(period, frozenset()))
-        if missing:
-            lacking.setdefault(missing, []).append(period)
-    complete = [p for p in months if not any(p in ps for ps in lacking.values())]
-    part = rows[rows["period"].isin(complete)]
+    for month in np.flatnonzero(~present.all(axis=1)):
+        missing = tuple(g for g, there in zip(expected, present[month], strict=True) if not there)
+        lacking.setdefault(missing, []).append(months[month])
+    part = rows[present.all(axis=1)[month_codes]]
     summed = part.groupby("period", as_index=False).agg(
-        value=("value", "sum"),
-        denominator=("denominator", lambda d: d.sum(min_count=len(d))),
+        value=("value", "sum"), denominator=("denominator", "sum"),
+        rows=("denominator", "size"), given=("denominator", "count"),
     )
+    summed["denominator"] = summed["denominator"].where(summed["given"] == summed["rows"])
+    summed = summed[["period", "value", "denominator"]]
     warnings = []
     for missing, periods in lacking.items():
         shown = month_list(periods)

@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import datetime as dt
-import io
 import os
-import textwrap
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from mhin_eval import charts, evaluate, record
+from mhin_eval import charts, evaluate, export_synth, record
 from mhin_eval.access import Access
 from mhin_eval.access.shown import Counts
 from mhin_eval.access.suppression import HIDDEN, suppress_table
@@ -156,6 +154,7 @@ class ChartItem:
     site: str | None = None
     indicator: str = ""
     estimate: Estimate | None = None
+    method_name: str = ""  # the analysis in a few words, for the slide (the full ``method`` goes to its notes)
 
 
 @dataclass(frozen=True)
@@ -181,6 +180,7 @@ class ExportView:
     methods: tuple[str, ...] = ()
     caveats: tuple[str, ...] = ()
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    synth: tuple[export_synth.SynthSection, ...] = ()
 
     @property
     def suppressed(self) -> bool:
@@ -188,8 +188,10 @@ class ExportView:
 
     @property
     def slide_count(self) -> int:
-        """Slides of the deck: title, a glance per site, a chart per item, findings per site, methods."""
-        return 1 + len(self.sites) + len(self.items) + len(self.findings) + 1
+        """Slides of the evaluators' deck (mhin_eval.deck.slide_count gives the public deck's)."""
+        from mhin_eval import deck
+
+        return deck.slide_count(self)
 
     @property
     def threshold(self) -> int:
@@ -224,9 +226,14 @@ def _notify(progress: Progress | None, fraction: float, message: str) -> None:
 
 
 def pooling_method_line(result: PoolingResult) -> str:
+    """The forest plot's method line; it names the prediction interval only when the plot draws one (with fewer
+    than 3 sites there is none: t(k-2) has no degrees of freedom)."""
+    drawn = result.pooled is not None and result.prediction_low is not None and result.prediction_high is not None
+    interval = (f"dotted line: {result.conf_level:.0%} prediction interval (where a new site's result would be "
+                "expected)" if drawn else "no prediction interval (it needs at least 3 sites)")
     return (f"Sites pooled by {METHOD_NAMES.get(result.method, result.method)} on the "
             f"{'log ratio' if result.scale == 'ratio' else 'difference'} scale; squares sized by weight; "
-            f"dotted line: {result.conf_level:.0%} prediction interval.")
+            f"{interval}.")
 
 
 def _data_date(store, project: str, site_ids: list[str]) -> tuple[str, bool]:
@@ -257,7 +264,7 @@ def _its_item(result: ITSResult, rec: ResultOfRecord, site: Site, indicator: Ind
         key=f"its-{site.id}-{indicator.id}", kind="its", section="Outcomes over time",
         title=f"{indicator.label}: {site.name}", figure=figure, finding=rec.sentence, direction=rec.direction,
         n_text=f"n = {rec.n_detail} · {rec.period}", n_short=rec.n_text, method=rec.method, warnings=rec.warnings,
-        site=site.id, indicator=indicator.id, estimate=rec.estimate,
+        site=site.id, indicator=indicator.id, estimate=rec.estimate, method_name=rec.method_name,
     )
 
 
@@ -273,7 +280,7 @@ def _prepost_item(result, rows: pd.DataFrame, rec: ResultOfRecord, site: Site, i
         key=f"prepost-{site.id}-{indicator.id}", kind="prepost", section="Before and after",
         title=f"{indicator.label}: {site.name}", figure=figure, finding=rec.sentence, direction=rec.direction,
         n_text=f"n = {rec.n_detail}", n_short=rec.n_text, method=rec.method, warnings=rec.warnings, site=site.id,
-        indicator=indicator.id, estimate=rec.estimate,
+        indicator=indicator.id, estimate=rec.estimate, method_name=rec.method_name,
     )
 
 
@@ -305,7 +312,7 @@ def _funnel_item(series: pd.DataFrame, indicators, site: Site, counts: Counts) -
         figure=figure, finding=finding, direction="",
         n_text="People since go-live, in total" + (" and by group (" + ", ".join(g for g in groups if g != "All")
                                                    + ")" if len(groups) > 1 else ""),
-        method="Sums of the monthly counts from go-live to the latest month.",
+        method="Sums of the monthly counts from go-live to the latest month.", method_name="Counts since go-live",
         site=site.id, indicator="uptake", native=native,
     )
 
@@ -337,7 +344,7 @@ def _equity_item(series: pd.DataFrame, site: Site, indicator: Indicator, counts:
         method=("Crude annual rates with exact Poisson (Garwood) 95% CIs; rate ratios against the "
                 f"{reference} group with log-scale Wald 95% CIs."),
         warnings=tuple(counts.text(w) for w in rates.warnings + ratios.warnings), site=site.id,
-        indicator=indicator.id, estimate=estimate,
+        indicator=indicator.id, estimate=estimate, method_name="Rates by ethnic group (rate ratios)",
     )
 
 
@@ -358,6 +365,7 @@ def _forest_item(pooled: PoolingResult, indicator: Indicator, counts: Counts, co
         direction=direction(pooled.pooled, indicator.better), n_text=f"{pooled.k} sites",
         method=pooling_method_line(pooled), warnings=tuple(counts.text(w) for w in pooled.warnings),
         indicator=indicator.id, estimate=pooled.pooled,
+        method_name=f"Sites pooled ({METHOD_NAMES.get(pooled.method, pooled.method)})",
     )
 
 
@@ -386,7 +394,7 @@ def _sustainability_items(store, catalogue: Catalogue, sites: tuple[Site, ...], 
                 method=(f"{instrument.name} ({instrument.short_name}), items scored {instrument.scale_text}; domain "
                         "score = mean of its items; mean across respondents with a t-interval; rounds with fewer "
                         f"than {limit} respondents not shown."),
-                site=site.id,
+                site=site.id, method_name=f"{instrument.short_name} questionnaire, mean domain scores",
             ))
     return items
 
@@ -469,13 +477,14 @@ def collect(
     items = series_items + [i for i in uptake + equity_items if i is not None] + participant_items
     items += _sustainability_items(store, catalogue, sites, counts)
     findings = _findings(store, catalogue, project, sites)
+    synth = export_synth.sections(store, catalogue, project, sites, counts, access, records)
 
     order = {s.id: n for n, s in enumerate(sites)}
     view = ExportView(
         project=proj, site=chosen, sites=sites, data_date=data_date, exported=f"{dt.date.today():%-d %B %Y}",
         synthetic=synthetic, counts=counts, indicators=indicators,
         records=tuple(sorted(records, key=lambda r: order[r.site])), items=tuple(items),
-        pooled=tuple(pooled), findings=findings,
+        pooled=tuple(pooled), findings=findings, synth=synth,
     )
     view = replace(view, methods=_methods(view), caveats=_caveats(view), tables=results_tables(view))
     _notify(progress, 0.3, "Results ready")
@@ -484,7 +493,7 @@ def collect(
 
 def _methods(view: ExportView) -> tuple[str, ...]:
     """One line per method used, in the order the slides use them."""
-    lines = list(dict.fromkeys(item.method for item in view.items))
+    lines = list(dict.fromkeys([item.method for item in view.items] + export_synth.methods_lines(view.synth)))
     lines.append("Each finding gives its 95% confidence interval; where the interval includes no change the "
                  "finding says it is consistent with no change.")
     return tuple(lines)
@@ -500,6 +509,7 @@ def _caveats(view: ExportView) -> tuple[str, ...]:
     for item in view.items:
         where = "Across sites" if item.kind == "forest" else item.title
         notes.extend(f"{where}: {w}" for w in item.warnings)
+    notes.extend(export_synth.caveats(view.synth))
     return tuple(dict.fromkeys(notes))
 
 
@@ -540,6 +550,8 @@ def results_tables(view: ExportView) -> dict[str, pd.DataFrame]:
     tables = {"results": results}
     if pooled_rows:
         tables["pooled"] = pd.DataFrame(pooled_rows).round(4)
+    if view.synth:
+        tables["synth"] = export_synth.table(view.synth)
     if view.synthetic:
         for table in tables.values():
             table.insert(0, "Data", SYNTHETIC_MARKER)
@@ -548,11 +560,6 @@ def results_tables(view: ExportView) -> dict[str, pd.DataFrame]:
 
 # ------------------------------------------------------------------------------------------------ deck
 
-SLIDE_WIDTH, SLIDE_HEIGHT = 13.333, 7.5  # inches, 16:9
-FONT = "Arial"
-IMAGE_SCALE = 3  # PNG pixels per CSS pixel: ~280 dpi on the slide
-SIDE_CHART = (780, 520)  # CSS pixels of a chart beside its finding (8.4 x 5.6 in on the slide)
-WIDE_CHART = (1120, 430)  # a forest plot across the slide
 DIRECTION_FILLS = {
     "improvement": charts.NHS_BLUE,
     "deterioration": charts.NHS_ORANGE,
@@ -561,388 +568,12 @@ DIRECTION_FILLS = {
 }
 
 
-def _text_height(text: str, width: float, size: int) -> float:
-    """Inches that ``text`` takes at ``size`` pt wrapped to ``width`` inches, estimated with Arial's mean
-    character width (about half an em; bold a little wider)."""
-    per_line = max(8, int(width * 72 / (size * 0.55)))
-    lines = sum(len(textwrap.wrap(part, per_line)) or 1 for part in text.split("\n"))
-    return lines * size * 1.2 / 72
+def deck_from_view(view: ExportView, *, audience: str = "evaluators", progress: Progress | None = None,
+                   images: ChartRenderer | None = None) -> bytes:
+    """The PowerPoint deck of a view (mhin_eval.deck): for evaluators (default) or the public."""
+    from mhin_eval import deck
 
-
-def _fit_size(text: str, width: float, height: float, sizes=(20, 18, 16, 14, 13, 12, 11, 10)) -> int:
-    """The largest font size (pt) at which ``text`` fits a box of ``width`` x ``height`` inches, so that no
-    slide relies on PowerPoint's shrink-on-overflow, which other viewers ignore."""
-    return next((size for size in sizes if _text_height(text, width, size) <= height), sizes[-1])
-
-
-class _Deck:
-    """python-pptx with the NHS-style template: white slides, NHS blue bar and title, grey footer."""
-
-    def __init__(self, view: ExportView):
-        from pptx import Presentation
-        from pptx.util import Inches
-
-        self.view = view
-        self.prs = Presentation()
-        self.prs.slide_width, self.prs.slide_height = Inches(SLIDE_WIDTH), Inches(SLIDE_HEIGHT)
-        self.prs.core_properties.title = view.title
-        self.prs.core_properties.subject = "MHIN evaluation results" + (" (synthetic demo data)" if view.synthetic else "")
-        self.prs.core_properties.author = "MHIN evaluation dashboard"
-
-    # -- primitives
-
-    @staticmethod
-    def _rgb(colour: str):
-        from pptx.dml.color import RGBColor
-
-        return RGBColor.from_string(colour.lstrip("#").upper())
-
-    def text(self, slide, box: tuple[float, float, float, float], paragraphs, *, size: int = 14,
-             colour: str = charts.NHS_TEXT, bold: bool = False, italic: bool = False, align: str = "left",
-             anchor: str = "top", name: str | None = None):
-        """A text box; ``paragraphs`` are strings or (text, overrides) pairs."""
-        from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
-        from pptx.util import Inches, Pt
-
-        shape = slide.shapes.add_textbox(*(Inches(v) for v in box))
-        if name:
-            shape.name = name
-        frame = shape.text_frame
-        frame.word_wrap = True
-        frame.margin_left = frame.margin_right = Inches(0.05)
-        frame.margin_top = frame.margin_bottom = Inches(0.03)
-        frame.vertical_anchor = {"top": MSO_ANCHOR.TOP, "middle": MSO_ANCHOR.MIDDLE, "bottom": MSO_ANCHOR.BOTTOM}[anchor]
-        for i, paragraph in enumerate([paragraphs] if isinstance(paragraphs, (str, tuple)) else paragraphs):
-            text, style = (paragraph, {}) if isinstance(paragraph, str) else paragraph
-            p = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
-            p.alignment = {"left": PP_ALIGN.LEFT, "center": PP_ALIGN.CENTER, "right": PP_ALIGN.RIGHT}[align]
-            if style.get("space_before"):
-                p.space_before = Pt(style["space_before"])
-            run = p.add_run()
-            run.text = text
-            font = run.font
-            font.name = FONT
-            font.size = Pt(style.get("size", size))
-            font.bold = style.get("bold", bold)
-            font.italic = style.get("italic", italic)
-            font.color.rgb = self._rgb(style.get("colour", colour))
-        return shape
-
-    def box(self, slide, box, fill: str, *, text: str = "", size: int = 12, colour: str = "#FFFFFF",
-            bold: bool = True, rounded: bool = False, name: str | None = None):
-        from pptx.enum.shapes import MSO_SHAPE
-        from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
-        from pptx.util import Inches, Pt
-
-        kind = MSO_SHAPE.ROUNDED_RECTANGLE if rounded else MSO_SHAPE.RECTANGLE
-        shape = slide.shapes.add_shape(kind, *(Inches(v) for v in box))
-        if name:
-            shape.name = name
-        shape.fill.solid()
-        shape.fill.fore_color.rgb = self._rgb(fill)
-        shape.line.fill.background()
-        shape.shadow.inherit = False
-        if text:
-            frame = shape.text_frame
-            frame.word_wrap = True
-            frame.margin_left = frame.margin_right = Inches(0.08)
-            frame.vertical_anchor = MSO_ANCHOR.MIDDLE
-            p = frame.paragraphs[0]
-            p.alignment = PP_ALIGN.CENTER
-            run = p.add_run()
-            run.text = text
-            run.font.name, run.font.size, run.font.bold = FONT, Pt(size), bold
-            run.font.color.rgb = self._rgb(colour)
-        return shape
-
-    def slide(self, title: str):
-        """A content slide: NHS blue bar, title (a real title placeholder, so outlines and tools see it), footer."""
-        from pptx.util import Inches, Pt
-
-        slide = self.prs.slides.add_slide(self.prs.slide_layouts[5])
-        self.box(slide, (0, 0, SLIDE_WIDTH, 0.12), charts.NHS_BLUE, name="top bar")
-        self.box(slide, (SLIDE_WIDTH - 2.05, 0.3, 1.65, 0.42), charts.NHS_BLUE, text="MHIN evaluation", size=12,
-                 name="brand")
-        holder = slide.shapes.title
-        holder.left, holder.top, holder.width, holder.height = Inches(0.45), Inches(0.22), Inches(10.7), Inches(1.0)
-        frame = holder.text_frame
-        frame.word_wrap = True
-        frame.margin_left = Inches(0.05)
-        from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
-
-        frame.vertical_anchor = MSO_ANCHOR.MIDDLE
-        holder.text = title
-        p = frame.paragraphs[0]
-        p.alignment = PP_ALIGN.LEFT
-        for run in p.runs:
-            run.font.name = FONT
-            run.font.bold = True
-            run.font.size = Pt(_fit_size(title, 10.6, 0.95, sizes=(28, 26, 24, 22, 20, 18)))
-            run.font.color.rgb = self._rgb(charts.NHS_DARK_BLUE)
-        self.footer(slide)
-        return slide
-
-    def footer(self, slide, *, dark: bool = False):
-        view = self.view
-        colour = "#FFFFFF" if dark else charts.NHS_DARK_GREY
-        left = f"MHIN evaluation · {view.project.short_name} · {view.site.name if view.site else 'all sites'} · {view.data_date}"
-        self.text(slide, (0.45, 7.08, 7.2, 0.32), left, size=10, colour=colour, anchor="middle", name="footer")
-        x = 12.2
-        if view.suppressed:
-            x -= 2.45
-            self.box(slide, (x, 7.1, 2.35, 0.28), charts.NHS_PALE_GREY, text=f"Counts 1–{view.threshold} suppressed",
-                     size=9, colour=charts.NHS_TEXT, rounded=True, name="suppression marker")
-        if view.synthetic:
-            x -= 2.65
-            self.box(slide, (x, 7.1, 2.55, 0.28), charts.NHS_WARM_YELLOW, text="SYNTHETIC DEMO DATA", size=10,
-                     colour=charts.NHS_TEXT, rounded=True, name="synthetic marker")
-
-    def picture(self, slide, png: bytes, left: float, top: float, width: float):
-        from pptx.util import Inches
-
-        return slide.shapes.add_picture(io.BytesIO(png), Inches(left), Inches(top), width=Inches(width))
-
-    def number_slides(self):
-        total = len(self.prs.slides)
-        for number, slide in enumerate(self.prs.slides, start=1):
-            if number == 1:
-                continue
-            self.text(slide, (12.25, 7.08, 0.75, 0.32), f"{number}/{total}", size=10, colour=charts.NHS_DARK_GREY,
-                      align="right", anchor="middle", name="slide number")
-
-    def save(self) -> bytes:
-        out = io.BytesIO()
-        self.prs.save(out)
-        return out.getvalue()
-
-    # -- slides
-
-    def title_slide(self):
-        view = self.view
-        slide = self.prs.slides.add_slide(self.prs.slide_layouts[5])
-        slide.background.fill.solid()
-        slide.background.fill.fore_color.rgb = self._rgb(charts.NHS_BLUE)
-        from pptx.enum.text import PP_ALIGN
-        from pptx.util import Inches, Pt
-
-        holder = slide.shapes.title
-        holder.left, holder.top, holder.width, holder.height = Inches(0.8), Inches(1.4), Inches(11.7), Inches(1.9)
-        holder.text = view.title
-        holder.text_frame.word_wrap = True
-        for run in holder.text_frame.paragraphs[0].runs:
-            run.font.name, run.font.bold = FONT, True
-            run.font.size = Pt(_fit_size(view.title, 11.6, 1.8, sizes=(40, 36, 32, 28)))
-            run.font.color.rgb = self._rgb("#FFFFFF")
-        holder.text_frame.paragraphs[0].alignment = PP_ALIGN.LEFT
-        lines = [(view.scope_text, {"size": _fit_size(view.scope_text, 11.6, 0.9, (22, 20, 18, 16))}),
-                 (f"{view.data_date} · exported {view.exported}", {"size": 18, "space_before": 10})]
-        if view.suppressed:
-            lines.append((view.suppression_text, {"size": 14, "space_before": 10}))
-        self.text(slide, (0.8, 3.4, 11.7, 1.9), lines, colour="#FFFFFF", name="subtitle")
-        if view.synthetic:
-            self.box(slide, (0.8, 5.5, 11.7, 0.7), charts.NHS_WARM_YELLOW, text=SYNTHETIC_MARKER, size=18,
-                     colour=charts.NHS_TEXT, rounded=True, name="synthetic marker")
-        self.text(slide, (0.8, 6.6, 11.7, 0.4), "Mental Health Implementation Network · evaluation dashboard",
-                  size=12, colour="#FFFFFF", name="footer")
-        return slide
-
-    def glance_slide(self, site: Site, headlines: list[ResultOfRecord]):
-        """Results at a glance: one row per indicator with its change in words, direction and n."""
-        from pptx.util import Inches, Pt
-
-        slide = self.slide(f"Results at a glance: {site.name}")
-        widths = (3.3, 5.9, 1.75, 1.45)
-        rows = len(headlines) + 1
-        height = min(5.5, 0.45 + 0.62 * len(headlines))
-        shape = slide.shapes.add_table(rows, 4, Inches(0.45), Inches(1.35), Inches(sum(widths)), Inches(height))
-        shape.name = "results table"
-        table = shape.table
-        for column, width in enumerate(widths):
-            table.columns[column].width = Inches(width)
-        cells = [("Indicator", "Change (95% CI)", "Direction", "n")]
-        for h in headlines:
-            change = change_phrase(h.estimate, self.view.unit(h.indicator)) if h.estimate is not None else "no estimate"
-            cells.append((h.label, change, DIRECTION_ICONS[h.direction], h.n_text))
-        size = 14 if len(headlines) <= 7 else 12
-        for r, values in enumerate(cells):
-            for c, value in enumerate(values):
-                cell = table.cell(r, c)
-                cell.text = str(value)
-                cell.margin_left = cell.margin_right = Inches(0.08)
-                for p in cell.text_frame.paragraphs:
-                    for run in p.runs:
-                        run.font.name, run.font.size = FONT, Pt(size)
-                        run.font.bold = r == 0
-                        run.font.color.rgb = self._rgb("#FFFFFF" if r == 0 else charts.NHS_TEXT)
-                cell.fill.solid()
-                cell.fill.fore_color.rgb = self._rgb(charts.NHS_BLUE if r == 0 else
-                                                     ("#FFFFFF" if r % 2 else "#F0F4F5"))
-        horizon = next((r.quantity for r in headlines if r.source == "series" and r.quantity), "")
-        note = ("Change over time: " + horizon + "." if horizon else "") + " Before and after: baseline vs follow-up."
-        self.text(slide, (0.45, 6.62, 12.3, 0.4), note, size=11, colour=charts.NHS_DARK_GREY, name="note")
-        return slide
-
-    def chart_slide(self, item: ChartItem, png: bytes):
-        """A chart beside its finding, CI, n, caveats and method."""
-        slide = self.slide(item.title)
-        self.picture(slide, png, 0.35, 1.32, 8.45).name = "chart"
-        x, width = 9.05, 3.85
-        if item.direction:
-            self.box(slide, (x, 1.4, width, 0.46), DIRECTION_FILLS.get(item.direction, charts.NHS_MID_GREY),
-                     text=DIRECTION_ICONS.get(item.direction, item.direction), size=14, rounded=True, name="direction")
-        size = _fit_size(item.finding, width - 0.1, 2.5)
-        self.text(slide, (x, 2.0, width, 2.55), item.finding, size=size, bold=True, name="finding")
-        top = 2.0 + _text_height(item.finding, width - 0.1, size) + 0.2
-        n_size = _fit_size(item.n_text, width - 0.1, 0.5, (14, 12, 11))
-        self.text(slide, (x, top, width, 0.55), item.n_text, size=n_size, colour=charts.NHS_DARK_GREY, name="n")
-        top += _text_height(item.n_text, width - 0.1, n_size) + 0.2
-        caveats = " ".join(item.warnings[:2])
-        if caveats:
-            room = 6.0 - top
-            self.text(slide, (x, top, width, room), caveats, italic=True, colour=charts.NHS_DARK_GREY,
-                      size=_fit_size(caveats, width - 0.1, room, (12, 11, 10, 9)), name="caveats")
-        self.text(slide, (x, 6.1, width, 0.85), item.method, size=_fit_size(item.method, width - 0.1, 0.8, (11, 10, 9)),
-                  colour=charts.NHS_DARK_GREY, name="method")
-        return slide
-
-    def native_chart_slide(self, item: ChartItem):
-        """A simple bar chart as an editable PowerPoint chart (data editable in PowerPoint), with its finding."""
-        from pptx.chart.data import CategoryChartData
-        from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION
-        from pptx.util import Inches, Pt
-
-        native = item.native
-        slide = self.slide(item.title)
-        # PowerPoint draws the first category and series at the bottom: give both in reverse, so the first
-        # step is at the top as on screen, with the value axis below in every viewer.
-        data = CategoryChartData(number_format="#,##0")
-        data.categories = list(native.categories)[::-1]
-        for name, values in native.series[::-1]:
-            data.add_series(name, list(values)[::-1])
-        frame = slide.shapes.add_chart(XL_CHART_TYPE.BAR_CLUSTERED, Inches(0.45), Inches(1.35), Inches(8.3),
-                                       Inches(5.55), data)
-        frame.name = "chart"
-        chart = frame.chart
-        chart.font.name, chart.font.size = FONT, Pt(14)
-        chart.has_legend = len(native.series) > 1
-        if chart.has_legend:
-            chart.legend.position = XL_LEGEND_POSITION.BOTTOM
-            chart.legend.include_in_layout = False
-        category_axis = chart.category_axis
-        category_axis.has_major_gridlines = False
-        value_axis = chart.value_axis
-        value_axis.has_major_gridlines = True
-        value_axis.major_gridlines.format.line.color.rgb = self._rgb(charts.NHS_PALE_GREY)
-        value_axis.has_title = bool(native.value_title)
-        if native.value_title:
-            value_axis.axis_title.text_frame.text = native.value_title
-        plot = chart.plots[0]
-        plot.gap_width, plot.overlap = 60, 0
-        plot.has_data_labels = True
-        labels = plot.data_labels
-        labels.number_format, labels.number_format_is_linked = "#,##0", False
-        labels.position = XL_LABEL_POSITION.OUTSIDE_END
-        labels.font.size = Pt(12)
-        for series, colour in zip(reversed(plot.series), charts.SERIES_COLOURS, strict=False):
-            series.format.fill.solid()
-            series.format.fill.fore_color.rgb = self._rgb(colour)
-        x, width = 9.05, 3.85
-        size = _fit_size(item.finding, width - 0.1, 2.4)
-        self.text(slide, (x, 1.45, width, 2.5), item.finding, size=size, bold=True, name="finding")
-        top = 1.45 + _text_height(item.finding, width - 0.1, size) + 0.2
-        self.text(slide, (x, top, width, 0.8), item.n_text, size=13, colour=charts.NHS_DARK_GREY, name="n")
-        note = "Editable chart: right-click > Edit Data in PowerPoint."
-        if self.view.suppressed:
-            note = f"Bars without a label are counts from 1 to {self.view.threshold} (suppressed). " + note
-        self.text(slide, (x, 5.3, width, 0.7), note, size=11, italic=True, colour=charts.NHS_DARK_GREY, name="caveats")
-        self.text(slide, (x, 6.1, width, 0.85), item.method, size=_fit_size(item.method, width - 0.1, 0.8, (11, 10, 9)),
-                  colour=charts.NHS_DARK_GREY, name="method")
-        return slide
-
-    def forest_slide(self, item: ChartItem, png: bytes):
-        slide = self.slide(item.title)
-        self.text(slide, (0.45, 1.3, 12.4, 0.8), item.finding, size=_fit_size(item.finding, 12.3, 0.75, (18, 16, 14)),
-                  bold=True, name="finding")
-        self.picture(slide, png, 0.85, 2.12, 11.6).name = "chart"
-        line = item.method + (" " + " ".join(item.warnings[:1]) if item.warnings else "")
-        self.text(slide, (0.45, 6.6, 12.4, 0.45), line, size=_fit_size(line, 12.3, 0.42, (11, 10, 9)),
-                  colour=charts.NHS_DARK_GREY, name="method")
-        return slide
-
-    def findings_slide(self, site: Site, findings: pd.DataFrame):
-        """Facilitators beside barriers from the implementation-findings register (the rest in the report)."""
-        slide = self.slide(f"Facilitators and barriers: {site.name}")
-        for x, kind in ((0.45, "Facilitator"), (6.85, "Barrier")):
-            part = findings[findings["Kind"] == kind]
-            self.text(slide, (x, 1.35, 6.0, 0.4), f"{kind}s ({len(part)})", size=18, bold=True,
-                      colour=charts.NHS_DARK_BLUE, name=f"{kind.lower()}s-heading")
-            lines = [f"{r.Domain}: {r.Summary} ({r.Source.lower()}, {r.Date})" for r in part.itertuples()]
-            shown = lines[:6] + ([f"… and {len(lines) - 6} more in the HTML report."] if len(lines) > 6 else [])
-            text = shown or ["None recorded."]
-            self.text(slide, (x, 1.8, 6.0, 5.0), [(t, {"space_before": 6}) for t in text],
-                      size=_fit_size("\n".join(text), 5.9, 4.9, (16, 14, 12, 11, 10)), name=f"{kind.lower()}s")
-        return slide
-
-    def methods_slide(self):
-        view = self.view
-        slide = self.slide("Methods and caveats")
-        size = _fit_size("\n".join(view.methods), 5.9, 5.0, (16, 14, 13, 12, 11, 10))
-        self.text(slide, (0.45, 1.35, 6.0, 0.4), "Methods", size=18, bold=True, colour=charts.NHS_DARK_BLUE)
-        self.text(slide, (0.45, 1.8, 6.0, 5.1), [(t, {"space_before": 6}) for t in view.methods], size=size,
-                  name="methods")
-        caveats = list(view.caveats)
-        shown = caveats
-        while shown:
-            text = "\n".join(shown)
-            if _fit_size(text, 6.0, 5.0, (14, 12, 11, 10, 9)) > 9 or len(shown) == 1:
-                break
-            shown = shown[:-1]
-        if len(shown) < len(caveats):
-            shown = shown[:-1] + [f"… and {len(caveats) - len(shown) + 1} more in the HTML report."]
-        self.text(slide, (6.85, 1.35, 6.0, 0.4), "Caveats", size=18, bold=True, colour=charts.NHS_DARK_BLUE)
-        self.text(slide, (6.85, 1.8, 6.05, 5.1), [(t, {"space_before": 4}) for t in shown],
-                  size=_fit_size("\n".join(shown), 6.0, 5.0, (14, 12, 11, 10, 9)), name="caveats")
-        return slide
-
-
-def image_jobs(view: ExportView) -> list[tuple[go.Figure, dict]]:
-    """The slide images of a view: side charts and wide forest plots at IMAGE_SCALE (none for native charts)."""
-    jobs = []
-    for item in view.items:
-        if item.native is not None:
-            continue
-        width, height = WIDE_CHART if item.kind == "forest" else SIDE_CHART
-        jobs.append((item.figure, {"format": "png", "width": width, "height": height, "scale": IMAGE_SCALE}))
-    return jobs
-
-
-def deck_from_view(view: ExportView, *, progress: Progress | None = None, images: ChartRenderer | None = None) -> bytes:
-    """The PowerPoint deck of a view: title, results at a glance, a slide per chart, methods and caveats."""
-    images = images or renderer()
-    jobs = image_jobs(view)
-    pngs: list[bytes] = []
-    chunk = 4
-    for start in range(0, len(jobs), chunk):
-        _notify(progress, 0.3 + 0.6 * start / max(len(jobs), 1),
-                f"Drawing charts {start + 1}–{min(start + chunk, len(jobs))} of {len(jobs)}")
-        pngs.extend(images.render_many(jobs[start:start + chunk]))
-    _notify(progress, 0.92, "Laying out the slides")
-    deck = _Deck(view)
-    deck.title_slide()
-    for site in view.sites:
-        deck.glance_slide(site, [h for h in view.records if h.site == site.id])
-    images = iter(pngs)
-    for item in view.items:
-        if item.native is not None:
-            deck.native_chart_slide(item)
-        else:
-            (deck.forest_slide if item.kind == "forest" else deck.chart_slide)(item, next(images))
-    for site, findings in view.findings:
-        deck.findings_slide(site, findings)
-    deck.methods_slide()
-    deck.number_slides()
-    _notify(progress, 1.0, "Deck ready")
-    return deck.save()
+    return deck.deck_from_view(view, audience=audience, progress=progress, images=images)
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -1018,6 +649,7 @@ def report_html(view: ExportView) -> str:
             f'<div class="chart">{chart}</div><p class="meta">{_esc(item.method)}</p>'
             + (f'<ul class="caveats meta">{warnings}</ul>' if warnings else "") + "</section>"
         )
+    parts.append(export_synth.report_html(view.synth))
     if view.findings:
         parts.append("<h2>Facilitators and barriers</h2>")
     for site, findings in view.findings:
@@ -1071,9 +703,10 @@ def build_report(store, catalogue: Catalogue, project: str, *, access: Access, s
     return report_html(collect(store, catalogue, project, access=access, site=site))
 
 
-def projector_figure(fig: go.Figure, scale: float = 1.4, height: int = 640) -> go.Figure:
+def projector_figure(fig: go.Figure, scale: float = 1.4, height: int | None = 640, width: float = 1100) -> go.Figure:
     """The same chart in large type for a projector: every font size times ``scale`` (markers and lines
-    unchanged), margins grown to fit, and a taller plot."""
+    unchanged), margins grown to fit, a legend under the chart at its foot (laid out for ``width`` pixels) and
+    a taller plot (``height`` None: as tall as its container)."""
 
     def grow(node, in_font: bool = False):
         if isinstance(node, dict):
@@ -1096,9 +729,33 @@ def projector_figure(fig: go.Figure, scale: float = 1.4, height: int = 640) -> g
         if isinstance(margin.get(side), (int, float)):
             margin[side] = round(margin[side] * scale)
     layout["height"] = height
+    _legend_at_foot(layout, big.data, width)
     big.update_layout(**layout)
+    if height is None:
+        big.layout.height, big.layout.autosize = None, True
     for trace in big.data:
         size = getattr(getattr(trace, "textfont", None), "size", None)
         if isinstance(size, (int, float)):
             trace.textfont.size = round(size * scale, 1)
     return big
+
+
+def _legend_at_foot(layout: dict, traces, width: float = 1100) -> None:
+    """A horizontal legend under the chart moved to the figure's foot, with a bottom margin for the tick labels,
+    the x-axis title and the legend's rows at ``width`` pixels: a chart whose height follows its container
+    cannot hang its legend a fixed fraction of the plot height below the axis."""
+    legend = layout.get("legend") or {}
+    if legend.get("orientation") != "h" or (legend.get("yref") != "container" and legend.get("y", 1) >= 0):
+        return
+    font = (legend.get("font") or {}).get("size") or layout["font"]["size"]
+    names = [t.name for t in traces if t.name and t.showlegend is not False]
+    entries = [len(n) * font * 0.55 + 50 for n in dict.fromkeys(names)]
+    # plotly lines a wrapping horizontal legend up in columns as wide as its widest entry
+    per_row = max(1, int((width - 40) // max(entries))) if entries else 1
+    rows = -(-len(entries) // per_row) if sum(entries) > width - 40 else 1
+    tick = (((layout.get("xaxis") or {}).get("tickfont") or {}).get("size") or layout["font"]["size"])
+    x_title = ((layout.get("xaxis") or {}).get("title") or {}).get("text")
+    bottom = tick * 2.2 + (tick * 1.8 if x_title else 0) + (rows * font * 1.6 if entries else 0) + 8
+    legend.update(yref="container", y=0, yanchor="bottom")
+    layout["legend"] = legend
+    layout.setdefault("margin", {})["b"] = round(bottom)

@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mhin_eval.arrow_csv import delimiter, read_plain_csv
 from mhin_eval.catalogue import PROJECT_ROOT, Catalogue, CatalogueError, load_catalogue
+from mhin_eval.columns import plain_text
 from mhin_eval.filetypes import decode_text, file_type
 from mhin_eval.schema import (
     ALL,
@@ -43,6 +45,7 @@ from mhin_eval.schema import (
     canonical_published,
     canonical_series,
     cell_text,
+    drop_blank_rows,
     empty_series,
     file_rows,
     month_start,
@@ -78,6 +81,10 @@ MHA_STATISTICS = {
 }
 MHA_ORGANISATION_BREAKDOWNS = ("All submissions", "ICB", "Sub ICB", "NHS Trust", "Independent Health Provider")
 ENGLAND_BREAKDOWNS = ("England", "All submissions")
+
+#: A validated series extract longer than this keeps its text columns as categories (memory); shorter ones
+#: come as plain text columns, as every other extract.
+CATEGORY_ROWS = 100_000
 
 KINDS = ("series", "participants", "published", "sustainability", "findings")
 #: Extract kinds validated by a ``schema.prepare_*`` function (the others are published layouts).
@@ -124,18 +131,11 @@ def list_sheets(path) -> list[str]:
         workbook.close()
 
 
-def _delimiter(text: str) -> str:
-    first = text.split("\n", 1)[0]
-    counts = {d: first.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
-
-
 def _read_csv(data: bytes, file_name: str, notes: list[str]) -> pd.DataFrame:
     text, encoding = decode_text(data, file_name)
     if encoding != "UTF-8":
         notes.append(f"Read as {encoding} text.")
-    sep = _delimiter(text)
+    sep = delimiter(text.split("\n", 1)[0])
     if sep != ",":
         notes.append(f"Columns separated by {'tabs' if sep == chr(9) else repr(sep)}.")
     try:
@@ -154,7 +154,7 @@ def _read_csv(data: bytes, file_name: str, notes: list[str]) -> pd.DataFrame:
     if unnamed:
         notes.append(f"{len(unnamed)} empty column(s) without a name (trailing separators) ignored.")
         frame = frame.drop(columns=unnamed)
-    return _drop_blank_lines(frame)
+    return drop_blank_rows(frame)
 
 
 def _more_cells(file_name: str, row: int | None, message: str | None = None) -> ValidationFailed:
@@ -177,14 +177,6 @@ def _without_trailing_cells(text: str, sep: str, file_name: str) -> pd.DataFrame
         warnings.simplefilter("ignore", pd.errors.ParserWarning)
         return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False,
                            index_col=False)
-
-
-def _drop_blank_lines(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drops rows with no content, keeping index = file line - 2 for the others."""
-    if frame.empty:
-        return frame
-    text = frame.apply(as_text)
-    return frame[(text != "").any(axis=1)]
 
 
 def _read_excel(path, file_name: str, sheet, notes: list[str]) -> pd.DataFrame:
@@ -223,7 +215,7 @@ def _read_excel(path, file_name: str, sheet, notes: list[str]) -> pd.DataFrame:
                      "Open it in Excel and save it again as .xlsx, or export the sheet as CSV.")],
             file_name,
         ) from exc
-    return _drop_blank_lines(frame)
+    return drop_blank_rows(frame)
 
 
 def _sheet_frame(path, sheet: str) -> pd.DataFrame:
@@ -260,9 +252,16 @@ def _read_parquet(data: bytes, file_name: str) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _read_file(path, *, sheet=None, file_name=None) -> _Raw:
+def _read_file(path, *, sheet=None, file_name=None, categories=False) -> _Raw:
+    """The file's cells, as text; with ``categories`` a plain UTF-8 CSV comes as category columns
+    (mhin_eval.arrow_csv), which series validation reads once per distinct value."""
     path = Path(path)
     file_name = file_name or path.name
+    plain = read_plain_csv(path, file_name)
+    if plain is not None:
+        frame, digest, notes = plain
+        frame = drop_blank_rows(frame)
+        return _Raw(frame if categories else plain_text(frame), file_name, digest, "csv", notes)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -339,7 +338,7 @@ def load_extract(path, *, catalogue: Catalogue | None = None, kind: str | None =
                  file_name: str | None = None) -> Extract:
     """Read, recognise and validate one file; raises ValidationFailed listing every problem."""
     catalogue = catalogue or load_catalogue()
-    raw = _read_file(path, sheet=sheet, file_name=file_name)
+    raw = _read_file(path, sheet=sheet, file_name=file_name, categories=True)
     if raw.frame.shape[1] == 0:
         raise ValidationFailed(
             [Problem(raw.file_name, None, None, None, "The file is empty",
@@ -359,6 +358,8 @@ def load_extract(path, *, catalogue: Catalogue | None = None, kind: str | None =
         raise _unknown_kind(raw)
     if kind in PREPARERS:
         detected = kind
+    if detected != "series":
+        raw.frame = plain_text(raw.frame)
     if detected == "nhs-long":
         return _nhs_long_extract(raw, catalogue=catalogue)
     if detected == "mha-annual":
@@ -370,7 +371,8 @@ def load_extract(path, *, catalogue: Catalogue | None = None, kind: str | None =
     prepared = PREPARERS[detected](raw.frame, catalogue, raw.file_name)
     if prepared.problems:
         raise ValidationFailed(prepared.problems, raw.file_name)
-    return Extract(detected, prepared.frame, raw.file_name, raw.sha256, raw.source_format,
+    frame = prepared.frame if len(prepared.frame) > CATEGORY_ROWS else plain_text(prepared.frame)
+    return Extract(detected, frame, raw.file_name, raw.sha256, raw.source_format,
                    tuple(raw.notes + prepared.notes))
 
 

@@ -12,6 +12,7 @@ refuses periods that cannot be right, such as 1899-01 or a month still to come.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,6 +123,8 @@ def _cell_text(value) -> str:
 
 def read_dates(column: pd.Series) -> DateReading:
     """Reads a column of dates, day first where numeric dates could be read both ways (see module doc)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return _read_categories(column)
     false = pd.Series(False, index=column.index)
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
         values = column.dt.tz_localize(None) if getattr(column.dt, "tz", None) else column
@@ -166,6 +169,28 @@ def read_dates(column: pd.Series) -> DateReading:
     return DateReading(values, missing, unreadable, month_first_only, swapped, swapped_index, swapped_fix)
 
 
+def _read_categories(column: pd.Series) -> DateReading:
+    """read_dates of a category column: each distinct text read once, in order of first appearance (the
+    swapped-order check names the first such date in the file), then spread to the rows."""
+    codes = column.cat.codes.to_numpy()
+    slot = np.where(codes < 0, len(column.cat.categories), codes)
+    order = pd.unique(slot)
+    texts = np.append(column.cat.categories.to_numpy(dtype=object), None)[order]
+    reading = read_dates(pd.Series(texts, dtype=object))
+    position = np.empty(len(column.cat.categories) + 1, dtype="int64")
+    position[order] = np.arange(len(order))
+    rows = position[slot]
+
+    def spread(values: pd.Series) -> pd.Series:
+        return pd.Series(values.to_numpy()[rows], index=column.index, dtype=values.dtype)
+
+    swapped_index = None
+    if reading.swapped:
+        swapped_index = column.index[np.flatnonzero(rows == reading.swapped_index)[0]]
+    return DateReading(spread(reading.values), spread(reading.missing), spread(reading.unreadable),
+                       spread(reading.month_first_only), reading.swapped, swapped_index, reading.swapped_fix)
+
+
 def as_timestamp(value) -> pd.Timestamp:
     """A go-live or rebase point given as text (read like a cell, day first) or as a date or timestamp."""
     if isinstance(value, str):
@@ -186,11 +211,26 @@ def month_first_fix(text: str) -> str:
 
 def month_start(values: pd.Series) -> pd.Series:
     """Datetimes moved to the first day of their month (midnight)."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
+        return pd.Series(values.to_numpy().astype("datetime64[M]").astype(DATETIME_DTYPE), index=values.index,
+                         name=values.name)
     return values.dt.to_period("M").dt.start_time.astype(DATETIME_DTYPE)
 
 
 def parse_period(value) -> pd.Timestamp:
     """One date (a go-live, a --rebase-at value) read like a column cell; raises PeriodError with the fix."""
+    if isinstance(value, str):
+        return _parse_period_text(value)
+    return _parse_period(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_period_text(value: str) -> pd.Timestamp:
+    """parse_period of a text, remembered: a catalogue of a thousand sites repeats a few go-live dates."""
+    return _parse_period(value)
+
+
+def _parse_period(value) -> pd.Timestamp:
     reading = read_dates(pd.Series([value], dtype=object))
     if reading.missing.iloc[0]:
         raise PeriodError("no date was given. Fix: " + ISO_FIX)

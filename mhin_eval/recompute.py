@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from mhin_eval import evaluate, record, store_results
+from mhin_eval import evaluate, record, store_results, synth_record
 from mhin_eval.access.shown import Counts
 from mhin_eval.access.suppression import SuppressionRule
 from mhin_eval.analysis.results import AnalysisError
@@ -243,9 +243,11 @@ def refresh_project(store, catalogue: Catalogue, project: str, views: tuple[str,
 
 
 def refresh(store, catalogue: Catalogue, projects: Iterable[str] | None = None, views: tuple[str, ...] = record.VIEWS,
-            workers: int = WORKERS, progress: Progress | None = None) -> RefreshResult:
+            workers: int = WORKERS, progress: Progress | None = None, synth: bool = True) -> RefreshResult:
     """Compute the results of record of the current data version for ``projects`` (all by default) and both
-    views, reusing unchanged records; ``progress(project, done, total)`` is told after each batch of fits."""
+    views, and the synthetic-control records of the sites with a donor pool (mhin_eval.synth_record), reusing
+    unchanged records (``synth=False`` leaves the synthetic-control records to a later refresh or their first
+    reader); ``progress(project, done, total)`` is told after each batch of fits."""
     started = time.perf_counter()
     result = RefreshResult(store.version())
     pool = WorkerPool(workers)
@@ -256,6 +258,8 @@ def refresh(store, catalogue: Catalogue, projects: Iterable[str] | None = None, 
             refresh_project(store, catalogue, project, views, workers,
                             (lambda done, total, p=project: progress(p, done, total)) if progress else None, result,
                             pool)
+            if synth:
+                synth_record.refresh_project(store, catalogue, project, views, pool if workers > 1 else None)
     finally:
         pool.close()
     result.seconds = time.perf_counter() - started

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from mhin_eval.catalogue import Catalogue
+from mhin_eval.columns import differs, distinct_rows, duplicated, elementwise, is_categorical, spread
 from mhin_eval.periods import (
     evaluation_window,
     month_first_fix,
@@ -146,7 +147,9 @@ def cell_text(value) -> str:
 
 
 def as_text(column: pd.Series) -> pd.Series:
-    """Any column as stripped strings ('' for missing), keeping the index."""
+    """Any column as stripped strings ('' for missing), keeping the index (a category column stays one)."""
+    if is_categorical(column):
+        return elementwise(column, as_text)
     if isinstance(column.dtype, pd.StringDtype) or (
         pd.api.types.is_string_dtype(column.dtype) and column.dtype != object
     ):
@@ -159,6 +162,9 @@ def as_text(column: pd.Series) -> pd.Series:
 
 def parse_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(floats, missing mask, not-a-number mask). Accepts thousands separators like 1,234."""
+    if is_categorical(column):
+        parsed = [elementwise(column, lambda values, i=i: parse_numbers(values)[i]) for i in range(3)]
+        return parsed[0], parsed[1], parsed[2]
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.astype("float64")
         finite = np.isfinite(values) | values.isna()
@@ -313,7 +319,7 @@ def _site_checks(project: pd.Series, site: pd.Series, catalogue: Catalogue, col:
                 f"Use one of the known site ids{' of project ' + repr(proj) if proj in known_projects else ''}: "
                 f"{_listing(known)}.{hint}", row=rows[0], column="site", value=value)
     owner = site.map(site_project)
-    wrong = ~blank_s & ~unknown_site & ~bad_project & ~blank_p & (owner != project)
+    wrong = ~blank_s & ~unknown_site & ~bad_project & ~blank_p & differs(owner, project)
     if wrong.any():
         pairs = pd.DataFrame({"site": site[wrong], "project": project[wrong]})
         for (s, p), idx in pairs.groupby(["site", "project"], sort=True).groups.items():
@@ -358,13 +364,21 @@ def _bounded_by_denominator(kind: str, unit: str, denominator: str) -> bool:
     return False
 
 
+def _indicator_meta(project: pd.Series, indicator: pd.Series, table: pd.DataFrame) -> pd.DataFrame:
+    """Each row's catalogue metadata (missing when unknown), looked up once per distinct (project, indicator):
+    text as category columns, flags False when unknown."""
+    pair, pairs = distinct_rows(pd.DataFrame({"project": project, "indicator": indicator}, copy=False))
+    found = pairs.merge(table, how="left", on=["project", "indicator"])
+    meta = {"project": project, "indicator": indicator, "max_value": found["max_value"].to_numpy(float)[pair],
+            "breakdowns": found["breakdowns"].to_numpy()[pair], "bounded": found["bounded"].eq(True).to_numpy()[pair],
+            "has_denominator": found["has_denominator"].eq(True).to_numpy()[pair]}
+    meta.update({name: spread(found[name].astype(object), pair, project.index) for name in ("source", "kind", "scale")})
+    return pd.DataFrame(meta, index=project.index, copy=False)
+
+
 def _indicator_checks(project, indicator, catalogue, col, *, column, source, what):
     """Flags unknown indicators / measures; returns the per-row catalogue metadata (NaN when unknown)."""
-    table = _indicator_table(catalogue)
-    meta = pd.DataFrame({"project": project, "indicator": indicator}).merge(
-        table, how="left", on=["project", "indicator"]
-    )
-    meta.index = project.index
+    meta = _indicator_meta(project, indicator, _indicator_table(catalogue))
     known_project = project.isin(set(catalogue.project_ids))
     unknown = known_project & (indicator != "") & meta["source"].isna()
     for (p, v), idx in pd.DataFrame({"p": project[unknown], "v": indicator[unknown]}).groupby(
@@ -421,8 +435,9 @@ def _value_checks(values, text, meta, col, *, column="value", denominators=None)
                   "check that value and denominator are not swapped.")
 
 
-def _duplicates(frame: pd.DataFrame, key, col: _Collector, describe, column: str | None = None) -> None:
-    dup = frame.duplicated(list(key), keep=False)
+def _duplicates(frame: pd.DataFrame, key, col: _Collector, describe, column: str | None = None, rows=None) -> None:
+    """Rows that repeat a key (among ``rows``, a mask, when given)."""
+    dup = duplicated(frame, key, rows)
     if not dup.any():
         return
     groups = frame[dup].groupby(list(key), sort=False, dropna=False).groups
@@ -478,7 +493,7 @@ def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> P
     raw = raw.rename(columns=normalise_column_name)
     if _empty_problems(raw, col) or not _check_columns(raw, col, SERIES_REQUIRED, SERIES_COLUMNS, "series"):
         return Prepared(empty_series(), col.sorted(), notes)
-    raw = _drop_blank_rows(raw)
+    raw = drop_blank_rows(raw)
     texts = {c: as_text(raw[c]) for c in ("project", "site", "indicator", "breakdown", "group") if c in raw}
     texts["period_text"] = as_text(raw["period"])
     project, site, indicator = texts["project"], texts["site"], texts["indicator"]
@@ -525,15 +540,16 @@ def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> P
             "project": project, "site": site, "indicator": indicator, "period": period,
             "value": value, "denominator": denominator, "breakdown": breakdown, "group": group,
         },
-        index=raw.index,
+        index=raw.index, copy=False,
     )
-    complete = (project != "") & (site != "") & (indicator != "") & period.notna()
-    mixed_levels(frame[complete], catalogue, col)
+    complete = ((project != "") & (site != "") & (indicator != "") & period.notna()).to_numpy()
+    levels = frame[["site", "indicator", "breakdown", "group"]]
+    mixed_levels(levels if complete.all() else levels[complete], catalogue, col)
     _duplicates(
-        frame[complete], SERIES_KEY, col,
+        frame, SERIES_KEY, col,
         lambda k: f"site '{k['site']}', indicator '{k['indicator']}', month {k['period']:%Y-%m}"
         + ("" if k["breakdown"] == ALL else f", {k['breakdown']} '{k['group']}'") + " appears more than once",
-        column="period",
+        column="period", rows=complete,
     )
     return Prepared(canonical_series(frame), col.sorted(), notes)
 
@@ -541,17 +557,14 @@ def prepare_series(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) -> P
 def _all_default(text: pd.Series | None, index) -> pd.Series:
     if text is None:
         return pd.Series(ALL, index=index, dtype="str")
-    return text.where(~text.str.lower().isin({"", ALL}), ALL)
+    return elementwise(text, lambda t: t.where(~t.str.lower().isin({"", ALL}), ALL))
 
 
 def _breakdown_checks(breakdown, group, meta, indicator, col: _Collector) -> None:
     allowed = meta["breakdowns"]
     stratified = breakdown != ALL
     known = meta["source"].notna()
-    not_listed = pd.Series(
-        [b not in a if isinstance(a, tuple) else False for b, a in zip(breakdown, allowed, strict=True)],
-        index=breakdown.index,
-    ) & stratified & known
+    not_listed = _not_listed(breakdown, allowed) & stratified & known
     if not_listed.any():
         pairs = pd.DataFrame({"i": indicator[not_listed], "b": breakdown[not_listed]})
         for (ind, b), idx in pairs.groupby(["i", "b"], sort=True).groups.items():
@@ -568,19 +581,33 @@ def _breakdown_checks(breakdown, group, meta, indicator, col: _Collector) -> Non
               "Fill in the breakdown this group belongs to (e.g. 'ethnicity'), or set the group to 'all'.")
 
 
-def _drop_blank_rows(raw: pd.DataFrame) -> pd.DataFrame:
-    blank = raw.isna() | raw.astype("str").apply(lambda c: c.str.strip() == "")
-    return raw[~blank.all(axis=1)]
+def _not_listed(breakdown: pd.Series, allowed: pd.Series) -> pd.Series:
+    """Rows whose breakdown is not in their indicator's tuple of breakdowns (False where that is unknown),
+    decided once per distinct (breakdown, tuple)."""
+    b_codes, b_values = pd.factorize(breakdown)
+    a_codes, a_values = pd.factorize(allowed.to_numpy())
+    table = np.array([[b not in a if isinstance(a, tuple) else False for a in a_values] + [False]
+                      for b in b_values], dtype=bool).reshape(len(b_values), len(a_values) + 1)
+    return pd.Series(table[b_codes, a_codes], index=breakdown.index)
+
+
+def drop_blank_rows(raw: pd.DataFrame) -> pd.DataFrame:
+    """The rows with any content (index kept: file line - 2); each category column read once per value."""
+    filled = np.zeros(len(raw), dtype=bool)
+    for position in range(raw.shape[1]):
+        filled |= (as_text(raw.iloc[:, position]) != "").to_numpy(dtype=bool)
+    return raw if raw.empty or filled.all() else raw[filled]
 
 
 def _typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     """The given columns in the given order with the contract's dtypes ("str", "float" or "date"), index reset."""
     cast = {
-        "str": lambda c: c.astype("str"),
+        "str": lambda c: c if is_categorical(c) else c.astype("str"),
         "float": lambda c: c.astype("float64"),
         "date": lambda c: pd.to_datetime(c).astype(DATETIME_DTYPE),
     }
-    return pd.DataFrame({name: cast[kind](frame[name]) for name, kind in types.items()}).reset_index(drop=True)
+    return pd.DataFrame({name: cast[kind](frame[name]) for name, kind in types.items()},
+                        copy=False).reset_index(drop=True)
 
 
 def empty_series() -> pd.DataFrame:
@@ -610,7 +637,7 @@ def prepare_participants(raw: pd.DataFrame, catalogue: Catalogue, file_name: str
         raw, col, PARTICIPANT_REQUIRED, PARTICIPANT_COLUMNS, "participant"
     ):
         return Prepared(empty_participants(), col.sorted(), notes)
-    raw = _drop_blank_rows(raw)
+    raw = drop_blank_rows(raw)
     texts = {c: as_text(raw[c]) for c in ("project", "site", "participant_id", "measure", "timepoint")}
     project, site, measure = texts["project"], texts["site"], texts["measure"]
     timepoint = texts["timepoint"].str.lower()
@@ -737,7 +764,7 @@ def prepare_sustainability(raw: pd.DataFrame, catalogue: Catalogue, file_name: s
         raw, col, SUSTAINABILITY_COLUMNS, SUSTAINABILITY_COLUMNS, "sustainability assessment"
     ):
         return Prepared(empty_sustainability(), col.sorted(), notes)
-    raw = _drop_blank_rows(raw)
+    raw = drop_blank_rows(raw)
     texts = {c: as_text(raw[c]) for c in ("project", "site", "instrument", "respondent", "item")}
     project, site, instrument, respondent = texts["project"], texts["site"], texts["instrument"], texts["respondent"]
     instrument = instrument.str.lower()
@@ -847,7 +874,7 @@ def prepare_findings(raw: pd.DataFrame, catalogue: Catalogue, file_name: str) ->
         raw, col, FINDINGS_REQUIRED, FINDINGS_COLUMNS, "implementation findings"
     ):
         return Prepared(empty_findings(), col.sorted(), notes)
-    raw = _drop_blank_rows(raw)
+    raw = drop_blank_rows(raw)
     texts = {c: as_text(raw[c]) for c in ("project", "site", "kind", "domain", "summary", "source")}
     project, site, summary = texts["project"], texts["site"], texts["summary"]
     _required_blanks(texts, ("project", "site", "kind", "domain", "summary", "source"), col, {})

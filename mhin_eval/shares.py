@@ -23,14 +23,14 @@ SCALE_MAX = {"0-1": 1.0, "0-100": 100.0}
 def share_checks(value: pd.Series, text: pd.Series, denominator: pd.Series, meta: pd.DataFrame, col) -> None:
     """Refuses proportions outside their stated scale, and proportions with neither denominator nor scale."""
     proportion = meta["kind"] == "proportion"
-    scale = meta["scale"].fillna("")
+    scale = meta["scale"]
     for name, top in SCALE_MAX.items():
         outside = proportion & (scale == name) & value.notna() & ((value < 0) | (value > top))
         col.cells(outside, text, "value", f"A share outside the indicator's scale of {name.replace('-', ' to ')}",
                   f"Write the share on the {name.replace('-', ' to ')} scale"
                   + (" (e.g. 0.25 for a quarter)" if top == 1 else " (e.g. 25 for a quarter)")
                   + "; check the value is not a count or on the other scale.")
-    unbounded = proportion & (scale == "") & value.notna() & denominator.isna()
+    unbounded = proportion & (scale.isna() | (scale == "")) & value.notna() & denominator.isna()
     col.cells(unbounded, text, "value", "A proportion with no denominator, so its scale is unknown",
               "Enter in 'denominator' the total this value is out of (the value is then the count out of it), or "
               "state the scale in the catalogue (scale = \"0-1\" or \"0-100\").")
@@ -42,6 +42,36 @@ def month_list(periods) -> str:
     if len(words) > 10:
         return ", ".join(words[:10]) + f" and {len(words) - 10} more"
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+_SINGULAR = {"people": "person", "children": "child", "men": "man", "women": "woman"}
+
+
+def _singular(noun_phrase: str) -> str:
+    """The phrase with its first word in the singular ("patients in the outreach cohort" -> "patient in …")."""
+    first, _, rest = noun_phrase.partition(" ")
+    lower = first.lower()
+    if lower in _SINGULAR:
+        first = _SINGULAR[lower]
+    elif lower.endswith("ies") and len(lower) > 4:
+        first = first[:-3] + "y"
+    elif lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
+        first = first[:-1]
+    return f"{first} {rest}".strip()
+
+
+def rate_unit(indicator: Indicator) -> str:
+    """What one value per denominator is, in words: "detentions per 100,000 resident population", "attendances
+    per patient in the outreach cohort" (a rate per 1 reads per one of the denominator, never "per 1 patients"),
+    or the indicator's own unit when it has no denominator (a monthly count)."""
+    if not indicator.denominator:
+        return indicator.unit
+    per = float(indicator.rate_per or 1)
+    if per == 1:
+        return f"{indicator.unit} per {_singular(indicator.denominator)}".strip()
+    if per == 100 and indicator.kind == "proportion":
+        return f"% of {indicator.denominator}"
+    return f"{indicator.unit} per {per:,.0f} {indicator.denominator}".strip()
 
 
 def uses_offset(indicator: Indicator) -> bool:

@@ -45,6 +45,7 @@ import duckdb
 import pandas as pd
 
 from mhin_eval.catalogue import PROJECT_ROOT
+from mhin_eval.columns import is_categorical
 
 DB_FILE = "mhin.duckdb"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "store"
@@ -60,6 +61,10 @@ SEED_USERS = ("demo", "seed")
 #: Dates come back in the frames' datetime resolution (as ``schema.DATETIME_DTYPE``).
 DATETIME_DTYPE = "datetime64[ns]"
 EXTRACT_SUFFIXES = (".csv", ".xlsx", ".parquet")
+
+#: A writer's DuckDB settings: an ingest of millions of rows spills its staged rows to disk beyond this
+#: memory instead of holding them all (DuckDB's default is 80% of the machine's memory).
+WRITE_CONFIG = {"memory_limit": "192MB", "preserve_insertion_order": "false"}
 
 #: Test hook only: when set to a file path, an ingest creates that file after writing its rows and
 #: then sleeps inside the open transaction, so a test can SIGKILL the process deterministically.
@@ -467,7 +472,7 @@ class Store:
                 _flock(self._gate, fcntl.LOCK_EX, self.write_timeout),
                 _flock(self._lockfile, fcntl.LOCK_EX, self.write_timeout),
             ):
-                con = duckdb.connect(str(self.path))
+                con = duckdb.connect(str(self.path), config=WRITE_CONFIG)
                 try:
                     yield con
                 finally:
@@ -578,7 +583,7 @@ class Store:
         out = pd.DataFrame(index=range(len(frame)))
         for column, sql_type in spec.columns:
             if column in frame.columns:
-                values = frame[column].to_numpy()
+                values = frame[column].array if is_categorical(frame[column]) else frame[column].to_numpy()
                 if sql_type == "DATE":
                     values = pd.to_datetime(frame[column]).to_numpy()
                 out[column] = values
@@ -598,12 +603,9 @@ class Store:
         """Create temp table ``staged`` (typed rows with their key hash) and check keys are unique."""
         con.register("incoming", frame)
         casts = ", ".join(f"CAST(i.{_q(c)} AS {t}) AS {_q(c)}" for c, t in spec.columns)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged_raw AS SELECT {casts} FROM incoming i")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {_key_expr(spec, 's')} AS row_key, s.* "
+                    f"FROM (SELECT {casts} FROM incoming i) s")
         con.unregister("incoming")
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {_key_expr(spec, 's')} AS row_key, s.* FROM staged_raw s"
-        )
-        con.execute("DROP TABLE staged_raw")
         dupes = con.execute("SELECT count(*) - count(DISTINCT row_key) FROM staged").fetchone()[0]
         if dupes:
             raise IngestRefused(
@@ -694,8 +696,7 @@ class Store:
 
     def _ingest_in_transaction(self, con, spec, frame, file_name, sha, user, demo, replace_range=False) -> IngestResult:
         self._stage(con, spec, frame, file_name)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE diff AS {self._diff_sql(spec)}")
-        counts = dict(con.execute("SELECT change, count(*) FROM diff GROUP BY change").fetchall())
+        counts = dict(con.execute(f"SELECT change, count(*) FROM ({self._diff_sql(spec)}) GROUP BY change").fetchall())
         added, replaced, unchanged = (int(counts.get(k, 0)) for k in ("added", "replaced", "unchanged"))
         removed = 0
         if replace_range:
@@ -720,9 +721,8 @@ class Store:
             con.execute(
                 f"INSERT INTO {spec.name}_versions SELECT ?, row_key, {cols} FROM staged", [ingest_id]
             )
-            con.execute(
-                f"DELETE FROM {spec.name}_current WHERE row_key IN (SELECT row_key FROM diff WHERE change <> 'added')"
-            )
+            if replaced or unchanged:
+                con.execute(f"DELETE FROM {spec.name}_current WHERE row_key IN (SELECT row_key FROM staged)")
             con.execute(f"INSERT INTO {spec.name}_current SELECT ?, row_key, {cols} FROM staged", [ingest_id])
         if removed:
             keys = ", ".join(_q(c) for c in spec.key)
@@ -730,7 +730,6 @@ class Store:
             con.execute(f"DELETE FROM {spec.name}_current WHERE row_key IN (SELECT row_key FROM gone)")
         if replace_range:
             con.execute("DROP TABLE gone")
-        con.execute("DROP TABLE diff")
         con.execute("DROP TABLE staged")
         con.execute("UPDATE meta SET value = value + 1 WHERE name = 'version'")
         return IngestResult(
@@ -761,14 +760,13 @@ class Store:
         """Store mapped series rows under the published ingest's id (all of them, when any is new or changed)."""
         spec = KINDS["series"]
         self._stage(con, spec, frame, result.file_name)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE diff AS {self._diff_sql(spec)}")
-        changed = int(con.execute("SELECT count(*) FROM diff WHERE change <> 'unchanged'").fetchone()[0])
+        changed = int(con.execute(f"SELECT count(*) FROM ({self._diff_sql(spec)}) WHERE change <> 'unchanged'")
+                      .fetchone()[0])
         if changed:
             cols = _cols(spec)
             con.execute(f"INSERT INTO series_versions SELECT ?, row_key, {cols} FROM staged", [result.ingest_id])
             con.execute("DELETE FROM series_current WHERE row_key IN (SELECT row_key FROM staged)")
             con.execute(f"INSERT INTO series_current SELECT ?, row_key, {cols} FROM staged", [result.ingest_id])
-        con.execute("DROP TABLE diff")
         con.execute("DROP TABLE staged")
         if not changed:
             return result
@@ -1193,11 +1191,12 @@ def seed(
     demo_dir: Path | str = DEFAULT_DEMO_DIR,
     published_dir: Path | str = DEFAULT_PUBLISHED_DIR,
     results: bool = True,
+    synth: bool = True,
 ) -> list[IngestResult]:
     """Fill a new store with the demo extracts (``demo=True``, user "demo"; written by
     ``mhin_eval.demo.write_demo`` when the folder is empty) and the shipped published statistics
     (user "seed"), then (with ``results``) compute the results of record, as after any ingest
-    (mhin_eval.recompute). Does nothing once anyone else has ingested; a file whose sha256 was ever ingested
+    (mhin_eval.recompute; ``synth=False`` leaves the slower synthetic-control records to the caller). Does nothing once anyone else has ingested; a file whose sha256 was ever ingested
     is skipped, so it is idempotent and an interrupted seed resumes."""
     history = store.history()
     if (~history["user"].isin(SEED_USERS)).any():
@@ -1224,5 +1223,5 @@ def seed(
         from mhin_eval import recompute
         from mhin_eval.catalogue import load_catalogue
 
-        recompute.refresh(store, store.catalogue or load_catalogue())
+        recompute.refresh(store, store.catalogue or load_catalogue(), synth=synth)
     return ingested

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+import pandas as pd
 
 from mhin_eval.analysis.results import Estimate
 
@@ -58,3 +61,22 @@ def agreement(effects: list[MethodEffect]) -> str:
     else:
         lead = "The methods agree on no opposite direction, but not all find a clear change"
     return lead + ": " + "; ".join(f"{m} shows {WORDS[d]}" for m, d in found) + "."
+
+
+ROBUSTNESS_COLUMNS = ("Method", "Effect", "95% CI", "What the number is")
+
+
+def _g(value: float | None) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:.3g}"
+
+
+def robustness_table(effects: list[MethodEffect]) -> pd.DataFrame:
+    """The robustness panel as the tab, deck and report show it: one row per method, numbers to 3 significant
+    figures, "—" where a method gives no estimate or interval."""
+    return pd.DataFrame([{
+        "Method": e.method,
+        "Effect": _g(None if e.estimate is None else e.estimate.estimate),
+        "95% CI": ("—" if e.estimate is None or _g(e.estimate.ci_low) == "—"
+                   else f"{_g(e.estimate.ci_low)} to {_g(e.estimate.ci_high)}"),
+        "What the number is": e.quantity,
+    } for e in effects], columns=list(ROBUSTNESS_COLUMNS))

@@ -22,6 +22,7 @@ import re
 import pandas as pd
 
 from mhin_eval.catalogue import Breakdown, Catalogue, CatalogueError
+from mhin_eval.columns import differs, elementwise, is_categorical
 
 ALL = "all"
 
@@ -91,13 +92,25 @@ def canonical_groups(breakdown: pd.Series, group: pd.Series, catalogue: Catalogu
     column, value and the accepted groups; each respelling is summarised in ``notes``.
     """
     out = group.copy()
-    for name in sorted(set(breakdown[breakdown != ALL])):
+    for name in sorted(pd.unique(breakdown[breakdown != ALL])):
         vocabulary = catalogue.breakdown(name)
         if vocabulary is None:
             continue
         rows = (breakdown == name) & (group != ALL)
-        out.loc[rows] = _map_column(group[rows], vocabulary, col, notes, column)
+        mapped = _map_column(group[rows], vocabulary, col, notes, column)
+        if is_categorical(out):
+            out = _set_categories(out, rows, mapped)
+        else:
+            out.loc[rows] = mapped
     return out
+
+
+def _set_categories(out: pd.Series, rows: pd.Series, mapped: pd.Series) -> pd.Series:
+    """``out`` (a category column) with ``mapped`` (a category column) in ``rows``; categories kept sorted."""
+    labels = pd.Index(sorted(set(out.cat.categories) | set(mapped.cat.categories)), dtype="str")
+    codes = out.cat.set_categories(labels).cat.codes.to_numpy().copy()
+    codes[rows.to_numpy()] = mapped.cat.set_categories(labels).cat.codes.to_numpy()
+    return pd.Series(pd.Categorical.from_codes(codes, categories=labels), index=out.index, name=out.name)
 
 
 def canonical_attribute(values: pd.Series, vocabulary: Breakdown, col, notes: list[str], column: str) -> pd.Series:
@@ -111,9 +124,9 @@ def canonical_attribute(values: pd.Series, vocabulary: Breakdown, col, notes: li
 def _map_column(values: pd.Series, vocabulary: Breakdown, col, notes: list[str], column: str) -> pd.Series:
     known = spellings(vocabulary)
     pooled = {normalise_label(p) for p in vocabulary.combined}
-    unique = pd.unique(values.to_numpy())
+    unique = pd.unique(values)
     lookup = {v: known.get(normalise_label(v)) for v in unique}
-    mapped = values.map(lookup)
+    mapped = elementwise(values, lambda v: v.map(lookup))
     accepted = accepted_text(vocabulary)
     for value, idx in values[mapped.isna()].groupby(values[mapped.isna()], sort=True).groups.items():
         rows = _rows(idx)
@@ -126,29 +139,30 @@ def _map_column(values: pd.Series, vocabulary: Breakdown, col, notes: list[str],
             col.add(f"'{value}' is not a group of breakdown '{vocabulary.id}'{also}",
                     f"Use one of the accepted groups: {accepted}. A new group or spelling is added to the "
                     "catalogue's [[breakdowns]] first.", row=rows[0], column=column, value=value)
-    respelt = mapped.notna() & (mapped != values)
+    respelt = mapped.notna() & differs(mapped, values)
     for (value, label), idx in pd.DataFrame({"v": values[respelt], "l": mapped[respelt]}).groupby(
         ["v", "l"], sort=True
     ).groups.items():
         notes.append(f"'{value}' in column '{column}' was read as the catalogue's group '{label}' "
                      f"({_row_words(_rows(idx))}).")
-    return mapped.where(mapped.notna(), values)
+    return elementwise(values, lambda v: v.map(lookup).where(v.map(lookup).notna(), v))
 
 
 def mixed_levels(frame: pd.DataFrame, catalogue: Catalogue, col, *, by=("site", "indicator")) -> None:
     """Refuses a site and indicator whose rows give both higher-level groups and detailed categories
     of one breakdown (a total over both would count people twice)."""
-    for name in sorted(set(frame["breakdown"][frame["breakdown"] != ALL])):
+    for name in sorted(pd.unique(frame["breakdown"][frame["breakdown"] != ALL])):
         vocabulary = catalogue.breakdown(name)
         if vocabulary is None or len(vocabulary.top_level) == len(vocabulary.groups):
             continue
         detailed = {g.label for g in vocabulary.groups if g.parent}
         rows = frame[(frame["breakdown"] == name) & frame["group"].isin(vocabulary.labels)]
         levels = rows["group"].isin(detailed)
-        for key, part in levels.groupby([rows[c] for c in by], sort=True):
-            if part.all() or not part.any():
-                continue
-            first_detailed = part.index[part.to_numpy()][0]
+        keys = [rows[c] for c in by]
+        summary = levels.groupby(keys, sort=True).agg(["all", "any"])
+        first = levels.index.to_series()[levels].groupby([k[levels] for k in keys], sort=True).first()
+        for key in summary.index[summary["any"] & ~summary["all"]]:
+            first_detailed = first[key]
             col.add(f"{' / '.join(str(k) for k in key)}: breakdown '{name}' mixes higher-level groups and "
                     "detailed categories", "Give either the higher-level groups (e.g. 'White') or the detailed "
                     "categories (e.g. 'White - British') for a site and indicator, not both; a total over both "

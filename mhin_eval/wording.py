@@ -92,9 +92,10 @@ def change_phrase(est: Estimate, unit: str = "", digits: int = 1, note_null: boo
     return difference_phrase(est, unit, digits, note_null)
 
 
-def finding_sentence(subject: str, est: Estimate, context: str, unit: str = "") -> str:
-    """'<subject> <change> <context>.' with the no-change caveat at the end, where a reader looks for it."""
-    sentence = f"{subject} {change_phrase(est, unit, note_null=False)} {context}"
+def finding_sentence(subject: str, est: Estimate, context: str, unit: str = "", digits: int = 1) -> str:
+    """'<subject> <change> <context>.' with the no-change caveat at the end, where a reader looks for it
+    (``digits``: decimals of a difference)."""
+    sentence = f"{subject} {change_phrase(est, unit, digits=digits, note_null=False)} {context}"
     if not est.excludes_null:
         sentence += "; the interval is consistent with no change"
     return sentence + "."

@@ -67,6 +67,13 @@ class Counts:
             return text
         return _RESPONDENTS.sub(lambda m: self.rule.show(float(m.group(0).replace(",", ""))), text)
 
+    def short_notice(self) -> str | None:
+        """:meth:`notice` in one line, for a page with no room for all of it (a slide); None when not suppressed."""
+        if not self.suppressed:
+            return None
+        return (f"Small numbers suppressed: counts from 1 to {self.threshold} show as *, others are rounded to the "
+                f"nearest {self.rule.round_to}, so that no one can be recognised.")
+
     def notice(self, *, evaluator: bool) -> str | None:
         """What a suppressed view says at the top of every page: which numbers are hidden or rounded, and why
         (for the ``evaluator``'s own switch, or because the reader's role only sees suppressed numbers);

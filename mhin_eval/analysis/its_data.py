@@ -32,11 +32,9 @@ class _Prepared:
     warnings: list[str] = field(default_factory=list)
 
 
-def _month_index(values: pd.Series, origin_year: int) -> pd.Series:
-    return (values.dt.year - origin_year) * 12 + values.dt.month
-
-
 def _prepare(data, intervention, time, value, offset, group, treated, options) -> _Prepared:
+    """The model frame (one row per observed period of each series, treated series first, then by label and
+    time) with the checks and notes every fit shares. Built from arrays, once: this runs for every fit."""
     notes: list[str] = []
     for column in [time, value] + [c for c in (offset, group) if c is not None]:
         if column not in data.columns:
@@ -50,11 +48,11 @@ def _prepare(data, intervention, time, value, offset, group, treated, options) -
         )
         offset = None
 
-    frame = pd.DataFrame({"raw_time": data[time].to_numpy(), "observed": _numeric(data[value], value)})
-    frame["denominator"] = _numeric(data[offset], offset) if offset is not None else 1.0
-    frame["series"] = data[group].to_numpy(dtype=object) if group is not None else "all"
+    raw_time = pd.Series(data[time].to_numpy())
+    observed = _numeric(data[value], value)
+    denominator = _numeric(data[offset], offset) if offset is not None else np.ones(len(data))
+    series = data[group].to_numpy(dtype=object) if group is not None else np.full(len(data), "all", dtype=object)
 
-    raw_time = frame["raw_time"]
     dates = pd.api.types.is_datetime64_any_dtype(raw_time)
     if not dates and not pd.api.types.is_numeric_dtype(raw_time):
         try:
@@ -64,11 +62,10 @@ def _prepare(data, intervention, time, value, offset, group, treated, options) -
                 f"The time column '{time}' must hold integers or month-start dates ({exc})."
             ) from exc
         dates = True
-    frame["raw_time"] = raw_time
 
-    missing = frame["raw_time"].isna() | frame["observed"].isna() | frame["denominator"].isna()
+    missing = raw_time.isna().to_numpy() | np.isnan(observed) | np.isnan(denominator)
     if group is not None:
-        missing |= pd.isna(frame["series"])
+        missing |= pd.isna(series)
     if missing.any():
         fields = ["time", "value"] + [c for c, given in (("denominator", offset), ("group", group)) if given]
         what = ", ".join(fields[:-1]) + " or " + fields[-1]
@@ -77,29 +74,35 @@ def _prepare(data, intervention, time, value, offset, group, treated, options) -
             f"{count} row{'s' if count != 1 else ''} with a missing {what} "
             f"{'were' if count != 1 else 'was'} dropped."
         )
-        frame = frame.loc[~missing].reset_index(drop=True)
-    if frame.empty:
+        keep = ~missing
+        raw_time = raw_time[keep].reset_index(drop=True)
+        observed, denominator, series = observed[keep], denominator[keep], series[keep]
+    if len(observed) == 0:
         raise AnalysisError("No rows with both a time and a value remain.")
 
     if dates:
-        periods = pd.to_datetime(frame["raw_time"])
-        if not (periods.dt.day == 1).all():
+        instants = pd.to_datetime(raw_time)
+        if instants.dt.tz is not None:  # read as the wall-clock month, as Period does
+            instants = instants.dt.tz_localize(None)
+        instants = instants.to_numpy()
+        months = instants.astype("datetime64[M]")
+        if np.any(instants.astype("datetime64[D]") != months.astype("datetime64[D]")):
             notes.append("Some dates were not the first of a month; each was read as its calendar month.")
-        periods = periods.dt.to_period("M").dt.to_timestamp()
-        origin_year = int(periods.dt.year.min())
-        frame["period"] = periods
-        frame["t"] = _month_index(periods, origin_year).astype(int)
+        period = months.astype("datetime64[us]")
+        month_number = months.astype(np.int64)  # months since 1970-01
+        origin_year = int(month_number.min() // 12 + 1970)
+        t = month_number + (1970 - origin_year) * 12 + 1
         try:
             go_live = as_timestamp(intervention).to_period("M").to_timestamp()
         except (ValueError, TypeError) as exc:
             raise AnalysisError(f"The go-live '{intervention}' is not a date ({exc}).") from exc
         intervention_t = int((go_live.year - origin_year) * 12 + go_live.month)
     else:
-        numeric = frame["raw_time"].astype(float)
+        numeric = raw_time.astype(float).to_numpy()
         if not np.allclose(numeric, np.round(numeric)):
             raise AnalysisError(f"The time column '{time}' must hold whole numbers or dates.")
-        frame["t"] = np.round(numeric).astype(int)
-        frame["period"] = frame["t"]
+        t = np.round(numeric).astype(int)
+        period = t
         try:
             intervention_value = float(intervention)
         except (ValueError, TypeError) as exc:
@@ -110,8 +113,11 @@ def _prepare(data, intervention, time, value, offset, group, treated, options) -
             raise AnalysisError(f"The go-live '{intervention}' must be a whole number.")
         intervention_t = int(round(intervention_value))
 
-    duplicated = frame.duplicated(["series", "t"], keep=False)
-    if duplicated.any():
+    codes, labels = pd.factorize(series, sort=True)
+    span = int(t.max() - t.min()) + 1
+    if len(np.unique(codes * span + (t - t.min()))) < len(t):
+        frame = pd.DataFrame({"series": series, "t": t, "period": period})
+        duplicated = frame.duplicated(["series", "t"], keep=False)
         example = frame.loc[duplicated].iloc[0]
         where = f" in series '{example['series']}'" if group is not None else ""
         raise AnalysisError(
@@ -120,38 +126,44 @@ def _prepare(data, intervention, time, value, offset, group, treated, options) -
         )
 
     if options.family in COUNT_FAMILIES:
-        if (frame["observed"] < 0).any():
+        if (observed < 0).any():
             raise AnalysisError(
                 f"The {options.family} family needs counts, but '{value}' has negative values."
             )
-        if not np.allclose(frame["observed"], np.round(frame["observed"])):
+        if not np.allclose(observed, np.round(observed)):
             raise AnalysisError(
                 f"The {options.family} family needs whole-number counts, but '{value}' has fractions; "
                 "use the gaussian family for a continuous outcome, or give counts with a denominator."
             )
-        if offset is not None and (frame["denominator"] <= 0).any():
+        if offset is not None and (denominator <= 0).any():
             raise AnalysisError(f"The denominator '{offset}' must be positive in every row.")
 
     controlled = group is not None
     if controlled:
-        labels = list(pd.unique(frame["series"]))
-        matches = [label for label in labels if _same_label(label, treated)]
+        in_order = list(pd.unique(series))
+        matches = [label for label in in_order if _same_label(label, treated)]
         if not matches:
             raise AnalysisError(f"No rows have {group} = '{treated}' (the treated series).")
         treated_label = matches[0]
-        comparison_labels = [label for label in labels if label != treated_label]
+        comparison_labels = [label for label in in_order if label != treated_label]
         if not comparison_labels:
             raise AnalysisError(f"Controlled ITS needs at least one comparison series besides '{treated}'.")
     else:
         treated_label, comparison_labels = "all", []
-    frame["is_treated"] = frame["series"] == treated_label
-    frame = frame.sort_values(["is_treated", "series", "t"], ascending=[False, True, True])
-    frame = frame.reset_index(drop=True)
-    frame["offset"] = np.log(frame["denominator"]) if offset is not None else 0.0
-    frame["post"] = frame["t"] >= intervention_t
+    is_treated = series == treated_label
+    order = np.lexsort((t, codes, ~is_treated))
+    raw_time = raw_time.to_numpy()[order]
+    observed, denominator, series, period, t, is_treated = (
+        observed[order], denominator[order], series[order], period[order], t[order], is_treated[order])
+    frame = pd.DataFrame({
+        "raw_time": raw_time, "observed": observed, "denominator": denominator, "series": series,
+        "period": period, "t": t.astype(int), "is_treated": is_treated,
+        "offset": np.log(denominator) if offset is not None else 0.0, "post": t >= intervention_t,
+    })
 
-    for label, rows in frame.groupby("series", sort=False):
-        gaps = _gaps(rows["t"].to_numpy(), dates, rows["period"])
+    for label in pd.unique(series):
+        rows = series == label
+        gaps = _gaps(t[rows], dates, pd.Series(period[rows]))
         if gaps:
             shown = ", ".join(gaps[:MAX_NAMED_GAPS])
             more = f" and {len(gaps) - MAX_NAMED_GAPS} more" if len(gaps) > MAX_NAMED_GAPS else ""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import optimize, stats
+from scipy import optimize, sparse, stats
 from statsmodels.discrete.discrete_model import NegativeBinomial
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
@@ -150,31 +150,47 @@ def _ar1_covariance(
 
     ``residuals`` are Pearson residuals (raw residuals for least squares) and ``weights`` the GLM
     working weights, so ``Var(score) = scale * X'W^1/2 R W^1/2 X`` (Liang & Zeger 1986).
+    The correlation is a polynomial in rho over the time lags, so each trace the moment equation needs is
+    a sum over lags of precomputed per-lag sums, and every product with the residual maker ``M = I - H``
+    goes through the rank-k hat matrix (no n-by-n-by-n product).
     """
     n, k = X.shape
     scaled = X * np.sqrt(weights)[:, None]
     bread = np.linalg.inv(scaled.T @ scaled)
-    residual_maker = np.eye(n) - scaled @ bread @ scaled.T
-    same_series = series[:, None] == series[None, :]
-    distance = np.where(same_series, np.abs(t[:, None] - t[None, :]).astype(float), np.inf)
-    lag_pairs = (distance == 1) / 2.0
-    projected_lags = residual_maker @ lag_pairs @ residual_maker
+    hat_left = scaled @ bread
+    residual_maker = np.eye(n) - hat_left @ scaled.T
+
+    def project(matrix: np.ndarray) -> np.ndarray:
+        return matrix - hat_left @ (scaled.T @ matrix)
+
+    codes = pd.factorize(series)[0]
+    same_series = codes[:, None] == codes[None, :]
+    lags = np.abs(t[:, None] - t[None, :])
+    max_lag = int(lags[same_series].max())
+    lag_index = np.where(same_series, lags, max_lag + 1)  # max_lag + 1: rows of different series
+    lag_one = lag_index == 1
+    lag_pairs = lag_one / 2.0
+    pair_rows, pair_cols = np.nonzero(lag_one)
+    lag_pairs_sparse = sparse.csr_matrix((np.full(len(pair_rows), 0.5), (pair_rows, pair_cols)), shape=(n, n))
+    projected_lags = project(np.asarray(lag_pairs_sparse @ residual_maker))
     sum_squares = float(residuals @ residuals)
     lag_products = float(residuals @ lag_pairs @ residuals)
     raw_rho = lag_products / sum_squares if sum_squares > 0 else 0.0
 
-    finite = np.isfinite(distance)
-    exponents = np.where(finite, distance, 0.0)
+    flat_index = lag_index.ravel()
+    lag_sums_projected = np.bincount(flat_index, weights=projected_lags.ravel(), minlength=max_lag + 2)[: max_lag + 1]
+    lag_sums_maker = np.bincount(flat_index, weights=residual_maker.ravel(), minlength=max_lag + 2)[: max_lag + 1]
+    exponents = np.arange(max_lag + 1, dtype=float)
 
     def correlation(rho: float) -> np.ndarray:
-        return np.where(finite, np.power(rho, exponents), 0.0)
+        return np.append(np.power(rho, exponents), 0.0)[lag_index]
 
     def expected_ratio(rho: float) -> float:
-        R = correlation(rho)
-        return float(np.sum(projected_lags * R) / np.sum(residual_maker * R))
+        powers = np.power(rho, exponents)
+        return float((powers @ lag_sums_projected) / (powers @ lag_sums_maker))
 
     def trace_mr(rho: float) -> float:
-        return float(np.sum(residual_maker * correlation(rho)))
+        return float(np.power(rho, exponents) @ lag_sums_maker)
 
     def middle(rho: float) -> np.ndarray:
         return bread @ (scaled.T @ correlation(rho) @ scaled) @ bread
@@ -193,7 +209,8 @@ def _ar1_covariance(
 
     trace = trace_mr(rho)
     scale = sum_squares / trace if estimate_scale else 1.0
-    cov = scale * middle(rho)
+    middle_at_rho = middle(rho)
+    cov = scale * middle_at_rho
     step = 1e-5
     d_cov_d_rho = scale * (middle(rho + step) - middle(rho - step)) / (2 * step)
     if estimate_scale:
@@ -205,12 +222,12 @@ def _ar1_covariance(
         slope = (expected_ratio(rho + step) - expected_ratio(rho - step)) / (2 * step)
         d_rho_d_q1 = 1 / (sum_squares * slope)
         d_rho_d_q0 = -raw_rho / (sum_squares * slope)
-    d_sum_squares = d_cov_d_rho * d_rho_d_q0 + (middle(rho) / trace if estimate_scale else 0.0)
+    d_sum_squares = d_cov_d_rho * d_rho_d_q0 + (middle_at_rho / trace if estimate_scale else 0.0)
     d_lag_products = d_cov_d_rho * d_rho_d_q1
 
-    error_cov = scale * correlation(rho)
-    squares_part = residual_maker @ error_cov
-    lags_part = projected_lags @ error_cov
+    correlation_at_rho = correlation(rho)
+    squares_part = project(scale * correlation_at_rho)  # M E, E = scale R
+    lags_part = project(np.asarray(lag_pairs_sparse @ squares_part))  # M A M E
     q_cov = 2 * np.array(
         [
             [np.sum(squares_part * squares_part.T), np.sum(squares_part * lags_part.T)],
@@ -219,14 +236,14 @@ def _ar1_covariance(
     )
     max_df = float(n - k - 1)
     if per_series and estimate_scale and sum_squares > 0:
-        error_rows = np.sum(residual_maker * correlation(rho).T, axis=1)
+        error_rows = np.sum(residual_maker * correlation_at_rho.T, axis=1)
         leverage = _leverages(scaled, bread)
         spread = np.ones(n)
         for label in pd.unique(series):
             rows = series == label
             spread[rows] = float(residuals[rows] @ residuals[rows]) / max(float(error_rows[rows].sum()), 1e-12)
         root = np.sqrt(spread)
-        cov = bread @ (scaled.T @ (correlation(rho) * np.outer(root, root)) @ scaled) @ bread
+        cov = bread @ (scaled.T @ (correlation_at_rho * np.outer(root, root)) @ scaled) @ bread
         treated = series == series[0]
         max_df = max(float(treated.sum() - leverage[treated].sum()) - 1.0, 1.0)
         scale = float(spread[0])

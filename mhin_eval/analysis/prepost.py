@@ -178,6 +178,16 @@ def _describe_key(row, key_columns) -> str:
     return f"participant '{values[-1]}' (" + ", ".join(f"{c} {v}" for c, v in zip(key_columns[:-1], values[:-1], strict=True)) + ")"
 
 
+def _person_codes(frame: pd.DataFrame, key_columns: list[str]) -> np.ndarray:
+    """A number per row for its participant, numbered in the sorted order of their key values (as a pivot
+    on the key columns orders them)."""
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for column in key_columns:
+        column_codes, uniques = pd.factorize(frame[column], sort=True)
+        codes = codes * len(uniques) + column_codes
+    return np.unique(codes, return_inverse=True)[1].reshape(-1)
+
+
 def _pair(
     data: pd.DataFrame,
     *,
@@ -239,8 +249,11 @@ def _pair(
         warnings.append(f"{n_dropped} row(s) with a missing {value_col} were left out.")
         frame = frame[frame["_value"].notna()]
 
-    duplicated = frame.duplicated(subset=[*key_columns, "_timepoint"], keep=False)
-    if duplicated.any():
+    person = _person_codes(frame, key_columns)
+    is_after = (frame["_timepoint"] == after).to_numpy()
+    slot = person * 2 + is_after
+    if len(np.unique(slot)) < len(slot):
+        duplicated = frame.duplicated(subset=[*key_columns, "_timepoint"], keep=False)
         first = frame[duplicated].iloc[0]
         raise AnalysisError(
             f"{_describe_key(first, key_columns)} has more than one '{first['_timepoint']}' value"
@@ -248,15 +261,18 @@ def _pair(
             + "; keep one row per participant and timepoint"
         )
 
-    wide = frame.pivot(index=key_columns, columns="_timepoint", values="_value")
-    wide = wide.reindex(columns=[before, after])
-    has_before = wide[before].notna()
-    has_after = wide[after].notna()
-    complete = wide[has_before & has_after].rename(columns={before: "before", after: "after"})
-    complete.columns.name = None
+    people = int(person.max()) + 1 if len(person) else 0
+    wide = np.full((people, 2), np.nan)
+    wide[person, is_after.astype(int)] = frame["_value"].to_numpy(dtype=float)
+    has_before, has_after = ~np.isnan(wide[:, 0]), ~np.isnan(wide[:, 1])
+    example = np.zeros(people, dtype=int)
+    example[person] = np.arange(len(person))
+    both = has_before & has_after
+    complete = frame[key_columns].iloc[example[both]].reset_index(drop=True)
+    complete = complete.assign(before=wide[both, 0], after=wide[both, 1])
     return _Pairs(
-        frame=complete.reset_index(),
-        baseline_only=wide.loc[has_before & ~has_after, before].to_numpy(dtype=float),
+        frame=complete,
+        baseline_only=wide[has_before & ~has_after, 0],
         key_columns=tuple(key_columns),
         n_baseline=int(has_before.sum()),
         n_missing_followup=int((has_before & ~has_after).sum()),

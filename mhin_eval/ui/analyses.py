@@ -14,7 +14,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from mhin_eval import evaluate, record
+from mhin_eval import evaluate, record, synth_record
 from mhin_eval.access.shown import COUNT_KINDS, Counts
 from mhin_eval.access.suppression import SuppressionRule, suppress_table
 from mhin_eval.analysis import equity, spc
@@ -159,6 +159,21 @@ def results_of_record(project: str) -> tuple[record.ResultOfRecord, ...]:
     records = _records(context.data_version(), _suppressed(), project)
     sites = auth.current_access().sites
     return records if sites is None else tuple(r for r in records if r.site in sites)
+
+
+@st.cache_data(show_spinner="Building the comparison with similar sites…", max_entries=16)
+def _synth_records(version: int, suppressed: bool, project: str) -> tuple[synth_record.SynthRecord, ...]:
+    return synth_record.synth_of_record(context.get_store(), context.catalogue(), project, _counts(suppressed))
+
+
+def synth_of_record(project: str, site: str) -> synth_record.SynthRecord | None:
+    """A site's synthetic-control record (mhin_eval.synth_record) as this user may see it: in their scope, as
+    their view shows it, and with partner-extract donors anonymised for a site user; None outside the scope."""
+    access = auth.current_access()
+    if access.sites is not None and site not in access.sites:
+        return None
+    found = synth_record.find(_synth_records(context.data_version(), _suppressed(), project), site)
+    return None if found is None else synth_record.for_access((found,), access)[0]
 
 
 def result_of_record(project: str, site: str, indicator: str) -> record.ResultOfRecord | None:

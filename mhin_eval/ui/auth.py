@@ -80,9 +80,10 @@ def current_access() -> Access:
     return access
 
 
-def page_access(*, real_published: bool = False) -> Access:
+def page_access(*, real_published: bool = False, notices: bool = True) -> Access:
     """Gate at the top of every page: login, unknown-user message, or the user's access and banners
-    (``real_published``: the page shows real published statistics beside any synthetic data)."""
+    (``real_published``: the page shows real published statistics beside any synthetic data; ``notices=False``:
+    the page shows the synthetic-data marker itself, as the presentation slide does in its source line)."""
     try:
         access = signed_in_access()
     except PolicyError as exc:
@@ -115,10 +116,13 @@ def page_access(*, real_published: bool = False) -> Access:
         st.session_state["audit:login"] = access.user
     _drop_out_of_scope_query(access)
     _identity_sidebar(access)
-    context.show_data_notices(real_published=real_published)
-    suppressed = Counts.for_access(access, context.catalogue()).notice(evaluator=access.role is Role.EVALUATOR)
-    if suppressed:
-        st.info(suppressed, icon=":material/visibility_off:")
+    if notices:
+        context.show_data_notices(real_published=real_published)
+    counts = Counts.for_access(access, context.catalogue())
+    if counts.suppressed and notices:
+        st.info(counts.notice(evaluator=access.role is Role.EVALUATOR), icon=":material/visibility_off:")
+    elif counts.suppressed:  # a page that draws its own markers (the slide) still says so, in one line
+        st.caption(counts.short_notice())
     return access
 
 

@@ -27,10 +27,15 @@ PUBLISHED_DEMO_NOTICE = (
 @st.cache_resource(show_spinner="Preparing the data store…")
 def get_store() -> Store:
     """One store per server process; seeded with the demo data and published context when empty (`make run`
-    seeds before serving, and also completes a seed that was interrupted)."""
+    seeds before serving, and also completes a seed that was interrupted). Seeded here, the first page waits
+    for the data and the results of record only: the synthetic-control records are computed in the background
+    (or by the first reader of one)."""
     store = Store()
     if store.is_empty():
-        seed(store)
+        if seed(store, synth=False):
+            from mhin_eval.ui.serve import records_in_background
+
+            records_in_background()
     return store
 
 

@@ -99,8 +99,18 @@ def export_buttons(project: str, site: str | None = None) -> None:
         )
 
 
+AUDIENCES = {"evaluators": "Evaluators", "public": "General audience"}
+
+
 def _deck_button(content, wanted: tuple, key: str, stem: str, access: Access) -> None:
-    """'Build slide deck' with a progress bar, then the download button for the built deck."""
+    """The deck's audience (evaluators, or a general audience in plain words with a glossary), 'Build slide
+    deck' with a progress bar, then the download button for the built deck."""
+    from mhin_eval import deck as decks
+
+    audience = st.radio("Slides for", list(AUDIENCES), format_func=AUDIENCES.get, key=f"{key}-audience",
+                        horizontal=True, help="A general audience gets plain words instead of statistical terms "
+                        "and a glossary slide; the speaker notes keep the methods and caveats in full.")
+    wanted = (*wanted, audience)
     state_key = f"{key}-deck-bytes"
     built = st.session_state.get(state_key)
     if built is None or built[0] != wanted:
@@ -110,10 +120,12 @@ def _deck_button(content, wanted: tuple, key: str, stem: str, access: Access) ->
             bar = st.progress(0.0, text="Starting")
             bar.progress(0.02, text="Analysing every indicator")
             shown = content()
-            data = export.deck_from_view(shown, progress=lambda fraction, message: bar.progress(fraction, text=message))
-            status.update(label=f"Slide deck ready: {shown.slide_count} slides",
+            data = export.deck_from_view(shown, audience=audience,
+                                         progress=lambda fraction, message: bar.progress(fraction, text=message))
+            status.update(label=f"Slide deck ready: {decks.slide_count(shown, audience)} slides",
                           state="complete", expanded=False)
         st.session_state[state_key] = built = (wanted, data)
     deck = built[1]
-    st.download_button("Download slide deck", data=_audited(lambda: deck, access, f"{stem}.pptx"), file_name=f"{stem}.pptx", mime=PPTX_MIME,
-                       on_click="ignore", icon=":material/download:", type="primary", key=f"{key}-deck")
+    name = f"{stem}-public.pptx" if audience == "public" else f"{stem}.pptx"
+    st.download_button("Download slide deck", data=_audited(lambda: deck, access, name), file_name=name,
+                       mime=PPTX_MIME, on_click="ignore", icon=":material/download:", type="primary", key=f"{key}-deck")

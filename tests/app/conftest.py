@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 
@@ -47,6 +48,41 @@ def app(seeded_dir, tmp_path, monkeypatch):
     st.cache_resource.clear()
 
 
+#: The access policy of the role tests: an evaluator, a programme lead and the Hull partner site's users.
+POLICY = """
+[[users]]
+email = "eve.evaluator@mhin.nhs.uk"
+role = "evaluator"
+
+[[users]]
+email = "lee.lead@mhin.nhs.uk"
+role = "lead"
+
+[[users]]
+domain = "hey.nhs.uk"
+role = "site"
+sites = ["hull"]
+"""
+AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
+                 "client_id": "mhin", "client_secret": "x", "server_metadata_url":
+                 "http://127.0.0.1:9/.well-known/openid-configuration"}}
+
+
+@pytest.fixture
+def signed_in(app, tmp_path, monkeypatch):
+    """The app with login configured (:data:`POLICY`); call with an email to sign that user in."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(POLICY, encoding="utf-8")
+    monkeypatch.setenv("MHIN_ACCESS_POLICY", str(policy))
+    app.secrets.update(AUTH)
+
+    def sign_in(email: str | None):
+        app.user = {"is_logged_in": email is not None, **({"email": email} if email else {})}
+        return app
+
+    return sign_in
+
+
 _MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
@@ -64,11 +100,15 @@ def unescaped(value):
 
 
 def all_text(at: AppTest) -> str:
-    """Every markdown, caption, title, header and alert text rendered, as a reader sees it, joined."""
+    """Every markdown, caption, title, header and alert text rendered, as a reader sees it, joined; st.html
+    blocks (the presentation slide) by their text, without tags or style and script elements."""
     parts = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "warning", "info", "error", "success"):
         parts.extend(unescaped(str(e.value)) for e in getattr(at, kind))
-    return "\n".join(parts)
+    for block in at.get("html"):
+        body = re.sub(r"(?s)<(style|script)\b.*?</\1>", "", block.proto.body)
+        parts.append(html.unescape(re.sub(r"<[^>]+>", " ", body)).strip())
+    return "\n".join(p for p in parts if p)
 
 
 def open_page(at: AppTest, page: str, **query) -> AppTest:

@@ -1,6 +1,8 @@
 """One result of record: every surface shows the same, correctly described number for every site and indicator
 of the demo data — the overview, project, site and compare pages (AppTest), the deck (read back with
 python-pptx), the HTML report, the CSV and Excel results tables and the per-site rows of the pooled table.
+The same holds for the effects against similar sites (synthetic control, synthetic DiD: mhin_eval.synth_record)
+on the site page's tab, its robustness panel, the deck, the report, the results table and `results --synth`.
 
 The records themselves are checked against the analysis functions (evaluate.site_result): the headline of
 a time series is its average effect over the first months after go-live, and n counts the treated series'
@@ -16,12 +18,14 @@ import pandas as pd
 import pytest
 from pptx import Presentation
 
-from mhin_eval import evaluate, export, record
+from mhin_eval import donor_pools, evaluate, export, record, synth_record, synth_summary
 from mhin_eval.access import Access
 from mhin_eval.access.shown import Counts
 from mhin_eval.access.suppression import SuppressionRule
 from mhin_eval.analysis.its import ITSResult
 from mhin_eval.analysis.results import AnalysisError
+from mhin_eval.analysis.synth import synth
+from mhin_eval.cli import main
 from mhin_eval.store import Store
 from mhin_eval.wording import change_phrase, fmt_estimate
 from tests.app.conftest import open_page, unescaped
@@ -43,6 +47,18 @@ def records(store, catalogue):
 @pytest.fixture(scope="module")
 def views(store, catalogue):
     return {p: export.collect(store, catalogue, p, access=EVALUATOR) for p in catalogue.project_ids}
+
+
+@pytest.fixture(scope="module")
+def decks(views):
+    """Each project's deck read back (built once: drawing its charts takes a while)."""
+    return {p: Presentation(io.BytesIO(export.deck_from_view(view))) for p, view in views.items()}
+
+
+@pytest.fixture(scope="module")
+def synth_records(store, catalogue):
+    counts = Counts(False, SuppressionRule.from_catalogue(catalogue))
+    return {p: synth_record.synth_of_record(store, catalogue, p, counts) for p in catalogue.project_ids}
 
 
 def every_record(records):
@@ -135,12 +151,12 @@ def test_project_site_and_compare_pages_show_the_records(app, catalogue, records
             assert row["Result"].iloc[0] == r.sentence and row["n"].iloc[0] == r.n_text
 
 
-def test_deck_report_and_tables_show_the_records(views, records, catalogue):
+def test_deck_report_and_tables_show_the_records(views, decks, records, catalogue):
     for project, view in views.items():
         own = records[project]
         assert tuple(sorted(view.records, key=lambda r: (r.site, r.indicator))) == \
             tuple(sorted(own, key=lambda r: (r.site, r.indicator)))
-        deck = Presentation(io.BytesIO(export.deck_from_view(view)))
+        deck = decks[project]
         slides = {s.shapes.title.text: s for s in deck.slides if s.shapes.title is not None}
         for site in view.sites:
             glance = slides[f"Results at a glance: {site.name}"]
@@ -191,3 +207,79 @@ def test_records_are_computed_once_per_data_version(store, catalogue, monkeypatc
 
     monkeypatch.setattr(recompute, "refresh_project", refit)
     assert record.results_of_record(store, catalogue, "aaot", counts) == first
+
+
+# ------------------------------------------------------------------------------------------------ against similar sites
+
+
+def test_synth_records_are_the_analysis_fits(store, catalogue, synth_records):
+    """Each donor-pool site's stored effects are those of a fresh fit of analysis.synth on its donor panel."""
+    checked = 0
+    for project, found in synth_records.items():
+        assert [r.site for r in found] == [s.id for s in synth_record.pool_sites(catalogue, project)]
+        for r in found:
+            site = catalogue.site(r.site)
+            _, panel = donor_pools.donor_panel(catalogue, site, store.series(project=project, indicator=r.indicator))
+            for method in synth_record.METHODS:
+                fresh = synth(panel, unit="unit", time="period", value="value", treated=donor_pools.SITE_UNIT,
+                              intervention=str(site.go_live), method=method)
+                effect = r.effect(method)
+                assert (effect.estimate.estimate, effect.estimate.ci_low, effect.estimate.ci_high,
+                        effect.estimate.p_value) == pytest.approx(
+                    (fresh.effect.estimate, fresh.effect.ci_low, fresh.effect.ci_high, fresh.effect.p_value), rel=1e-12)
+                assert dict(effect.weights) == pytest.approx(fresh.unit_weights, abs=1e-12)
+            checked += 1
+    assert checked == 6, "the demo's six donor-pool sites"
+
+
+def _expected_table(records, project, r) -> pd.DataFrame:
+    its = record.find(records[project], r.site, r.indicator)
+    return synth_summary.robustness_table(synth_record.method_effects(its, r))
+
+
+def test_against_similar_sites_is_the_same_on_every_surface(app, seeded_dir, views, decks, records, synth_records,
+                                                            catalogue, capsys):
+    for project, found in synth_records.items():
+        view, deck = views[project], decks[project]
+        slides = {s.shapes.title.text: s for s in deck.slides if s.shapes.title is not None}
+        report = export.report_html(view)
+        synth_csv = pd.read_csv(io.BytesIO(export.table_bytes(view, "synth", "csv"))) if found else None
+        assert main(["--data-dir", str(seeded_dir), "results", "--project", project, "--synth",
+                     "--format", "csv"]) == 0
+        cli = pd.read_csv(io.StringIO(capsys.readouterr().out)) if found else None
+        for r in found:
+            sc = r.effect("sc")
+            expected = _expected_table(records, project, r)
+            assert len(expected) == 3 and expected["Effect"].iloc[1] == f"{sc.estimate.estimate:.3g}"
+
+            at = open_page(app, "site", site=r.site, section="Against similar sites")
+            markdown = "\n".join(unescaped(m.value) for m in at.markdown)
+            assert f"**{sc.sentence}**" in markdown and sc.weights_text in markdown
+            shown = unescaped(at.table[-1].value).reset_index()
+            pd.testing.assert_frame_equal(shown, expected, check_dtype=False)
+
+            slide = slides[f"Against similar sites: {r.site_name}"]
+            shapes = {shape.name: shape for shape in slide.shapes}
+            table = shapes["robustness table"].table
+            cells = [[c.text for c in row.cells] for row in table.rows]
+            numbers = expected[["Method", "Effect", "95% CI"]]
+            assert cells == [list(numbers.columns)] + numbers.values.tolist()
+            assert all(q in shapes["finding"].text_frame.text for q in expected["What the number is"])
+            assert shapes["finding"].text_frame.text.startswith(sc.sentence)
+            assert "chart" in shapes, "the evaluator's deck draws the site against its synthetic control"
+
+            section = report[report.index(f'id="synth-{r.site}"'):]
+            section = section[:section.index("</section>")]
+            assert html.escape(sc.sentence) in section
+            for value in expected.values.ravel():
+                assert f"<td>{html.escape(value)}</td>" in section
+
+            for table in (synth_csv, cli):
+                rows = table[(table["Site" if "Site" in table else "site_name"] == r.site_name)]
+                assert len(rows) == 2
+                for effect, (_, row) in zip(r.effects, rows.iterrows(), strict=True):
+                    numbers = [row[c] for c in (("Estimate", "CI low", "CI high") if "Estimate" in row
+                                                else ("estimate", "ci_low", "ci_high"))]
+                    assert numbers == pytest.approx([round(effect.estimate.estimate, 4), round(effect.estimate.ci_low, 4),
+                                                     round(effect.estimate.ci_high, 4)], abs=5e-5)
+                    assert row["Finding" if "Finding" in row else "sentence"] == effect.sentence

@@ -18,43 +18,11 @@ import pytest
 from mhin_eval.store import Store
 from tests.app.conftest import all_text, each_view, open_page, unescaped
 
-POLICY = """
-[[users]]
-email = "eve.evaluator@mhin.nhs.uk"
-role = "evaluator"
-
-[[users]]
-email = "lee.lead@mhin.nhs.uk"
-role = "lead"
-
-[[users]]
-domain = "hey.nhs.uk"
-role = "site"
-sites = ["hull"]
-"""
 HULL_USER = "pat.partner@hey.nhs.uk"
-AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret",
-                 "client_id": "mhin", "client_secret": "x", "server_metadata_url":
-                 "http://127.0.0.1:9/.well-known/openid-configuration"}}
 SITE_USER_PAGES = ["home", "overview", "project", "site", "published", "sustainability", "present", "methods", "upload"]
 OTHER_SITE_NAMES = ["Greater Manchester", "Manchester", "Sheffield", "East of England", "Northwest Coast"]
 OTHER_SITE_IDS = ["greater-manchester", "sheffield", "manchester", "east-of-england", "northwest-coast",
                   "aaot-comparison"]
-
-
-@pytest.fixture
-def signed_in(app, tmp_path, monkeypatch):
-    """The app with login configured; call with an email to sign that user in."""
-    policy = tmp_path / "policy.toml"
-    policy.write_text(POLICY, encoding="utf-8")
-    monkeypatch.setenv("MHIN_ACCESS_POLICY", str(policy))
-    app.secrets.update(AUTH)
-
-    def sign_in(email: str | None):
-        app.user = {"is_logged_in": email is not None, **({"email": email} if email else {})}
-        return app
-
-    return sign_in
 
 
 def everything_shown(at) -> str:

@@ -167,18 +167,24 @@ def test_project_deck_slides_titles_images_and_numbers(aaot_deck, aaot_view, dem
     titles = [s.shapes.title.text for s in slides]
     profiles = sustainability_profiles(demo_store, catalogue, sites)
     registers = [site for site in sites if not demo_store.findings(project="aaot", sites=[site.id]).empty]
+    pooled = [site for site in sites if site.donor_pool is not None]
     expected_titles = (
         [catalogue.project("aaot").name]
         + [f"Results at a glance: {s.name}" for s in sites]
         + [f"{ind.label}: {site.name}" if site else result for site, ind, result in order]
         + [f"{instrument.short_name} sustainability profile: {site.name}" for instrument, site in profiles]
+        + [f"Against similar sites: {site.name}" for site in pooled]
         + [f"Facilitators and barriers: {site.name}" for site in registers]
         + ["Methods and caveats"]
     )
-    assert titles == expected_titles
+    # methods and caveats go on as many slides as they take at 14 pt (mhin_eval.deck), none cut
+    continued = len(titles) - len(expected_titles)
+    assert titles == expected_titles + ["Methods and caveats (continued)"] * continued
     # 8 indicators x 2 sites all have a result in the demo data, and every indicator pools: 2 + 16 + 8 + 1 + 1,
-    # plus a sustainability profile per site and instrument assessed and a findings slide per site.
-    assert len(slides) == 28 + len(profiles) + len(registers) and profiles and registers
+    # plus a sustainability profile per site and instrument assessed, a slide against similar sites per site
+    # with a donor pool and a findings slide per site.
+    assert len(slides) == 28 + len(profiles) + len(pooled) + len(registers) + continued and profiles and registers
+    assert pooled
     assert aaot_view.slide_count == len(slides)
 
     assert "Synthetic demo data" in all_text(slides[0]) and "Data to December 2024" in all_text(slides[0])
@@ -233,7 +239,9 @@ def test_sustainability_and_findings_slides_sit_beside_the_outcomes(aaot_deck, a
         assert shape_text(slide, "facilitators-heading") == f"Facilitators ({len(facilitators)})"
         assert shape_text(slide, "barriers-heading") == f"Barriers ({len(barriers)})"
         listed = shape_text(slide, "facilitators") + shape_text(slide, "barriers")
-        assert all(summary in listed for summary in rows["summary"]) or "more in the HTML report" in listed
+        notes = slide.notes_slide.notes_text_frame.text
+        assert all(summary in listed for summary in rows["summary"]) or "more in the speaker notes" in listed
+        assert all(summary in notes for summary in rows["summary"]), "every finding is in the slide's notes"
     report = export.report_html(aaot_view)
     for site in catalogue.sites_of("aaot"):
         assert f'id="findings-{site.id}"' in report
@@ -252,7 +260,7 @@ def test_glance_slide_lists_every_indicator_with_its_change(aaot_deck, aaot_view
 
 
 def test_methods_slide_states_methods_and_caveats(aaot_deck, aaot_view):
-    text = all_text(slides_of(aaot_deck)[-1])
+    text = "\n".join(all_text(s) for s in slides_of(aaot_deck) if s.shapes.title.text.startswith("Methods and caveats"))
     assert "AR(1)-corrected standard errors" in text and "DerSimonian–Laird" in text
     assert "paired mean difference" in text
     assert "Synthetic demo data" in text

@@ -47,11 +47,30 @@ def test_export_site_deck_suppressed(data_dir, tmp_path, capsys, catalogue):
     assert "suppressed view" in captured.out and "[100%] Deck ready" in captured.err
     slides = list(Presentation(io.BytesIO(out.read_bytes())).slides)
     # title + one glance slide + 7 indicators at one site (no pooling with one site) + a sustainability profile
-    # per instrument (the demo assesses Hull with each) + facilitators and barriers + methods
-    assert len(slides) == 1 + 1 + len(catalogue.indicators_of("aaot")) + len(catalogue.instruments) + 1 + 1
+    # per instrument (the demo assesses Hull with each) + facilitators and barriers, then methods and caveats on
+    # as many slides as they take at 14 pt
+    before = 1 + 1 + len(catalogue.indicators_of("aaot")) + len(catalogue.instruments) + 1
+    assert len(slides) > before
+    assert [s.shapes.title.text for s in slides[before:]] == (
+        ["Methods and caveats"] + ["Methods and caveats (continued)"] * (len(slides) - before - 1))
     assert slides[0].shapes.title.text == "Alcohol assertive outreach treatment: Hull"
     footers = [s for s in slides[1].shapes if s.name == "suppression marker"]
     assert footers and footers[0].text_frame.text == "Counts 1–7 suppressed"
+
+
+def test_export_deck_for_a_general_audience(data_dir, tmp_path, capsys):
+    out = tmp_path / "hull-public.pptx"
+    code = main(["--data-dir", data_dir, "export", "deck", "--project", "aaot", "--site", "hull", "--out", str(out),
+                 "--audience", "public"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "for a general audience" in captured.out
+    titles = [s.shapes.title.text for s in Presentation(io.BytesIO(out.read_bytes())).slides]
+    assert "Words used in these slides" in titles
+    with pytest.raises(SystemExit) as usage:
+        main(["--data-dir", data_dir, "export", "deck", "--project", "aaot", "--out", str(out), "--audience", "lay"])
+    assert usage.value.code == 2
+    assert "invalid choice: 'lay'" in capsys.readouterr().err
 
 
 def test_export_tables_csv_and_excel(data_dir, tmp_path, catalogue):

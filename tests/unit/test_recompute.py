@@ -9,10 +9,11 @@ import shutil
 import pandas as pd
 import pytest
 
-from mhin_eval import recompute, record, store_results, uploads
+from mhin_eval import evaluate, recompute, record, store_results, uploads
 from mhin_eval.access import Access, Role
 from mhin_eval.access.shown import Counts
 from mhin_eval.access.suppression import SuppressionRule
+from mhin_eval.analysis.results import AnalysisError
 from mhin_eval.catalogue import load_catalogue
 from mhin_eval.store import Store, seed
 
@@ -144,3 +145,42 @@ def test_fits_in_worker_processes_equal_fits_in_one(store, monkeypatch):
                             assert est_two.get(field) is None
                         else:
                             assert est_two[field] == pytest.approx(est_one[field], rel=1e-8, abs=1e-12), field
+
+
+def _close(one, two, path=""):
+    """Every number of two record JSONs within 1e-8 of each other (relative; 1e-12 absolute), all else equal."""
+    if isinstance(one, dict):
+        assert one.keys() == two.keys(), path
+        for key in one:
+            _close(one[key], two[key], f"{path}/{key}")
+    elif isinstance(one, list):
+        assert len(one) == len(two), path
+        for i, (a, b) in enumerate(zip(one, two, strict=True)):
+            _close(a, b, f"{path}[{i}]")
+    elif isinstance(one, float) and isinstance(two, float):
+        assert two == pytest.approx(one, rel=1e-8, abs=1e-12, nan_ok=True), path
+    else:
+        assert one == two, path
+
+
+def test_batched_and_single_fits_agree(store, monkeypatch):
+    """The records fitted in batches (worker processes, each given only its sites' rows) equal each site's
+    single fit on the whole project's rows, as a page computes it, to 1e-8."""
+    catalogue = store.catalogue
+    rule = SuppressionRule.from_catalogue(catalogue)
+    monkeypatch.setattr(recompute, "MIN_PARALLEL_FITS", 0)
+    for project in catalogue.project_ids:
+        series, participants = store.series(project=project), store.participants(project=project)
+        items = [(s.id, i.id) for s in catalogue.sites_of(project) for i in catalogue.indicators_of(project)]
+        batched = recompute.fit_records(catalogue, items, series, participants, workers=2)
+        for site_id, indicator_id in items:
+            site = catalogue.site(site_id)
+            indicator = catalogue.indicator(project, indicator_id)
+            try:
+                result = evaluate.site_result(series, participants, catalogue, site, indicator)
+            except AnalysisError as exc:
+                result = exc
+            for view in record.VIEWS:
+                single = record.describe(result, site, indicator, Counts(view == "suppressed", rule), 0)
+                _close(json.loads(recompute._json(single)), json.loads(batched[(site_id, indicator_id)][view]),
+                       f"{site_id}/{indicator_id}/{view}")
