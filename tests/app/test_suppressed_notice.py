@@ -7,7 +7,7 @@ import pytest
 
 from mhin_eval.catalogue import PROJECT_ROOT
 from tests.app.conftest import all_text, open_page, unescaped
-from tests.app.test_roles import EVALUATOR, HULL_USER, LEAD, SITE_USER_PAGES, signed_in  # noqa: F401 (fixture)
+from tests.app.test_roles import EVALUATOR, HULL_USER, LEAD, SITE_USER_PAGES
 
 PAGES = sorted(p.stem for p in (PROJECT_ROOT / "pages").glob("*.py"))
 NOTICE = "Small numbers suppressed"
@@ -40,14 +40,14 @@ def test_the_evaluators_suppressed_view_says_so_on_every_page_and_the_sidebar_ag
 
 @pytest.mark.parametrize(("email", "page"), [(LEAD, p) for p in LEAD_PAGES] + [(HULL_USER, p) for p in SITE_USER_PAGES],
                          ids=lambda v: v.split("@")[0] if "@" in v else v)
-def test_roles_that_only_see_suppressed_numbers_are_told_on_every_page(signed_in, email, page):  # noqa: F811
+def test_roles_that_only_see_suppressed_numbers_are_told_on_every_page(signed_in, email, page):
     at = open_page(signed_in(email), page)
     [notice] = notices(at)
     assert page in ONE_LINE or "only the evaluation team sees them unrounded" in notice
     assert NOTICE in all_text(at)
 
 
-def test_the_evaluator_signed_in_sees_no_notice_until_switching(signed_in):  # noqa: F811
+def test_the_evaluator_signed_in_sees_no_notice_until_switching(signed_in):
     at = open_page(signed_in(EVALUATOR), "overview")
     assert notices(at) == []
     at.sidebar.toggle(key="view:suppressed").set_value(True).run()
