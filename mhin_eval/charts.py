@@ -88,6 +88,20 @@ TITLE_CHARACTERS = 48
 SUBTITLE_CHARACTERS = 72
 
 
+#: Vertical room (pixels) of the title block: above the title, a title line, the gap to the subtitle, a subtitle
+#: line, and the room between the block and the plot (half a top tick label and a clear gap).
+TITLE_PAD, TITLE_LINE, SUBTITLE_GAP, SUBTITLE_LINE, TITLE_CLEARANCE = 14, 24, 9, 17, 20
+
+
+def title_margin(title_lines: int, subtitle_lines: int) -> int:
+    """The top margin that holds a title of ``title_lines`` and a subtitle of ``subtitle_lines`` above the plot
+    without touching its top tick label (the title is pinned to the top of the figure, see base_layout)."""
+    if not title_lines:
+        return 30
+    return (TITLE_PAD + TITLE_LINE * title_lines + (SUBTITLE_GAP + SUBTITLE_LINE * subtitle_lines if subtitle_lines else 0)
+            + TITLE_CLEARANCE)
+
+
 def base_layout(
     title: str = "", *, height: int = 420, y_title: str = "", x_title: str = "", subtitle: str = ""
 ) -> dict:
@@ -95,30 +109,38 @@ def base_layout(
 
     Titles are plain text (site names and labels from the catalogue or a file: mhin_eval.text), shown as their
     characters. ``subtitle`` sits under the title in grey. Plotly does not wrap text, so a long title or
-    subtitle is wrapped to fit a half-width column (two sites side by side); the top margin grows with the lines.
+    subtitle is wrapped to fit a half-width column (two sites side by side). The title is pinned to the top of
+    the figure (plotly's default centres it in the top margin, so a subtitle grows down into the plot) and the
+    top margin grows with its lines (title_margin).
     """
     title = wrap_text(title, TITLE_CHARACTERS)
     subtitle = wrap_text(subtitle, SUBTITLE_CHARACTERS)
     x_title, y_title = chart_text(x_title), chart_text(y_title)
     title_lines = title.count("<br>") + 1 if title else 0
     subtitle_lines = subtitle.count("<br>") + 1 if subtitle else 0
-    top = (60 if title else 30) + 24 * max(title_lines - 1, 0) + 20 * subtitle_lines
     return dict(
         title=dict(
-            text=title, x=0, xanchor="left", pad=dict(l=12), font=dict(size=18, color=NHS_TEXT),
+            # Plotly centres a title's lines on where one line would be, so "top" needs half a line more per line.
+            text=title, x=0, xanchor="left", y=1, yref="container", yanchor="top",
+            pad=dict(l=12, t=TITLE_PAD + TITLE_LINE * max(title_lines - 1, 0) // 2),
+            font=dict(size=18, color=NHS_TEXT),
             subtitle=dict(text=subtitle, font=dict(size=13, color=NHS_DARK_GREY)),
         ),
         font=dict(family=FONT_FAMILY, size=14, color=NHS_TEXT),
         paper_bgcolor="white",
         plot_bgcolor="white",
         height=height,
-        margin=dict(l=60, r=30, t=top, b=50),
+        margin=dict(l=60, r=30, t=title_margin(title_lines, subtitle_lines), b=50),
         colorway=list(SERIES_COLOURS),
         hoverlabel=dict(font=dict(family=FONT_FAMILY, size=13)),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
         xaxis=dict(title=x_title, showgrid=False, linecolor=NHS_MID_GREY, ticks="outside"),
         yaxis=dict(title=y_title, gridcolor=NHS_PALE_GREY, zeroline=False, linecolor=NHS_MID_GREY),
     )
+
+
+#: Longest line of a coverage row's label ("site · indicator"), in characters.
+COVERAGE_LABEL_CHARACTERS = 44
 
 
 def coverage_heatmap(coverage: pd.DataFrame, title: str = "Data coverage") -> go.Figure:
@@ -137,7 +159,7 @@ def coverage_heatmap(coverage: pd.DataFrame, title: str = "Data coverage") -> go
     frame["period"] = pd.to_datetime(frame["period"])
     site_label = frame["site_label"] if "site_label" in frame else frame["site"]
     indicator_label = frame["indicator_label"] if "indicator_label" in frame else frame["indicator"]
-    frame["row"] = (site_label.astype(str) + " · " + indicator_label.astype(str)).map(chart_text)
+    frame["row"] = site_label.astype(str) + " · " + indicator_label.astype(str)
     months = pd.date_range(frame["period"].min(), frame["period"].max(), freq="MS")
     present = (
         frame.assign(present=1)
@@ -148,14 +170,18 @@ def coverage_heatmap(coverage: pd.DataFrame, title: str = "Data coverage") -> go
     )
     n_missing = (present == 0).sum(axis=1)
     hover = [
-        [f"{row}<br>{m:%b %Y}: {'data' if v else 'missing'}" for m, v in zip(months, present.loc[row], strict=True)]
+        [f"{chart_text(row)}<br>{m:%b %Y}: {'data' if v else 'missing'}" for m, v in zip(months, present.loc[row], strict=True)]
         for row in present.index
     ]
+    # Long site and indicator names wrapped (plotly does not wrap), so the months keep most of the width.
+    row_labels = [wrap_text(f"{r} ({n} missing)" if n else r, COVERAGE_LABEL_CHARACTERS)
+                  for r, n in zip(present.index, n_missing, strict=True)]
+    lines = max(label.count("<br>") + 1 for label in row_labels)  # every row is as tall as the tallest
     fig.add_trace(
         go.Heatmap(
             z=present.values,
             x=months,
-            y=[f"{r} ({n} missing)" if n else r for r, n in zip(present.index, n_missing, strict=True)],
+            y=row_labels,
             colorscale=[[0, "white"], [0.5, "white"], [0.5, NHS_BLUE], [1, NHS_BLUE]],
             zmin=0,
             zmax=1,
@@ -166,7 +192,7 @@ def coverage_heatmap(coverage: pd.DataFrame, title: str = "Data coverage") -> go
             hoverinfo="text",
         )
     )
-    layout = base_layout(title, height=max(220, 28 * len(present) + 110))
+    layout = base_layout(title, height=max(220, (12 + 17 * lines) * len(present) + 110))
     layout["margin"]["l"] = 20
     layout["yaxis"].update(automargin=True, gridcolor="white")
     layout["xaxis"].update(dtick="M12", tickformat="%Y")
@@ -273,13 +299,33 @@ def _num(value, unit: str = "") -> str:
     return f"{text} {unit}".strip() if unit else text
 
 
+#: Pixels between the plot's bottom edge and a legend hung under it: below the tick labels, or below the tick
+#: labels and the x-axis title.
+LEGEND_DROP, LEGEND_DROP_TITLED = 34, 70
+LEGEND_ROW = 24
+
+
+def _legend_entries(fig: go.Figure) -> int:
+    """How many entries the figure's legend has: the lines to keep for it where each may need a line of its own."""
+    return sum(1 for t in fig.data if t.showlegend is not False and t.name) or 1
+
+
 def _legend_below(layout: dict, rows: int = 1) -> dict:
-    """Legend in a row under the chart (so it never covers titles, badges or data)."""
+    """Legend under the x axis's tick labels and title, growing downwards into ``rows`` lines kept for it.
+
+    Hung from the plot in pixels (paper coordinates scaled by the plot's height) rather than stood on the
+    figure's bottom edge: a legend whose entries wrap onto more lines than expected (in a half-width column each
+    may take a line of its own) then runs into spare room below, never up into the tick labels or the axis
+    title. The figure grows by the room it gets, so the plot keeps its height."""
+    drop = LEGEND_DROP_TITLED if layout["xaxis"].get("title") else LEGEND_DROP
+    bottom = drop + LEGEND_ROW * rows + 8
+    layout["height"] += max(bottom - layout["margin"]["b"], 0)
+    layout["margin"]["b"] = max(bottom, layout["margin"]["b"])
+    plot_height = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
     layout["legend"] = dict(
-        orientation="h", x=0, xanchor="left", y=0, yanchor="bottom", yref="container",
+        orientation="h", x=0, xanchor="left", yref="paper", y=-drop / plot_height, yanchor="top",
         font=dict(size=13), traceorder="normal",
     )
-    layout["margin"]["b"] = layout["margin"]["b"] + 10 + 24 * rows
     return layout
 
 
@@ -488,19 +534,14 @@ def its_chart(
         subtitle = result.warnings[-1]
     # Room for a legend entry per line: in a narrow column (two sites side by side) each entry takes a line
     # of its own, and a legend given fewer lines than that overlaps the axis labels.
-    legend_rows = len(fig.data)
+    legend_rows = _legend_entries(fig)
     layout = base_layout(
         title, height=460 + 24 * (legend_rows - 2), y_title=axis_title(y_title, unit), x_title="" if dates else "Period",
         subtitle=subtitle or "",
     )
     layout["yaxis"].update(rangemode="tozero" if (treated["observed"] >= 0).all() else "normal")
     _percent_axis(layout, unit)
-    layout = _legend_below(layout, rows=legend_rows)
-    # Hang the legend just under the axis labels (a fixed distance in pixels: the height is fixed, only the
-    # width varies), so that where the entries fit on fewer lines the spare room is below it, not above.
-    plot_height = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
-    layout["legend"].update(yref="paper", y=-(34 if dates else 62) / plot_height, yanchor="top")
-    fig.update_layout(**layout)
+    fig.update_layout(**_legend_below(layout, rows=legend_rows))
     return fig
 
 
@@ -880,7 +921,7 @@ def prepost_chart(
     layout = base_layout(title, height=440, y_title=axis_title(y_title, unit), subtitle=subtitle)
     # Room beside the boxes for the "mean" labels, also in a half-width column.
     layout["xaxis"].update(type="category", categoryorder="array", categoryarray=labels, range=[-0.95, 1.95])
-    fig.update_layout(**_legend_below(layout))
+    fig.update_layout(**_legend_below(layout, rows=_legend_entries(fig)))
     return fig
 
 
@@ -996,7 +1037,7 @@ def group_rates_chart(rates, *, title: str = "", unit: str = "per 100,000", refe
     upper = table.loc[has_rate, "ci_high"].max() if has_rate.any() else 1.0
     layout["xaxis"].update(range=[0, 1.08 * upper], showgrid=True, gridcolor=NHS_PALE_GREY, rangemode="tozero")
     layout["margin"]["l"] = 20
-    fig.update_layout(**_legend_below(layout))
+    fig.update_layout(**_legend_below(layout, rows=_legend_entries(fig)))
     return fig
 
 
@@ -1059,7 +1100,7 @@ def rate_ratio_chart(ratios, *, title: str = "", reference: str = "") -> go.Figu
     layout["xaxis"].update(type="log", range=[low_edge, high_edge], tickvals=_log_ticks(10**low_edge, 10**high_edge),
                            showgrid=False)
     layout["margin"]["l"] = 20
-    fig.update_layout(**_legend_below(layout))
+    fig.update_layout(**_legend_below(layout, rows=_legend_entries(fig)))
     return fig
 
 

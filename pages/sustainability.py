@@ -26,15 +26,16 @@ if not cat.instruments or not sites:
             else "You have no site to show.")
     st.stop()
 
+# The sidebar's select shows the short name (the full one does not fit its width); the page names it in full.
 instrument_id = state.choose("Instrument", cat.instrument_ids, "instrument", container=st.sidebar,
-                             format_func=lambda i: f"{cat.instrument(i).short_name}: {cat.instrument(i).name}")
+                             format_func=lambda i: cat.instrument(i).short_name)
 instrument = cat.instrument(instrument_id)
 limit = implementation.threshold()
 names = {s.id: s.name for s in sites}
 shown_counts = analyses.counts()
 summary = implementation.summary(instrument.id, access.scope)
 scored = {s.site: s for s in summary.sites if s.site in names}
-st.caption(plain(f"{instrument.description} Source: {instrument.citation}."))
+st.caption(plain(f"{instrument.name} ({instrument.short_name}). {instrument.description} Source: {instrument.citation}."))
 
 items = components.details_on_demand(plain(f"The {instrument.short_name}'s domains and items"),
                                      key=f"items-{instrument.id}")
@@ -87,8 +88,10 @@ if tab := tabs.get("Domain profile"):
             if by_round.open:
                 shown = site_rows.assign(
                     Round=pd.to_datetime(site_rows["assessment_date"]).dt.strftime("%b %Y"),
+                    mean=["" if pd.isna(m) else fmt_number(m) for m in site_rows["mean"]],
                     CI=["" if pd.isna(lo) else f"{lo:.2f} to {hi:.2f}"
                         for lo, hi in zip(site_rows["ci_low"], site_rows["ci_high"], strict=True)],
+                    n_respondents=[shown_counts.n(n) for n in site_rows["n_respondents"]],
                 )
                 columns = {"label": "Domain", "n_respondents": "Respondents", "mean": "Mean", "CI": "95% CI",
                            "suppressed": f"Not shown (fewer than {limit})", "lowest": "Lowest"}
@@ -145,9 +148,10 @@ if tab := tabs.get("Latest round at each site"):
             if shown_counts.suppressed:
                 table["respondents"] = table["respondents"].map(shown_counts.n)
             scores = [c for c in table.columns if c not in ("site", "round", "respondents")]
-            table[scores] = table[scores].apply(pd.to_numeric, errors="coerce")
-            st.dataframe(table.rename(columns={"site": "Site", "round": "Round", "respondents": "Respondents"})
-                         .style.format("{:.1f}", subset=scores, na_rep="not shown"), hide_index=True)
+            table[scores] = table[scores].apply(pd.to_numeric, errors="coerce").apply(
+                lambda column: column.map(lambda v: "" if pd.isna(v) else f"{v:.1f}"))
+            st.dataframe(table.rename(columns={"site": "Site", "round": "Round", "respondents": "Respondents"}),
+                         hide_index=True)
             st.caption(f"Mean scores ({instrument.scale_text}); empty where fewer than {limit} respondents answered.")
 
 if tab := tabs.get("Facilitators and barriers"):

@@ -124,4 +124,4 @@ if access.can_rollback:
                                              progress=many_sites.results_progress())
             st.success(plain(result.summary()))
     with st.expander("Audit log (logins, uploads, rollbacks, downloads)"):
-        st.dataframe(store.audit_log(limit=200), hide_index=True)
+        st.dataframe(store.audit_log(limit=200).rename(columns=str.capitalize), hide_index=True)

@@ -67,6 +67,28 @@ class Counts:
             return text
         return _RESPONDENTS.sub(lambda m: self.rule.show(float(m.group(0).replace(",", ""))), text)
 
+    def short_notice(self) -> str | None:
+        """:meth:`notice` in one line, for a page with no room for all of it (a slide); None when not suppressed."""
+        if not self.suppressed:
+            return None
+        return (f"Small numbers suppressed: counts from 1 to {self.threshold} show as *, others are rounded to the "
+                f"nearest {self.rule.round_to}, so that no one can be recognised.")
+
+    def notice(self, *, evaluator: bool) -> str | None:
+        """What a suppressed view says at the top of every page: which numbers are hidden or rounded, and why
+        (for the ``evaluator``'s own switch, or because the reader's role only sees suppressed numbers);
+        None when nothing is suppressed."""
+        if not self.suppressed:
+            return None
+        who = ("You switched on “Show what others see”: this is the view of programme leads and partner sites."
+               if evaluator else
+               "Programme leads and partner sites see suppressed numbers; only the evaluation team sees them "
+               "unrounded.")
+        return (f"**Small numbers suppressed.** Counts from 1 to {self.threshold} show as *, other counts are "
+                f"rounded to the nearest {self.rule.round_to}, and rates, shares and means per person are worked "
+                "out from the rounded counts, so that no one can be recognised from a small number (NHS Digital's "
+                f"disclosure control). Individual people's values are not shown. {who}")
+
     def per_person(self, total: float | None, people: int | None) -> float | None:
         """A mean count per person as a suppressed view shows it: rounded total over rounded people."""
         if total is None or not people:

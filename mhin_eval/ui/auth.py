@@ -12,6 +12,7 @@ import streamlit as st
 
 from mhin_eval.access import Access, AccessPolicy, PolicyError, Role, load_policy
 from mhin_eval.access.policy import policy_path
+from mhin_eval.access.shown import Counts
 from mhin_eval.text import plain
 from mhin_eval.ui import context
 
@@ -19,6 +20,11 @@ SUPPRESSED_VIEW_KEY = "view:suppressed"
 LOCAL_NOTICE = (
     "Local single-user mode: no login is configured, so you are an evaluator who sees every site and "
     "unsuppressed numbers. Configure `[auth]` in `.streamlit/secrets.toml` to require NHS login."
+)
+LOCAL_SUPPRESSED_NOTICE = (
+    "Local single-user mode: no login is configured, so you are an evaluator who sees every site; small numbers "
+    "are suppressed while “Show what others see” is on. Configure `[auth]` in `.streamlit/secrets.toml` to "
+    "require NHS login."
 )
 
 
@@ -112,6 +118,11 @@ def page_access(*, real_published: bool = False, notices: bool = True) -> Access
     _identity_sidebar(access)
     if notices:
         context.show_data_notices(real_published=real_published)
+    counts = Counts.for_access(access, context.catalogue())
+    if counts.suppressed and notices:
+        st.info(counts.notice(evaluator=access.role is Role.EVALUATOR), icon=":material/visibility_off:")
+    elif counts.suppressed:  # a page that draws its own markers (the slide) still says so, in one line
+        st.caption(counts.short_notice())
     return access
 
 
@@ -132,7 +143,7 @@ def _site_names(access: Access) -> str:
 def _identity_sidebar(access: Access) -> None:
     with st.sidebar:
         if access.local:
-            st.caption(LOCAL_NOTICE)
+            st.caption(LOCAL_SUPPRESSED_NOTICE if access.suppressed else LOCAL_NOTICE)
         else:
             scope = "all sites" if access.sites is None else _site_names(access)
             st.caption(f"Signed in as **{plain(access.user)}** · {access.role} · {plain(scope)}")

@@ -245,13 +245,15 @@ def freshness_table(freshness: pd.DataFrame) -> pd.DataFrame:
     cat = context.catalogue()
     names = {s.id: s.name for s in cat.sites}
     projects = {p.id: p.short_name for p in cat.projects}
+    # Published statistics belong to no one project or site: they cover every organisation in the file.
     frame = pd.DataFrame(
         {
-            "Project": freshness["project"].map(projects).fillna(freshness["project"]),
-            "Site": freshness["site"].map(names).fillna(freshness["site"]),
+            "Project": freshness["project"].map(projects).fillna(freshness["project"]).fillna("All projects"),
+            "Site": freshness["site"].map(names).fillna(freshness["site"]).fillna("All organisations in the file"),
             "Data": freshness["kind"].map({"series": "Monthly indicators", "participants": "Participant records",
                                            "sustainability": "Sustainability assessments",
-                                           "findings": "Implementation findings"})
+                                           "findings": "Implementation findings",
+                                           "published": "Published statistics"})
             .fillna(freshness["kind"]),
             "Latest month": pd.to_datetime(freshness["latest_period"]).dt.strftime("%b %Y"),
             "Rows": freshness["n_rows"],

@@ -4,40 +4,20 @@ Also each page's own <title> and an accessible name on every chart."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
-from mhin_eval.catalogue import PROJECT_ROOT, load_catalogue
+from mhin_eval.catalogue import PROJECT_ROOT
 from tests.browser.conftest import assert_no_exception, wait_for_app
 from tests.browser.npm import npm_ci
 from tests.browser.serving import open_tab
+from tests.browser.views import menu, views
 
 pytestmark = pytest.mark.browser
 
 AXE_DIR = Path(__file__).parent / "axe"
 BLOCKING = ("serious", "critical")
-
-
-def _menu() -> list[tuple[str, str]]:
-    """(url path, title) of every page in app.py's registry, read from its source (importing it runs the app)."""
-    tree = ast.parse((PROJECT_ROOT / "app.py").read_text(encoding="utf-8"))
-    pages = next(n.value for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "PAGES")
-    return [(ast.literal_eval(e.elts[4]), ast.literal_eval(e.elts[2])) for e in pages.elts]
-
-
-def _views() -> list[tuple[str, str]]:
-    """Every page, and the project and site pages once per project (their tabs follow the project's data)."""
-    cat = load_catalogue()
-    views = [("" if path == "home" else path, title) for path, title in _menu()]
-    views += [(f"project?project={p.id}", "Projects") for p in cat.projects[1:]]
-    firsts = {}
-    for site in cat.sites:
-        if not site.is_comparison:
-            firsts.setdefault(site.project, site.id)
-    views += [(f"site?site={s}", "Sites") for s in list(firsts.values())[1:]]
-    return views
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +52,10 @@ def _check(pg, axe_source: str, where: str) -> list[str]:
 
 
 def test_every_page_is_covered():
-    assert {p for p, _ in _menu()} >= {p.stem for p in (PROJECT_ROOT / "pages").glob("*.py")}
+    assert {p for p, _ in menu()} >= {p.stem for p in (PROJECT_ROOT / "pages").glob("*.py")}
 
 
-@pytest.mark.parametrize(("path", "title"), _views(), ids=lambda v: v or "home")
+@pytest.mark.parametrize(("path", "title"), views(), ids=lambda v: v or "home")
 def test_no_serious_or_critical_axe_violation_on_any_page_or_tab(app_url, small_screen, axe_source, path, title):
     pg = small_screen
     pg.goto(f"{app_url}/{path}")

@@ -4,7 +4,7 @@ import pytest
 
 from mhin_eval.catalogue import PROJECT_ROOT
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
-from tests.browser.serving import open_tab
+from tests.browser.serving import open_tab, wait_until_drawn
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +44,8 @@ def test_deep_link_opens_the_chosen_site_and_indicator(app_url, page, artifacts_
     ("project?project=parent-cbt", {"Outcomes over time": 2, "Uptake": 2, "Before and after": 2,
                                     "Facilitators and barriers": 0}),
     ("site?site=manchester", {"Change at go-live (time series)": 1, "Statistical process control": 1,
-                              "Against similar sites": 2, "Facilitators and barriers": 0}),
+                              "Equity by ethnicity": 2, "Against similar sites": 2, "Trust context": 0,
+                              "Facilitators and barriers": 0}),
 ])
 def test_each_tab_draws_its_charts_when_opened_and_the_url_keeps_it(app_url, page, artifacts_dir, path, tabs):
     page.goto(f"{app_url}/{path}")
@@ -60,4 +61,23 @@ def test_each_tab_draws_its_charts_when_opened_and_the_url_keeps_it(app_url, pag
     page.reload()  # a copied link opens the same tab
     wait_for_app(page, min_charts=0)
     assert page.get_by_role("tab", selected=True).inner_text() == list(tabs)[-1]
+    assert page.errors == []
+
+
+def test_every_menu_link_goes_where_it_says_and_home_opens_home(app_url, page):
+    """The sidebar's links point at their own pages from any page (Home at the app's root, not at the page
+    being shown), and a click on Home from a site page shows the home page."""
+    from tests.browser.views import menu
+
+    page.goto(f"{app_url}/site?site=manchester")
+    wait_for_app(page, min_charts=1)
+    links = page.get_by_test_id("stPageLink-NavLink")
+    labels = [text.split("\n")[-1] for text in links.all_inner_texts()]  # the icon's ligature name comes first
+    hrefs = dict(zip(labels, links.evaluate_all("els => els.map(e => e.href)"), strict=True))
+    assert hrefs == {title: f"{app_url}/{'' if path == 'home' else path}" for path, title in menu()}
+    links.nth(labels.index("Home")).click()
+    wait_until_drawn(page, min_charts=1, not_title="Manchester")
+    assert page.locator("h1").first.inner_text().strip() == "MHIN evaluation dashboard"
+    assert page.get_by_text("Projects and sites").is_visible()
+    assert page.url.rstrip("/") == app_url
     assert page.errors == []
