@@ -89,11 +89,13 @@ def test_site_page_builds_a_deck_with_progress(app, seeded_dir, catalogue):
     at.button(key="export-aaot-hull-build").click().run()
     assert not at.exception, [e.value for e in at.exception]
     # title + results at a glance + one slide per indicator at one site + a sustainability profile per
-    # instrument (the demo assesses Hull with each) + facilitators and barriers + methods and caveats (on as many
-    # slides as they take at 14 pt)
+    # instrument (the demo assesses Hull with each) + against similar sites (Hull has a donor pool) + facilitators
+    # and barriers + methods and caveats (on as many slides as they take at 14 pt)
     view = export.collect(Store(seeded_dir, catalogue=catalogue), catalogue, "aaot", site="hull",
                           access=Access.local_evaluator())
-    slides = 1 + 1 + len(catalogue.indicators_of("aaot")) + len(catalogue.instruments) + 1 + len(deck.methods_pages(view))
+    assert len(view.synth) == 1
+    slides = (1 + 1 + len(catalogue.indicators_of("aaot")) + len(catalogue.instruments) + 1 + 1
+              + len(deck.methods_pages(view)))
     statuses = [e for e in at.get("status") if "Slide deck ready" in str(e.proto.label)]
     assert statuses and f"{slides} slides" in statuses[0].proto.label
     assert any("Deck ready" in str(p.proto.text) for p in at.get("progress"))
