@@ -1,5 +1,5 @@
-"""The site page's "Against similar sites" tab in a real headless Chromium, as the evaluation team (local mode)
-and as a partner site's signed-in user: charts drawn, the robustness table shown with the numbers a fresh fit
+"""The site page's "Against similar sites" tab in a real headless Chromium, as the evaluation team (local mode),
+a signed-in programme lead and a partner site's signed-in user: charts drawn, the robustness table shown with the numbers a fresh fit
 of the demo data gives, and a partner site's donors only as anonymised weights."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from mhin_eval.catalogue import PROJECT_ROOT
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 from tests.browser.oidc_fixture import log_in
 from tests.browser.serving import open_tab
-from tests.browser.test_login import SITE_USER, auth_app_url  # noqa: F401 (the signed-in app, a fixture)
+from tests.browser.test_login import LEAD, SITE_USER, auth_app_url  # noqa: F401 (the signed-in app, a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -103,4 +103,23 @@ def test_partner_site_user_sees_the_table_and_anonymised_donors(auth_app_url, pa
     assert "hull-donor" not in main, "a partner site's donors are never named to a site user"
     assert page.get_by_role("tabpanel").filter(visible=True).locator('[data-testid="stPlotlyChart"]').count() == 0
     screenshot(page, artifacts_dir / "site-against-similar-sites-partner.png")
+    assert page.errors == [], "\n".join(page.errors)
+
+
+def test_programme_lead_sees_the_table_and_named_donors_without_the_charts(auth_app_url, page, artifacts_dir,  # noqa: F811
+                                                                           catalogue):
+    log_in(page, auth_app_url, LEAD, timeout=TAB_TIMEOUT)
+    page.goto(f"{auth_app_url}/site?site=hull")
+    wait_for_app(page, min_charts=1, timeout=TAB_TIMEOUT)
+    open_tab(page, SECTION, timeout=TAB_TIMEOUT)
+    rows = robustness_rows(page)
+    assert_no_exception(page)
+    for method, effect in expected_effects(catalogue, "hull").items():
+        assert rows[method][0] == effect, method
+    text = panel_text(page)
+    assert re.search(r"Built (mostly|from a spread of donors:?) .*hull-donor-\d+ \(\d+%\)", text), \
+        "a programme lead sees every site, so donors are named"
+    assert "shown to the evaluation team only" in text
+    assert page.get_by_role("tabpanel").filter(visible=True).locator('[data-testid="stPlotlyChart"]').count() == 0
+    screenshot(page, artifacts_dir / "site-against-similar-sites-lead.png")
     assert page.errors == [], "\n".join(page.errors)
