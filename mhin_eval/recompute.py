@@ -16,7 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
+import sys
 import time
+import types
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -176,10 +179,20 @@ class WorkerPool:
         self._pool: ProcessPoolExecutor | None = None
 
     def get(self) -> ProcessPoolExecutor:
+        """The pool, with every worker started now. A new worker imports the parent's ``__main__`` module
+        (multiprocessing's spawn preparation); under Streamlit that is the page script, which must not run in a
+        worker, so the workers are started while ``__main__`` is an empty module."""
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["mhin_eval.recompute"])
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            main = sys.modules.get("__main__")
+            sys.modules["__main__"] = types.ModuleType("__main__")
+            try:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+                for started in [self._pool.submit(os.getpid) for _ in range(self.workers)]:
+                    started.result()
+            finally:
+                sys.modules["__main__"] = main
         return self._pool
 
     def close(self) -> None:

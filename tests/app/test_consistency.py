@@ -260,12 +260,13 @@ def test_against_similar_sites_is_the_same_on_every_surface(app, seeded_dir, vie
 
             slide = slides[f"Against similar sites: {r.site_name}"]
             shapes = {shape.name: shape for shape in slide.shapes}
-            table = shapes["robustness table"].table
-            cells = [[c.text for c in row.cells] for row in table.rows]
-            numbers = expected[["Method", "Effect", "95% CI"]]
-            assert cells == [list(numbers.columns)] + numbers.values.tolist()
-            assert all(q in shapes["finding"].text_frame.text for q in expected["What the number is"])
-            assert shapes["finding"].text_frame.text.startswith(sc.sentence)
+            notes = slide.notes_slide.notes_text_frame.text
+            beside = shapes["robustness"].text_frame.text
+            for method, effect, ci in expected[["Method", "Effect", "95% CI"]].itertuples(index=False):
+                line = f"{method}: {effect}" + (f" (95% CI {ci})" if ci != "—" else "")
+                assert line in beside.splitlines() and line in notes
+            assert all(q in notes for q in expected["What the number is"])
+            assert shapes["finding"].text_frame.text == sc.sentence
             assert "chart" in shapes, "the evaluator's deck draws the site against its synthetic control"
 
             section = report[report.index(f'id="synth-{r.site}"'):]

@@ -15,7 +15,7 @@ import pytest
 from mhin_eval.catalogue import DEFAULT_CATALOGUE, PROJECT_ROOT
 from mhin_eval.store import Store, StoreUnavailable
 from tests.app.conftest import all_text, open_details, open_page, unescaped
-from tests.app.test_roles import HULL_USER, signed_in  # noqa: F401  (the fixture)
+from tests.app.test_roles import HULL_USER
 
 LEAD = "lee.lead@mhin.nhs.uk"
 EVALUATOR = "eve.evaluator@mhin.nhs.uk"

@@ -149,7 +149,7 @@ def test_the_demo_store_alone_keeps_the_plain_synthetic_notice(app):
 
 
 def test_a_site_user_sees_only_their_site(real_app, tmp_path, monkeypatch):
-    from tests.app.test_roles import AUTH
+    from tests.app.conftest import AUTH
 
     policy = tmp_path / "policy.toml"
     policy.write_text('[[users]]\ndomain = "hey.nhs.uk"\nrole = "site"\nsites = ["hull"]\n', encoding="utf-8")

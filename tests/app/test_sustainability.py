@@ -92,7 +92,7 @@ def test_findings_sit_beside_outcomes_on_project_and_site_pages(app, page, query
 
 
 def test_site_user_sees_only_their_own_sites_assessments(app, tmp_path, monkeypatch):
-    from tests.app.test_roles import AUTH, POLICY
+    from tests.app.conftest import AUTH, POLICY
 
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY, encoding="utf-8")

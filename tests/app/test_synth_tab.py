@@ -124,6 +124,7 @@ def test_a_site_users_exports_name_no_partner_donor(seeded_dir, catalogue):
     slide_text = "\n".join(shape.text_frame.text if shape.has_text_frame else
                            "\n".join(c.text for row in shape.table.rows for c in row.cells) if shape.has_table else ""
                            for slide in deck.slides for shape in slide.shapes)
+    slide_text += "\n".join(slide.notes_slide.notes_text_frame.text for slide in deck.slides)  # weights: notes
     for surface in (report, tables, slide_text):
         assert DONOR_ID.findall(surface) == []
         assert "Donor A (" in surface

@@ -47,9 +47,10 @@ def test_export_site_deck_suppressed(data_dir, tmp_path, capsys, catalogue):
     assert "suppressed view" in captured.out and "[100%] Deck ready" in captured.err
     slides = list(Presentation(io.BytesIO(out.read_bytes())).slides)
     # title + one glance slide + 7 indicators at one site (no pooling with one site) + a sustainability profile
-    # per instrument (the demo assesses Hull with each) + facilitators and barriers, then methods and caveats on
-    # as many slides as they take at 14 pt
-    before = 1 + 1 + len(catalogue.indicators_of("aaot")) + len(catalogue.instruments) + 1
+    # per instrument (the demo assesses Hull with each) + against similar sites (Hull's donor pool) + facilitators
+    # and barriers, then methods and caveats on as many slides as they take at 14 pt
+    before = 1 + 1 + len(catalogue.indicators_of("aaot")) + len(catalogue.instruments) + 1 + 1
+    assert "Against similar sites: Hull" in [s.shapes.title.text for s in slides[:before]]
     assert len(slides) > before
     assert [s.shapes.title.text for s in slides[before:]] == (
         ["Methods and caveats"] + ["Methods and caveats (continued)"] * (len(slides) - before - 1))

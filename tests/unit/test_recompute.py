@@ -184,3 +184,25 @@ def test_batched_and_single_fits_agree(store, monkeypatch):
                 single = record.describe(result, site, indicator, Counts(view == "suppressed", rule), 0)
                 _close(json.loads(recompute._json(single)), json.loads(batched[(site_id, indicator_id)][view]),
                        f"{site_id}/{indicator_id}/{view}")
+
+
+def test_worker_processes_never_run_the_page_script_that_started_them(tmp_path, monkeypatch):
+    """Under Streamlit ``__main__`` is the page script: a worker that imported it would run the app."""
+    import os
+    import sys
+    import types
+
+    marker = tmp_path / "ran"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'w').write('the page script ran in a worker')\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    pool = recompute.WorkerPool(2)
+    try:
+        pids = {pool.get().submit(os.getpid).result() for _ in range(4)}
+    finally:
+        pool.close()
+    assert os.getpid() not in pids and pids
+    assert not marker.exists()
+    assert sys.modules["__main__"] is page
