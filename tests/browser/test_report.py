@@ -29,13 +29,14 @@ def test_report_draws_every_chart_offline(browser, report_store, catalogue, arti
     requests = []
     context.route("**/*", lambda route: (requests.append(route.request.url), route.continue_()
                                          if route.request.url.startswith("file://") else route.abort()))
+    charts_synth = sum((s.figure is not None) + (s.placebo is not None) for s in view.synth)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.goto(path.as_uri(), wait_until="load")
         page.wait_for_function(
-            f"document.querySelectorAll('div[id^=\"chart-\"] .main-svg').length >= {len(view.items)}",
+            f"document.querySelectorAll('div[id^=\"chart-\"] .main-svg').length >= {len(view.items) + charts_synth}",
             timeout=60_000,
         )
         drawn = page.evaluate(
@@ -48,7 +49,9 @@ def test_report_draws_every_chart_offline(browser, report_store, catalogue, arti
     finally:
         context.close()
 
-    assert [d["id"] for d in drawn] == [f"chart-{item.key}" for item in view.items]
+    synth = [f"chart-{key}-{section.site.id}" for section in view.synth for key, figure
+             in (("synth", section.figure), ("placebo", section.placebo)) if figure is not None]
+    assert [d["id"] for d in drawn] == [f"chart-{item.key}" for item in view.items] + synth
     assert all(d["traces"] > 0 and d["width"] > 300 for d in drawn), [d for d in drawn if not d["traces"]]
     assert not errors, errors
     assert all(url.startswith("file://") for url in requests), [u for u in requests if not u.startswith("file://")]
