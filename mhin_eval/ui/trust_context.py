@@ -5,6 +5,8 @@ came from. They describe the whole trust, so they are shown beside the project's
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -30,10 +32,13 @@ def context_indicators(project: str, site: Site) -> list[tuple[Indicator, pd.Dat
     return [(i, part.sort_values("period")) for i in wanted if len(part := rows[rows["indicator"] == i.id])]
 
 
+NHS = re.compile(r"\bNhs\b")  # names are published in capitals; title case would write "Nhs"
+
+
 def _organisations(site: Site) -> str:
     """The site's acute trust(s) by name (data/organisations.csv), else its trust name."""
     names = dict(zip(*(load_organisations()[c] for c in ("code", "name")), strict=False))
-    trusts = [f"{names.get(code, code).title()} ({code})" for code in site.acute_trusts]
+    trusts = [f"{NHS.sub('NHS', names.get(code, code).title())} ({code})" for code in site.acute_trusts]
     return ", ".join(trusts) or site.trust_name or site.name
 
 
