@@ -1,5 +1,7 @@
-"""The caterpillar plot: every site's headline result ranked, for a roll-out with too many sites for a forest
-plot with a row each or an ITS chart each. Kept apart from mhin_eval.charts (already long), in its template."""
+"""Charts for a roll-out with too many sites for a row or a chart each: the caterpillar plot (every site's
+headline result ranked, instead of a forest plot or an ITS chart each) and the share of sites with data per
+indicator and month (instead of a coverage row each). Kept apart from mhin_eval.charts (already long), in its
+template."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import plotly.graph_objects as go
 from mhin_eval.analysis.pooling import METHOD_NAMES, PoolingResult
 from mhin_eval.charts import (
     BAND_EDGE,
+    COVERAGE_LABEL_CHARACTERS,
     NHS_BLUE,
     NHS_DARK_BLUE,
     NHS_DARK_GREY,
@@ -21,7 +24,9 @@ from mhin_eval.charts import (
     _ratio_range,
     base_layout,
     empty_figure,
+    wrap_text,
 )
+from mhin_eval.text import chart_text
 
 PREDICTION_BAND = "rgba(0, 48, 135, 0.08)"
 
@@ -100,3 +105,28 @@ def site_frame(records) -> pd.DataFrame:
         [(r.site_name, r.estimate.estimate, r.estimate.ci_low, r.estimate.ci_high) for r in records
          if r.estimate is not None],
         columns=["label", "estimate", "ci_low", "ci_high"])
+
+
+def coverage_share_heatmap(shares: pd.DataFrame, title: str = "Data coverage") -> go.Figure:
+    """Per indicator (a row each) and month, the share of sites with data: white none, NHS blue all
+    (``shares`` as mhin_eval.coverage.sites_reporting gives it: indicator_label, period, sites, of_sites,
+    share); the hover says how many sites of how many."""
+    if shares.empty:
+        return empty_figure(title, "No data stored yet")
+    z = shares.pivot(index="indicator_label", columns="period", values="share").sort_index(ascending=False)
+    counts = shares.set_index(["indicator_label", "period"])[["sites", "of_sites"]]
+    months = list(z.columns)
+    hover = [[f"{chart_text(row)}<br>{m:%b %Y}: {counts.at[(row, m), 'sites']:,} of "
+              f"{counts.at[(row, m), 'of_sites']:,} sites with data" for m in months] for row in z.index]
+    labels = [wrap_text(row, COVERAGE_LABEL_CHARACTERS) for row in z.index]
+    lines = max(label.count("<br>") + 1 for label in labels)
+    fig = go.Figure(go.Heatmap(
+        z=z.values, x=months, y=labels, zmin=0, zmax=1, colorscale=[[0, "white"], [1, NHS_BLUE]], xgap=1, ygap=2,
+        text=hover, hoverinfo="text",
+        colorbar=dict(title=dict(text="Share of sites<br>with data"), tickformat=".0%", thickness=14)))
+    layout = base_layout(title, height=max(220, (16 + 17 * lines) * len(z) + 130))
+    layout["margin"]["l"] = 20
+    layout["yaxis"].update(automargin=True, gridcolor="white")
+    layout["xaxis"].update(dtick="M12", tickformat="%Y")
+    fig.update_layout(**layout)
+    return fig

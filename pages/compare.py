@@ -39,10 +39,11 @@ else:
         many_sites.ranked_chart(project_id, indicator, records, key=f"ranked-{project_id}-{indicator_id}",
                                 method=method or "DL")
     else:
-        components.chart(charts.forest_plot(result, title=f"{indicator.label}: sites and pooled estimate",
-                                           x_title="Ratio of observed to expected" if result.scale == "ratio"
-                                           else f"Difference ({indicator.unit})"),
-                        key=f"forest-{project_id}-{indicator_id}")
+        title = f"{indicator.label}: sites and pooled estimate"
+        x_title = "Ratio of observed to expected" if result.scale == "ratio" else f"Difference ({indicator.unit})"
+        components.chart(lambda: charts.forest_plot(result, title=title, x_title=x_title),
+                         key=f"forest-{project_id}-{indicator_id}",
+                         cached=("forest", project_id, indicator_id, method or "DL", title, x_title))
     components.show_warnings(result.warnings)
 table = components.compare_frame(records, None if isinstance(result, str) else result)
 st.table(components.plain_table(many_sites.paginated(table, key=f"compare-page-{project_id}").set_index("Site")))

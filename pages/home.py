@@ -2,13 +2,15 @@
 
 import streamlit as st
 
-from mhin_eval import charts
+from mhin_eval import charts, charts_ranked
+from mhin_eval.coverage import labelled
 from mhin_eval.text import plain
-from mhin_eval.ui import auth, components, context
+from mhin_eval.ui import auth, components, context, many_sites
 
 access = auth.page_access()
 
 cat = context.catalogue()
+scope = access.data_scope(cat)
 
 st.title("MHIN evaluation dashboard")
 st.markdown(
@@ -18,41 +20,53 @@ st.markdown(
 
 st.header("Projects and sites")
 projects = [cat.project(p) for p in access.project_ids(cat)]
+sites = {p.id: access.sites_of(cat, p.id) for p in projects}
+many = {p.id for p in projects if len(sites[p.id]) > many_sites.DEFAULT_CHARTED_SITES}
 columns = st.columns(len(projects))
 for column, project in zip(columns, projects, strict=True):
     with column.container(border=True):
         st.subheader(plain(project.short_name))
         st.caption(plain(project.name))
         st.markdown(plain(project.summary))
-        lines = []
-        for site in access.sites_of(cat, project.id):
-            lines.append(f"- **{plain(site.name)}**: go-live {site.go_live:%B %Y}")
-        st.markdown("\n".join(lines))
+        if project.id in many:
+            st.markdown(f"**{len(sites[project.id]):,} sites**, go-live "
+                        f"{min(s.go_live for s in sites[project.id]):%B %Y} to "
+                        f"{max(s.go_live for s in sites[project.id]):%B %Y}.")
+        else:
+            st.markdown("\n".join(f"- **{plain(site.name)}**: go-live {site.go_live:%B %Y}" for site in sites[project.id]))
         st.markdown(f"*Outcomes:* {plain(project.outcomes)}")
 
 st.header("Data coverage")
-st.caption("Each row is one site's indicator; a filled cell is a month with data, a white cell a missing month.")
-coverage = context.coverage(access.data_scope(cat))
-if coverage.empty:
+if many:
+    st.caption("Each row is one indicator; the darker a cell, the more of the sites with that indicator have data "
+               "that month. Below each chart, the sites' series with missing months.")
+else:
+    st.caption("Each row is one site's indicator; a filled cell is a month with data, a white cell a missing month.")
+coverage = None if len(many) == len(projects) else context.coverage(scope)
+if coverage is not None and coverage.empty:
     st.info("No indicator data is stored yet. Upload an extract or run `python -m mhin_eval seed`.")
 else:
-    labels = {(i.project, i.id): i.label for i in cat.indicators}
-    site_names = {s.id: s.name for s in cat.sites}
-    coverage = coverage.assign(
-        site_label=coverage["site"].map(site_names).fillna(coverage["site"]),
-        indicator_label=[labels.get(k, k[1]) for k in zip(coverage["project"], coverage["indicator"], strict=True)],
-    )
     tabs = st.tabs([plain(p.short_name) for p in projects])
     for tab, project in zip(tabs, projects, strict=True):
         with tab:
-            subset = coverage[coverage["project"] == project.id]
-            components.chart(
-                charts.coverage_heatmap(subset, title=f"{project.short_name}: months with data"),
-                key=f"coverage-{project.id}",
-            )
+            title = f"{project.short_name}: months with data"
+            if project.id in many:
+                shares, gaps = context.coverage_summary(project.id, scope)
+                components.chart(lambda s=shares, t=title: charts_ranked.coverage_share_heatmap(s, title=t),
+                                 key=f"coverage-{project.id}", cached=("coverage-share", project.id, title))
+                if gaps.empty:
+                    st.caption("Every site has data in every month.")
+                else:
+                    st.markdown(f"**Site series with missing months** ({len(gaps):,})")
+                    st.table(components.plain_table(
+                        many_sites.paginated(gaps, key=f"coverage-page-{project.id}").set_index("Site")))
+            else:
+                subset = coverage[coverage["project"] == project.id]
+                components.chart(lambda s=subset, t=title: charts.coverage_heatmap(labelled(s, cat), title=t),
+                                 key=f"coverage-{project.id}", cached=("coverage", project.id, title))
 
 st.header("Data freshness")
-freshness = context.freshness(access.data_scope(cat))
+freshness = context.freshness(scope)
 if freshness.empty:
     st.info("Nothing has been loaded yet.")
 else:

@@ -65,8 +65,10 @@ if tab := tabs.get("Statistical process control"):
             st.info(plain(result))
         else:
             unit = f"per {indicator.rate_per:,.0f}" if indicator.kind == "rate" else indicator.unit
-            components.chart(charts.spc_chart(result, title=f"{indicator.label}: {site.name}", y_title=unit.capitalize(),
-                                             unit=unit), key=f"spc-{site_id}-{indicator.id}")
+            title = f"{indicator.label}: {site.name}"
+            components.chart(lambda: charts.spc_chart(result, title=title, y_title=unit.capitalize(), unit=unit),
+                             key=f"spc-{site_id}-{indicator.id}", cached=("spc", project.id, site_id, indicator.id,
+                                                                        title, unit))
             st.caption("Making Data Count XmR chart; limits recalculated from go-live.")
             components.show_warnings(result.warnings)
 

@@ -148,8 +148,10 @@ def stratified_prepost(project: str, site: str, indicator: str, breakdown: str) 
     return _stratified(context.data_version(), _scope(), project, site, indicator, breakdown)
 
 
-@st.cache_data(show_spinner="Summarising every site…", max_entries=16)
+@st.cache_resource(show_spinner="Summarising every site…", max_entries=16)
 def _records(version: int, suppressed: bool, project: str) -> tuple[record.ResultOfRecord, ...]:
+    """Kept as the one shared tuple (its records are frozen), not pickled and unpickled on every read as
+    ``st.cache_data`` would: with hundreds of sites that was a tenth of a page view's CPU."""
     return record.results_of_record(context.get_store(), context.catalogue(), project, _counts(suppressed))
 
 

@@ -13,7 +13,7 @@ from mhin_eval.analysis.results import Estimate
 from mhin_eval.catalogue import Indicator, Site
 from mhin_eval.chart_summary import summarise
 from mhin_eval.text import plain
-from mhin_eval.ui import analyses, auth, context
+from mhin_eval.ui import analyses, auth, context, figures
 from mhin_eval.wording import DIRECTION_ICONS, change_phrase, direction, fmt_estimate, fmt_p
 
 
@@ -41,12 +41,18 @@ def lazy_tabs(labels: list[str], *, key: str = "section") -> dict:
 ALT_CHARACTERS = 400
 
 
-def chart(figure, *, key: str, summary: str = "") -> None:
+def chart(figure, *, key: str, summary: str = "", cached: tuple | None = None) -> None:
     """A plotly chart with an accessible name and the chart in words (WCAG 2.2 1.1.1).
 
     The name is the chart's title and ``summary`` (the result's sentence, when the page has one) or else what
-    the chart draws; "Chart as text" opens every series in words (mhin_eval.chart_summary), read from the figure."""
-    described = summarise(figure)
+    the chart draws; "Chart as text" opens every series in words (mhin_eval.chart_summary), read from the figure.
+    With ``cached`` (what the figure depends on besides the data version and the view), ``figure`` is a function
+    that builds it, called once per data version and view (mhin_eval.ui.figures)."""
+    if cached is not None:
+        kept = figures.drawn(cached, figure)
+        figure, described = kept.figure, kept.described
+    else:
+        described = summarise(figure)
     alt = f"Chart: {described.name}. {summary or described.text}".strip()
     if len(alt) > ALT_CHARACTERS:
         alt = alt[:ALT_CHARACTERS - 1].rsplit(" ", 1)[0] + "…"
@@ -150,17 +156,14 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
         hidden = int(result.fitted["observed"].isna().sum())
         note = (f"Counts rounded to the nearest {shown.rule.round_to}"
                 + (f"; {hidden} month{'s' if hidden != 1 else ''} with 1 to {shown.threshold} not drawn" if hidden else ""))
+    title = f"{indicator.label}: {site.name}"
     chart(
-        charts.its_chart(
-            result,
-            title=f"{indicator.label}: {site.name}",
-            y_title=indicator.unit.capitalize(),
-            unit=indicator.unit,
-            go_live=pd.Timestamp(go_live),
-            annotation=note,
-        ),
+        lambda: charts.its_chart(result, title=title, y_title=indicator.unit.capitalize(), unit=indicator.unit,
+                                 go_live=pd.Timestamp(go_live), annotation=note),
         key=f"its-{key}",
         summary=sentence,
+        cached=("its", project, site.id, indicator.id, options, breakdown, group, tuple(comparisons), go_live, title,
+                indicator.unit, note),
     )
     st.caption(plain("n = " + (shown_record.n_detail if shown_record is not None
                                else record.its_n_detail(result, site.name))
@@ -192,13 +195,17 @@ def prepost_block(project: str, site: Site, indicator: Indicator, *, key: str, s
     if auth.current_access().can_see_participants:
         rows = analyses.project_participants(project)
         rows = rows[(rows["site"] == site.id) & (rows["measure"] == indicator.id)]
-        figure = charts.prepost_chart(rows, result, title=title, y_title=indicator.unit, unit=indicator.unit)
+        def figure():
+            return charts.prepost_chart(rows, result, title=title, y_title=indicator.unit, unit=indicator.unit)
     else:
         rows = None
-        figure = charts.prepost_means_chart(*shown.prepost_means(result), title=title, y_title=indicator.unit,
-                                            unit=indicator.unit, before=result.before, after=result.after,
-                                            n_text=f"{people} people with both measurements")
-    chart(figure, key=f"prepost-{key}", summary=sentence)
+
+        def figure():
+            return charts.prepost_means_chart(*shown.prepost_means(result), title=title, y_title=indicator.unit,
+                                              unit=indicator.unit, before=result.before, after=result.after,
+                                              n_text=f"{people} people with both measurements")
+    chart(figure, key=f"prepost-{key}", summary=sentence,
+          cached=("prepost", project, site.id, indicator.id, title, indicator.unit))
     if rows is None:
         st.caption("Means only: individual people's values are shown to the evaluation team only.")
     show_warnings(result.warnings)

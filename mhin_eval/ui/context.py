@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from mhin_eval import coverage as coverage_summaries
 from mhin_eval.catalogue import Catalogue, load_catalogue
 from mhin_eval.store import Store, seed
 
@@ -65,6 +66,18 @@ def _coverage(version: int, project: str | None, sites: tuple[str, ...] | None) 
 def coverage(sites: tuple[str, ...] | None, project: str | None = None) -> pd.DataFrame:
     """Months with data per site and indicator, within a site scope (None = all)."""
     return _coverage(data_version(), project, sites)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _coverage_summary(version: int, project: str, sites: tuple[str, ...] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    labelled = coverage_summaries.labelled(get_store().coverage(project=project, sites=sites), catalogue())
+    return coverage_summaries.sites_reporting(labelled), coverage_summaries.missing_months(labelled)
+
+
+def coverage_summary(project: str, sites: tuple[str, ...] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A project's coverage within a site scope in summary (mhin_eval.coverage): sites with data per indicator
+    and month, and the site series missing months; small tables, whatever the number of sites."""
+    return _coverage_summary(data_version(), project, sites)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -86,12 +86,13 @@ def ranked_chart(project: str, indicator: Indicator, records, *, key: str, metho
     records = [r for r in records if r.indicator == indicator.id]
     pooled = analyses.pooled(project, indicator.id, method)
     ratio = any(r.estimate is not None and r.estimate.scale == "ratio" for r in records)
+    title = f"{indicator.label}: every site's result"
     components.chart(
-        charts_ranked.caterpillar_plot(
-            charts_ranked.site_frame(records), None if isinstance(pooled, str) else pooled,
-            title=f"{indicator.label}: every site's result", log_scale=ratio,
-            y_title="Ratio of observed to expected" if ratio else f"Difference ({indicator.unit})"),
-        key=key)
+        lambda: charts_ranked.caterpillar_plot(
+            charts_ranked.site_frame(records), None if isinstance(pooled, str) else pooled, title=title,
+            log_scale=ratio, y_title="Ratio of observed to expected" if ratio else f"Difference ({indicator.unit})"),
+        key=key, cached=("ranked", project, indicator.id, method, title, indicator.unit,
+                         tuple(r.site for r in records)))
     if isinstance(pooled, str):
         st.caption(pooled)
 
