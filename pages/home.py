@@ -66,8 +66,8 @@ else:
                                  key=f"coverage-{project.id}", cached=("coverage", project.id, title))
 
 st.header("Data freshness")
-freshness = context.freshness(scope)
+freshness = components.freshness_shown(scope)
 if freshness.empty:
     st.info("Nothing has been loaded yet.")
 else:
-    st.dataframe(components.freshness_table(freshness), hide_index=True)
+    st.dataframe(freshness, hide_index=True)

@@ -30,4 +30,4 @@ for project in (cat.project(p) for p in project_ids):
                  query_params={"project": project.id})
 
 st.header("Data freshness")
-st.dataframe(components.freshness_table(context.freshness(access.data_scope(cat))), hide_index=True)
+st.dataframe(components.freshness_shown(access.data_scope(cat)), hide_index=True)

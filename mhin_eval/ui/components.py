@@ -271,6 +271,17 @@ def freshness_table(freshness: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _freshness_shown(version: int, sites: tuple[str, ...] | None) -> pd.DataFrame:
+    return freshness_table(context.freshness(sites))
+
+
+def freshness_shown(sites: tuple[str, ...] | None) -> pd.DataFrame:
+    """The freshness table of a site scope (None = all) as people read it (:func:`freshness_table`), built once
+    per data version: with hundreds of sites it has thousands of dates to format."""
+    return _freshness_shown(context.data_version(), sites)
+
+
 def no_data(what: str) -> None:
     st.info(plain(f"No {what} is stored yet."))
 
