@@ -103,3 +103,47 @@ def test_once_the_records_are_computed_overview_and_compare_fit_nothing(app, mon
     assert any("sites and pooled estimate" in t for t in chart_titles(at))
     assert fits == []
     assert "Pooled across" in all_text(at)
+
+
+def test_home_summarises_coverage_per_indicator_not_a_row_per_site(app):
+    """With many sites a project's card gives the number of sites and its coverage chart has a row per
+    indicator (the share of sites with data each month), not one per site and indicator."""
+    import json
+
+    from mhin_eval.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    at = open_page(app, "home")
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(specs) == len(catalogue.projects)
+    text = all_text(at)
+    site_names = {s.name for s in catalogue.sites}
+    for project, spec in zip(catalogue.projects, specs, strict=True):
+        n_sites = len(catalogue.sites_of(project.id))
+        assert f"{n_sites} sites" in text
+        (heatmap,) = spec["data"]
+        assert 0 < len(heatmap["y"]) <= len(catalogue.indicators_of(project.id, include_context=True))
+        assert not site_names & {label.split("<br>")[0] for label in heatmap["y"]}
+        assert all(" sites with data" in cell for row in heatmap["text"] for cell in row)
+    assert catalogue.site("hull-2").name not in text
+
+
+def test_a_rerun_draws_no_figure_again_and_another_view_draws_its_own(app, monkeypatch):
+    """Figures are kept per data version and view (mhin_eval.ui.figures): a rerun of the project page builds
+    none and sends the same charts; the evaluator's suppressed view builds its own."""
+    from mhin_eval import charts, charts_ranked
+
+    built = []
+    for module, name in ((charts, "its_chart"), (charts_ranked, "caterpillar_plot")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: built.append(_name) or _real(*a, **k))
+    at = open_page(app, "project", project="pcref")
+    first = [c.proto.spec for c in at.get("plotly_chart")]
+    assert sorted(built) == ["caterpillar_plot"] + ["its_chart"] * 6
+    built.clear()
+    at.run()
+    assert not at.exception and built == []
+    assert [c.proto.spec for c in at.get("plotly_chart")] == first
+    at.sidebar.toggle(key="view:suppressed").set_value(True).run()
+    assert not at.exception
+    assert sorted(built) == ["caterpillar_plot"] + ["its_chart"] * 6
