@@ -16,6 +16,10 @@ copy of one demo-seeded store, so seeding is never timed.
 - Browser via menu (for information): in that context, from another page (home, or methods for home), a
   click on the page's link in the sidebar menu until the new page is drawn, as people move between pages
   (same session, no page load).
+- Server CPU per view: once the server is idle (its warm-up and background work done), the CPU time the
+  server process spent (user + system, from /proc/<pid>/stat, every thread) over ``CPU_VIEWS`` more warm
+  visits, divided by their number: what one more viewer costs the server (issue 18's target: under 0.1 s).
+  CPU time hardly depends on what else the machine is running, unlike the wall times.
 
 Targets: warm < 1 s, cold < 3 s, judged on the AppTest and page-load figures. With ``--repeat N`` each
 figure is the median of N measurements.
@@ -43,6 +47,9 @@ APP = ROOT / "app.py"
 WARM_TARGET_S = 1.0
 COLD_TARGET_S = 3.0
 TIMEOUT_MS = 120_000
+#: Warm visits whose server CPU time is averaged; seconds to wait at most for the server to be idle first.
+CPU_VIEWS = 5
+IDLE_WAIT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,43 @@ def _timed_visit(pg, url: str) -> float:
     return elapsed
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, every thread) a process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_idle(pid: int, timeout: float = IDLE_WAIT_S, quiet_cpu_s: float = 0.05) -> bool:
+    """Wait until the process uses less than ``quiet_cpu_s`` of CPU in each of two seconds running (its warm-up
+    and background work done); False if it is still busy after ``timeout`` seconds."""
+    deadline = time.perf_counter() + timeout
+    last, quiet = server_cpu_s(pid), 0
+    while quiet < 2:
+        if time.perf_counter() > deadline:
+            return False
+        time.sleep(1)
+        now = server_cpu_s(pid)
+        quiet = quiet + 1 if now - last < quiet_cpu_s else 0
+        last = now
+    return True
+
+
+def cpu_per_view(pg, url: str, pid: int, views: int = CPU_VIEWS) -> float:
+    """Server CPU seconds per warm visit of ``url``: ``views`` visits (each a page load and a new session)
+    after the server is idle; NaN, with a note on stderr, if it never became idle."""
+    if not wait_until_idle(pid):
+        print(f"server still busy after {IDLE_WAIT_S:.0f} s: no CPU per view for {url}", file=sys.stderr)
+        return float("nan")
+    _timed_visit(pg, url)
+    time.sleep(0.3)  # the last visit's messages are sent
+    start = server_cpu_s(pid)
+    for _ in range(views):
+        _timed_visit(pg, url)
+    time.sleep(0.3)
+    return (server_cpu_s(pid) - start) / views
+
+
 def _timed_menu_click(pg, base: str, page: AppPage) -> float:
     """From another page, a click on ``page``'s sidebar link until it is drawn."""
     start_from = "methods" if page.url_path == "" else ""
@@ -176,8 +220,8 @@ Times = tuple[float, ...]
 
 
 def browser_times(browser, page: AppPage, seeded: Path, root: Path) -> Times:
-    """(cold, warm, via menu) seconds of one page in Chromium: first visit after server start, a second
-    visit, then a click on its menu link from another page."""
+    """(cold, warm, via menu, server CPU per view) seconds of one page in Chromium: first visit after server
+    start, a second visit, a click on its menu link from another page, then the server's CPU per warm view."""
     proc, base = start_app(private_copy(seeded, root, "browser-store"))
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -187,11 +231,12 @@ def browser_times(browser, page: AppPage, seeded: Path, root: Path) -> Times:
             cold = _timed_visit(pg, url)
             warm = _timed_visit(pg, url)
             menu = _timed_menu_click(pg, base, page)
+            cpu = cpu_per_view(pg, url, proc.pid)
         finally:
             context.close()
     finally:
         stop_app(proc)
-    return cold, warm, menu
+    return cold, warm, menu, cpu
 
 
 # --------------------------------------------------------------------------- report
@@ -210,17 +255,19 @@ def verdict(apptest: Times | None, browser: Times | None) -> str:
 
 
 def _cells(times: Times | None, width: int) -> tuple[str, ...]:
-    return ("error",) * width if times is None else tuple(f"{t:.2f}" for t in times)
+    return ("error",) * width if times is None else tuple(f"{t:.2f}" if width < 4 or i < 3 else f"{t:.3f}"
+                                                          for i, t in enumerate(times))
 
 
 def print_table(rows: list[tuple[str, Times | None, Times | None]], repeat: int, errors: list[str]) -> None:
     header = ("page", "AppTest cold s", "AppTest warm s", "browser cold s", "browser warm s", "via menu s",
-              f"target (warm < {WARM_TARGET_S:g} s, cold < {COLD_TARGET_S:g} s)")
-    lines = [(name, *_cells(a, 2), *_cells(b, 3), verdict(a, b)) for name, a, b in rows]
+              "server CPU/view s", f"target (warm < {WARM_TARGET_S:g} s, cold < {COLD_TARGET_S:g} s)")
+    lines = [(name, *_cells(a, 2), *_cells(b, 4), verdict(a, b)) for name, a, b in rows]
     widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
-    print(f"Page timings (median of {repeat}; {os.cpu_count()} CPUs)")
+    print(f"Page timings (median of {repeat}; {os.cpu_count()} CPUs; server CPU per view over {CPU_VIEWS} warm "
+          "views, server idle first)")
     for line in [header, *lines]:
-        cells = [str(c).ljust(w) if i in (0, 6) else str(c).rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))]
+        cells = [str(c).ljust(w) if i in (0, 7) else str(c).rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))]
         print("  ".join(cells).rstrip())
     for error in errors:
         print(f"error: {error}")

@@ -11,6 +11,8 @@ For each size, a catalogue with that many intervention sites is generated from d
   the first response of ``/``.
 - <page> browser cold / warm s: in headless Chromium against that server, from ``goto`` until the script is
   idle and every chart is drawn (bench/pages.py): cold the first visit of a new browser context, warm a second.
+- <page> CPU/view s: the server's CPU time per warm view of the page, once the server is idle (bench/pages.py's
+  ``cpu_per_view``: process CPU over five more warm visits, divided by five; issue 18's target is under 0.1 s).
 - with ``--apptest``, <page> AppTest cold / warm s: server-side render under Streamlit's AppTest (as
   bench/pages.py): cold with Streamlit's caches cleared, warm a second run in the same AppTest.
 
@@ -33,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.pages import APP, TIMEOUT_MS, _clear_caches, _timed_visit  # noqa: E402
+from bench.pages import APP, TIMEOUT_MS, _clear_caches, _timed_visit, cpu_per_view  # noqa: E402
 from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app  # noqa: E402
 
 SIZES = (10, 100, 500)
@@ -85,22 +87,28 @@ def refresh_results(store_dir: str, from_scratch: bool = False) -> None:
 def served(store: Path, env: dict[str, str], pages: list[str], browser) -> dict:
     """Start the server as ``make run`` does: seconds to the first response of its root URL, then each page's
     (cold, warm) seconds in Chromium (bench/pages.py's timed visit: from ``goto`` until the script is idle and
-    every chart drawn), cold the first visit of a new browser context after the start, warm a second one."""
+    every chart drawn), cold the first visit of a new browser context after the start, warm a second one; then,
+    after every cold visit (waiting for the server to be idle would warm it), each page's server CPU per view."""
     started = time.perf_counter()
     proc, url = start_app(store, extra_env={"MHIN_CATALOGUE": env["MHIN_CATALOGUE"]})
     try:
         with urllib.request.urlopen(url + "/", timeout=60) as response:
             response.read(1)
         row = {"first byte s": time.perf_counter() - started}
-        for page in pages if browser is not None else ():
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            try:
+        if browser is None:
+            return row
+        with contextlib.ExitStack() as contexts:
+            visits = {}
+            for page in pages:
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                contexts.callback(context.close)
                 pg = context.new_page()
                 address = f"{url}/{'' if page == 'home' else page}"
                 cold, warm = _timed_visit(pg, address), _timed_visit(pg, address)
                 row[f"{page} browser cold/warm s"] = f"{cold:.2f} / {warm:.2f}"
-            finally:
-                context.close()
+                visits[page] = (pg, address)
+            for page, (pg, address) in visits.items():
+                row[f"{page} CPU/view s"] = f"{cpu_per_view(pg, address, proc.pid):.3f}"
         return row
     finally:
         stop_app(proc)
@@ -131,9 +139,14 @@ def page_times(pages: list[str], store: Path, catalogue: Path) -> dict[str, tupl
     return times
 
 
-def measure(n_sites: int, folder: Path, pages: list[str], browser, apptest: bool) -> dict:
-    catalogue, demo, env = prepare(n_sites, folder)
+def measure(n_sites: int, folder: Path, pages: list[str], browser, apptest: bool, reuse: bool = False) -> dict:
     store = folder / "store"
+    if reuse and (store / "mhin.duckdb").exists() and (folder / "catalogue.toml").exists():
+        catalogue = folder / "catalogue.toml"
+        env = dict(os.environ, MHIN_CATALOGUE=str(catalogue), MHIN_DATA_DIR=str(store), PYTHONPATH=str(ROOT))
+        row = {"sites": n_sites, "ingest s": "kept", "peak MB": "kept", "results s": "kept", "fits": "kept"}
+        return _served_row(row, n_sites, store, env, pages, browser, apptest, catalogue)
+    catalogue, demo, env = prepare(n_sites, folder)
     ingest_s, ingest_mb = _child([sys.executable, "-m", "mhin_eval", "--data-dir", str(store), "seed", "--demo-dir",
                                   str(demo), "--no-results"], env)
     started = time.perf_counter()
@@ -144,6 +157,11 @@ def measure(n_sites: int, folder: Path, pages: list[str], browser, apptest: bool
         raise RuntimeError(proc.stderr[-2000:])
     fits = json.loads(proc.stderr.strip().splitlines()[-1])["fitted"]
     row = {"sites": n_sites, "ingest s": ingest_s, "peak MB": ingest_mb, "results s": results_s, "fits": fits}
+    return _served_row(row, n_sites, store, env, pages, browser, apptest, catalogue)
+
+
+def _served_row(row: dict, n_sites: int, store: Path, env: dict[str, str], pages: list[str], browser, apptest: bool,
+                catalogue: Path) -> dict:
     try:
         row.update(served(store, env, pages, browser))
     except RuntimeError as exc:
@@ -172,6 +190,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium page times")
     parser.add_argument("--apptest", action="store_true", help="also time each page's server-side render (AppTest)")
     parser.add_argument("--keep", type=Path, help="folder to keep the generated catalogues and stores in")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --keep: time the pages on the stores kept there by an earlier run (no ingest, "
+                             "no results step: those columns say 'kept')")
     parser.add_argument("--refresh-only", metavar="STORE",
                         help="only compute the results of record of STORE (with MHIN_CATALOGUE set), as timed here")
     parser.add_argument("--from-scratch", action="store_true", help="with --refresh-only: recompute every result")
@@ -190,7 +211,8 @@ def main(argv: list[str] | None = None) -> None:
             stack.callback(browser.close)
         root = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mhin-scale-")))
         for n_sites in args.sites:
-            rows.append(measure(n_sites, root / f"sites-{n_sites}", args.pages, browser, args.apptest))
+            rows.append(measure(n_sites, root / f"sites-{n_sites}", args.pages, browser, args.apptest,
+                                reuse=args.reuse and args.keep is not None))
             print(f"{n_sites} sites measured", file=sys.stderr, flush=True)
     print_table(rows)
 
