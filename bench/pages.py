@@ -206,7 +206,7 @@ def _timed_menu_click(pg, base: str, page: AppPage) -> float:
     pg.goto(f"{base}/{start_from}", timeout=TIMEOUT_MS)
     wait_until_drawn(pg, timeout=TIMEOUT_MS)
     left = pg.locator('[data-testid="stMain"] h1').first.inner_text().strip()
-    href = f"{base}/{page.url_path}" if page.url_path else "./"  # the menu links home at the app's root
+    href = page.url_path or "./"  # the menu's links are relative: other pages by url path, home at the app's root
     link = pg.locator(f'[data-testid="stSidebar"] a[href="{href}"]')
     start = time.perf_counter()
     link.click(timeout=TIMEOUT_MS)
