@@ -38,8 +38,8 @@ def drawn(key: tuple[Hashable, ...], build: Callable[[], go.Figure]) -> Drawn:
     """The figure ``build()`` makes for ``key`` in the current data version and view: built and described once,
     then reused until the data changes. ``key`` names everything else the figure depends on (chart kind, ids,
     options, titles)."""
-    store = context.get_store()
-    full = (str(store.path), store.version(), auth.current_access().cache_key, *key)
+    store = context.get_store()  # held by st.cache_resource like the kept figures: cleared together
+    full = (id(store), store.version(), auth.current_access().cache_key, *key)
     figures, lock = _kept()
     with lock:
         found = figures.get(full)
