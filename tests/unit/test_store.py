@@ -260,7 +260,7 @@ def test_failure_inside_the_transaction_leaves_store_unchanged(store, monkeypatc
     def fail():
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("mhin_eval.store._pause_for_tests", fail)
+    monkeypatch.setattr("mhin_eval.store.base._pause_for_tests", fail)
     with pytest.raises(RuntimeError, match="disk full"):
         store.ingest(series_extract(name="new.csv", sites=("hull", "manchester"), offset=9.0))
     assert store.checksum() == before[0]
