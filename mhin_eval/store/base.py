@@ -4,7 +4,6 @@ writer lock and the staging of a frame as a temporary table."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from dataclasses import replace

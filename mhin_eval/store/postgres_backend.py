@@ -25,7 +25,13 @@ from psycopg.conninfo import conninfo_to_dict
 
 from mhin_eval.store import migrations
 from mhin_eval.store.base import Store
-from mhin_eval.store.specs import DATABASE_URL_ENV, StoreBusy, StoreUnavailable, database_url, resolve_data_dir
+from mhin_eval.store.specs import (
+    DATABASE_URL_ENV,
+    StoreBusy,
+    StoreUnavailable,
+    database_url,
+    resolve_data_dir,
+)
 from mhin_eval.store.sql import POSTGRES, _q
 
 #: The key of the store's writer lock (pg_advisory_xact_lock): "mhin" in ASCII.

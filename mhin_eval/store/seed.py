@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from mhin_eval.store.base import Store
-from mhin_eval.store.specs import DEFAULT_DEMO_DIR, DEFAULT_PUBLISHED_DIR, EXTRACT_SUFFIXES, SEED_USERS, IngestResult
+from mhin_eval.store.specs import (
+    DEFAULT_DEMO_DIR,
+    DEFAULT_PUBLISHED_DIR,
+    EXTRACT_SUFFIXES,
+    SEED_USERS,
+    IngestResult,
+)
+
 
 def _extract_files(folder: Path) -> list[Path]:
     if not folder.is_dir():

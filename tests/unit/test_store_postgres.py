@@ -15,7 +15,13 @@ from mhin_eval import cli
 from mhin_eval.store import PAUSE_HOOK_ENV, Store, StoreBusy, StoreError, StoreUnavailable, migrations
 from mhin_eval.store.duckdb_backend import DuckDBStore
 from mhin_eval.store.postgres_backend import PostgresStore
-from tests.unit.test_store import FrameExtract, participants_frame, published_frame, series_extract, series_frame
+from tests.unit.test_store import (
+    FrameExtract,
+    participants_frame,
+    published_frame,
+    series_extract,
+    series_frame,
+)
 from tests.unit.test_store_kill import base_frame, spawn, wait_for
 
 
