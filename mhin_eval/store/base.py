@@ -98,7 +98,10 @@ class Store(StoreReaders):
 
     def _stage(self, con, spec: KindSpec, frame: pd.DataFrame, file_name: str) -> None:
         """Create temp table ``staged`` (typed rows with their key hash) and check keys are unique."""
-        con.stage("staged", frame, spec.columns, self.dialect.key_expr(spec, "s"))
+        try:
+            con.stage("staged", frame, spec.columns, self.dialect.key_expr(spec, "s"))
+        except IngestRefused as exc:
+            raise IngestRefused(f"{file_name}: {exc}") from exc
         dupes = con.execute("SELECT count(*) - count(DISTINCT row_key) FROM staged").fetchone()[0]
         if dupes:
             raise IngestRefused(

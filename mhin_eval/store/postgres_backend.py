@@ -27,6 +27,7 @@ from mhin_eval.store import migrations
 from mhin_eval.store.base import Store
 from mhin_eval.store.specs import (
     DATABASE_URL_ENV,
+    IngestRefused,
     StoreBusy,
     StoreUnavailable,
     database_url,
@@ -139,9 +140,13 @@ class PostgresConnection:
         target = "incoming" if key_sql else name
         self.raw.execute(f"DROP TABLE IF EXISTS {target}")
         self.raw.execute(f"CREATE TEMP TABLE {target} ({typed})")
-        with self.raw.cursor().copy(f"COPY {target} ({names}) FROM STDIN") as copy:
-            for row in zip(*_copy_values(frame, columns), strict=True):
-                copy.write_row(row)
+        try:
+            with self.raw.cursor().copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+                for row in zip(*_copy_values(frame, columns), strict=True):
+                    copy.write_row(row)
+        except psycopg.DataError as exc:  # e.g. a NUL character, which PostgreSQL text cannot hold
+            raise IngestRefused(f"a value cannot be kept by the PostgreSQL store ({str(exc).strip()}); remove that "
+                                "character from the file and try again. Nothing was stored.") from exc
         if key_sql:
             self.raw.execute(f"DROP TABLE IF EXISTS {name}")
             self.raw.execute(f"CREATE TEMP TABLE {name} AS SELECT {key_sql} AS row_key, s.* FROM incoming s")

@@ -202,3 +202,18 @@ def test_killed_writer_leaves_nothing_and_never_blocks_readers(tmp_path, pg_url)
     assert_unchanged(store, before)
     result = store.ingest(FrameExtract("series", base_frame(offset=1.0), "after.csv", "after"))
     assert (result.ingest_id, result.rows_replaced) == (2, 240)
+
+
+def test_a_character_postgresql_cannot_hold_is_refused_plainly(make_store, backend):
+    store = make_store()
+    store.ingest(series_extract())
+    before = snapshot(store)
+    frame = series_frame(sites=("hull",), months=2)
+    frame["breakdown"] = "bad\x00value"
+    extract = FrameExtract("series", frame, "nul.csv")
+    if backend == "duckdb":
+        assert store.ingest(extract).rows_added == 4  # DuckDB keeps it as it is
+        return
+    with pytest.raises(StoreError, match="nul.csv: a value cannot be kept by the PostgreSQL store.*Nothing was"):
+        store.ingest(extract)
+    assert_unchanged(store, before)
