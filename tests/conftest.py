@@ -102,3 +102,30 @@ def store(make_store, backend, monkeypatch):
     else:
         monkeypatch.delenv("MHIN_DATABASE_URL", raising=False)
     return store
+
+
+def prepared_store(request, folder: Path, catalogue=None):
+    """For a module-scoped fixture parametrized over BACKENDS: a new empty store of ``request.param`` in
+    ``folder`` (on PostgreSQL, a database of its own). Pass the returned store's ``(folder, url)`` to
+    ``private_copy`` per test."""
+    from mhin_eval.store import Store
+
+    url = request.getfixturevalue("pg_server").create_database() if request.param == "postgres" else None
+    return Store(folder, catalogue=catalogue, url=url)
+
+
+def private_copy(prepared, tmp_path: Path, request, monkeypatch, catalogue=None):
+    """A copy of a prepared store for one test (a copied folder, or a database made from it as a template); on
+    PostgreSQL, MHIN_DATABASE_URL names the copy for the rest of the test."""
+    import shutil
+
+    from mhin_eval.store import Store
+
+    folder, url = prepared
+    if url is None:
+        shutil.copytree(folder, tmp_path / "store")
+        monkeypatch.delenv("MHIN_DATABASE_URL", raising=False)
+        return Store(tmp_path / "store", catalogue=catalogue)
+    copy = request.getfixturevalue("pg_server").copy_database(url)
+    monkeypatch.setenv("MHIN_DATABASE_URL", copy)
+    return Store(tmp_path / "store", catalogue=catalogue, url=copy)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -102,11 +102,25 @@ def _copy_values(frame: pd.DataFrame, columns) -> list[list]:
 class PostgresConnection:
     """A psycopg connection (autocommit; transactions are explicit) as the shared store code uses it."""
 
-    def __init__(self, raw: psycopg.Connection, lock_timeout: float):
+    def __init__(self, raw: psycopg.Connection, lock_timeout: float, reconnect: Callable | None = None):
         self.raw = raw
         self.lock_timeout = lock_timeout
+        self._reconnect = reconnect
 
     def execute(self, sql: str, params=None) -> _Result:
+        """Run one statement (``?`` placeholders). The first statement on a pooled connection that the server
+        dropped meanwhile (a restart) is sent again once on a new connection: it never reached the server."""
+        reconnect, self._reconnect = self._reconnect, None
+        try:
+            return self._execute(sql, params)
+        except psycopg.OperationalError:
+            if reconnect is None or not self.raw.broken:
+                raise
+        self.raw.close()
+        self.raw = reconnect()
+        return self._execute(sql, params)
+
+    def _execute(self, sql: str, params) -> _Result:
         cursor = self.raw.cursor()
         if params is None:
             cursor.execute(sql)
@@ -120,7 +134,7 @@ class PostgresConnection:
 
     def begin(self) -> None:
         """Start a transaction holding the store's writer lock (waiting at most the store's write timeout)."""
-        self.raw.execute("BEGIN")
+        self.execute("BEGIN")
         self.raw.execute(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
         self.raw.execute("SELECT pg_advisory_xact_lock(%s)", [WRITER_LOCK])
         self.raw.execute("SET LOCAL lock_timeout = 0")
@@ -138,7 +152,7 @@ class PostgresConnection:
         typed = ", ".join(f"{_q(c)} {POSTGRES.type(t)}" for c, t in columns)
         names = ", ".join(_q(c) for c, _ in columns)
         target = "incoming" if key_sql else name
-        self.raw.execute(f"DROP TABLE IF EXISTS {target}")
+        self.execute(f"DROP TABLE IF EXISTS {target}")
         self.raw.execute(f"CREATE TEMP TABLE {target} ({typed})")
         try:
             with self.raw.cursor().copy(f"COPY {target} ({names}) FROM STDIN") as copy:
@@ -188,13 +202,14 @@ class PostgresStore(Store):
             raw.execute(setting)
         return raw
 
-    def _checkout(self) -> psycopg.Connection:
+    def _checkout(self) -> tuple[psycopg.Connection, bool]:
+        """A connection, and whether it was reused from the pool."""
         with self._idle_lock:
             while self._idle:
                 raw = self._idle.pop()
                 if not raw.closed:
-                    return raw
-        return self._connect()
+                    return raw, True
+        return self._connect(), False
 
     def _checkin(self, raw: psycopg.Connection) -> None:
         usable = not raw.closed and not raw.broken and \
@@ -215,12 +230,13 @@ class PostgresStore(Store):
     @contextlib.contextmanager
     def _connection(self, writing: bool) -> Iterator[PostgresConnection]:
         try:
-            raw = self._checkout()
+            raw, reused = self._checkout()
         except psycopg.OperationalError as exc:
             self._drop_idle()
             raise self._unavailable(exc, writing) from exc
+        con = PostgresConnection(raw, self.write_timeout, self._reconnect_after_restart if reused else None)
         try:
-            yield PostgresConnection(raw, self.write_timeout)
+            yield con
         except pg_errors.LockNotAvailable as exc:
             raise StoreBusy(f"The store in {self.location} stayed locked by another upload for "
                             f"{self.write_timeout:.0f} s; try again in a moment.") from exc
@@ -228,7 +244,11 @@ class PostgresStore(Store):
             self._drop_idle()
             raise self._unavailable(exc, writing) from exc
         finally:
-            self._checkin(raw)
+            self._checkin(con.raw)
+
+    def _reconnect_after_restart(self) -> psycopg.Connection:
+        self._drop_idle()
+        return self._connect()
 
     def _read(self):
         return self._connection(writing=False)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from mhin_eval.cli_series import site_series_frame
 from mhin_eval.loaders import load_extract, published_to_series
 from mhin_eval.store import Store
 from mhin_eval.uploads import check_upload, confirm_upload
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, prepared_store, private_copy
 
 FILES = (
     "MHSDS_Data_4WW_AprPerf_2024_v2.csv", "MHSDS_Data_4WW_MayPerf_2024_v2.csv", "MHSDS_Data_4WW_JunPerf_2024_v2.csv",
@@ -89,28 +88,19 @@ def raw(real_data_dir) -> list[dict]:
 def store_dir(request, tmp_path_factory, real_data_dir, catalogue) -> tuple[Path, str | None]:
     """An EMPTY store with the six files ingested once (timed), on each backend: its folder and, on PostgreSQL,
     its database URL."""
-    path = tmp_path_factory.mktemp("real-4ww-store")
-    url = request.getfixturevalue("pg_server").create_database() if request.param == "postgres" else None
-    store = Store(path, catalogue=catalogue, url=url)
+    store = prepared_store(request, tmp_path_factory.mktemp("real-4ww-store"), catalogue)
     assert store.is_empty()
     started = time.perf_counter()
     for name in FILES:
         store.ingest_file(real_data_dir / "mhsds_4ww_2024" / name, user="tester")
     TIMINGS[request.param] = time.perf_counter() - started
-    return path, url
+    return store.data_dir, getattr(store, "url", None)
 
 
 @pytest.fixture
 def store(store_dir, tmp_path, catalogue, request, monkeypatch) -> Store:
-    """A private copy of the ingested store (tests may change it); on PostgreSQL, MHIN_DATABASE_URL names it."""
-    path, url = store_dir
-    if url is None:
-        shutil.copytree(path, tmp_path / "store")
-        monkeypatch.delenv("MHIN_DATABASE_URL", raising=False)
-        return Store(tmp_path / "store", catalogue=catalogue)
-    copy = request.getfixturevalue("pg_server").copy_database(url)
-    monkeypatch.setenv("MHIN_DATABASE_URL", copy)
-    return Store(tmp_path / "store", catalogue=catalogue, url=copy)
+    """A private copy of the ingested store (tests may change it)."""
+    return private_copy(store_dir, tmp_path, request, monkeypatch, catalogue)
 
 
 def test_six_files_ingest_in_modest_time(store_dir, request):

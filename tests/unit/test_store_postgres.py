@@ -145,6 +145,8 @@ def test_server_restarted_mid_ingest_leaves_nothing_half_written(tmp_path, pg_se
     store = Store(tmp_path, url=pg_url)
     store.ingest(FrameExtract("series", base_frame(), "base.csv", "base"))
     before = snapshot(store)
+    reader = Store(tmp_path, url=pg_url)  # another process's store, holding idle connections across the restart
+    rows_before = reader.series()
     paused, resume = threading.Event(), threading.Event()
 
     def pause():
@@ -174,6 +176,7 @@ def test_server_restarted_mid_ingest_leaves_nothing_half_written(tmp_path, pg_se
     assert "could not be written" in str(error) and "Nothing was half-written" in str(error)
     assert "MHIN_DATABASE_URL" in str(error)
     monkeypatch.undo()
+    pdt.assert_frame_equal(reader.series(), rows_before)  # reconnects at once: no error after the restart
     assert_unchanged(store, before)
     after = store.ingest(FrameExtract("series", base_frame(offset=1.0), "after.csv", "after"))
     assert (after.ingest_id, after.rows_replaced) == (2, 240)
