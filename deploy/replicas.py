@@ -100,6 +100,22 @@ def process_cpu_seconds(pid: int) -> float:
     return total
 
 
+def established_connections(port: int) -> int:
+    """Open TCP connections to a local ``port`` (from /proc/net/tcp): a replica's live websockets, since nginx
+    keeps no other connection to it open."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # 01: ESTABLISHED
+                count += 1
+    return count
+
+
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
@@ -140,6 +156,10 @@ class Replicas:
     @property
     def pids(self) -> list[int]:
         return [p.pid for p in self.processes if p is not None and p.poll() is None]
+
+    def connections(self) -> list[int]:
+        """Open connections (live websockets) per replica, in replica order."""
+        return [established_connections(port) for port in self.ports]
 
     def cpu_seconds(self) -> float:
         """CPU seconds so far of the live replicas (with their worker processes)."""
