@@ -197,8 +197,7 @@ class Replicas:
             raise RuntimeError(f"seeding the store failed:\n{done.stdout}{done.stderr}")
 
     def _start_replica(self, index: int, port: int) -> subprocess.Popen:
-        log = open(self.run_dir / f"replica-{index}.log", "wb")  # noqa: SIM115 (the process keeps it)
-        with log:
+        with open(self.run_dir / f"replica-{index}.log", "wb") as log:  # the process keeps its own copy
             proc = subprocess.Popen(
                 [sys.executable, "-m", "mhin_eval.ui.serve", "--server.port", str(port), "--server.address",
                  self.host, "--server.headless", "true"],
