@@ -14,7 +14,8 @@ Server CPU per view is the replica processes' user+system CPU time (/proc, with 
 the run divided by the views that finished; ``--url`` runs report it only with ``--pids``. Before measuring,
 each replica serves every page once (not timed), so the figures are those of warm servers.
 
-``--kill-one`` kills one replica (SIGKILL) halfway through the arrivals; a viewer whose socket dies then does
+``--kill-one`` kills one replica (SIGKILL) halfway through the arrivals, as soon as it holds a viewer's open
+socket from then on (up to the end of the arrivals); a viewer whose socket dies then does
 what Streamlit's front end does: polls ``/_stcore/health`` until it answers (nginx sends it to a live replica),
 reopens the socket with its session id and reruns the page. The table counts those reconnections and whether
 any viewer failed.
@@ -235,7 +236,8 @@ async def view(base: str, spec: str, assets: bool, timeout: float) -> View:
 
 async def room(base: str, viewers: int, arrival_s: float, pages: list[str], assets: bool, timeout: float,
                seed: int, halfway=None) -> list[View]:
-    """``viewers`` viewers arriving uniformly at random within ``arrival_s``; ``halfway()`` runs at arrival_s/2."""
+    """``viewers`` viewers arriving uniformly at random within ``arrival_s``; ``halfway()`` (a coroutine function)
+    is awaited from arrival_s/2 on."""
     rng = random.Random(seed)
     offsets = sorted(rng.uniform(0, arrival_s) for _ in range(viewers)) if viewers > 1 else [0.0]
     start = time.monotonic()
@@ -246,7 +248,7 @@ async def room(base: str, viewers: int, arrival_s: float, pages: list[str], asse
 
     async def kill_later() -> None:
         await asyncio.sleep(arrival_s / 2)
-        halfway()
+        await halfway()
 
     tasks = [asyncio.create_task(arrive(i, offset)) for i, offset in enumerate(offsets)]
     if halfway is not None:
@@ -262,13 +264,20 @@ def measured(base: str, replicas: Replicas | None, pids: list[int], viewers: int
     last_seen = dict(before)
     notes = []
 
-    def kill() -> None:
-        victim = replicas.pids[0]
+    async def kill() -> None:
+        """Kill replica 0 once it holds a viewer's open socket (waiting at most the rest of the arrivals)."""
+        waited = time.monotonic()
+        while replicas.connections()[0] == 0 and time.monotonic() - waited < args.arrival_seconds / 2:
+            await asyncio.sleep(0.01)
+        victim = replicas.processes[0].pid
         last_seen[victim] = process_cpu_seconds(victim)
-        replicas.kill(replicas.processes.index(next(p for p in replicas.processes if p.pid == victim)))
-        notes.append(f"replica pid {victim} killed at {args.arrival_seconds / 2:.0f} s")
+        sockets = replicas.connections()[0]
+        replicas.kill(0)
+        notes.append(f"replica 0 (pid {victim}) killed {time.monotonic() - started:.1f} s into the run, "
+                     f"holding {sockets} viewer socket(s)")
 
     client_before = time.process_time()
+    started = time.monotonic()
     views = asyncio.run(room(base, viewers, args.arrival_seconds, args.pages, args.assets, args.timeout,
                              args.seed, kill if kill_one else None))
     client = time.process_time() - client_before

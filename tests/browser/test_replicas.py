@@ -193,3 +193,20 @@ def test_load_run_every_viewer_finishes(replicas):
         assert run.errors == 0, notes
         assert len(run.finished) == run.viewers, notes
         assert all(v.received > 10_000 for v in run.views), "a viewer received no page"
+
+
+def test_load_run_with_a_replica_killed_every_viewer_finishes(store_env, tmp_path):
+    from bench import load
+
+    replicas = started(store_env, tmp_path / "run")
+    try:
+        args = load.parse_args(["--url", replicas.url, "--viewers", "16", "--arrival-seconds", "6", "--kill-one"])
+        with ThreadPoolExecutor(1) as pool:
+            runs = pool.submit(load.measured, replicas.url, replicas, [], 16, args, True).result()
+    finally:
+        replicas.stop()
+    notes = "\n".join(load.error_notes([runs]))
+    assert replicas.processes[0].returncode == -9, "replica 0 was not killed"
+    assert runs.errors == 0, notes
+    assert len(runs.finished) == 16, notes
+    assert any(v.reconnects for v in runs.views), f"no viewer was on the killed replica: {notes}"
