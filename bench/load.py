@@ -6,7 +6,8 @@ Each viewer does what the browser does when a link is opened: GET the page (ngin
 no widget states; Streamlit's own protobufs) and read ForwardMsgs until ``script_finished``. The time is from
 the first GET to the finished script. An error is anything a viewer would see as one: an HTTP error, a socket
 that dies for good, an ``Exception`` element or an error alert, a compile error, "page not found".
-With ``--assets`` a viewer also fetches the scripts and styles index.html names (browsers do, on a cold cache).
+With ``--assets`` a viewer also fetches, gzipped, the scripts and styles index.html names (a browser with a cold
+cache does; the chunks it loads later, such as plotly's, are not fetched).
 
 Viewers arrive uniformly at random within ``--arrival-seconds`` (seeded), for each of ``--viewers``, against
 ``--url`` or against ``--replicas`` started here behind nginx (deploy/replicas.py) on a copy of the demo store.
@@ -93,14 +94,15 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
-async def http_get(url: str, cookies: dict[str, str], timeout: float) -> tuple[int, bytes]:
-    """GET ``url`` with ``cookies`` (HTTP/1.1, connection closed after), keeping the cookies the response sets."""
+async def http_get(url: str, cookies: dict[str, str], timeout: float, encoding: str = "identity") -> tuple[int, bytes]:
+    """GET ``url`` with ``cookies`` (HTTP/1.1, connection closed after), keeping the cookies the response sets;
+    ``encoding`` is the Accept-Encoding (browsers ask for gzip: the server then compresses)."""
     parts = urlsplit(url)
     reader, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, parts.port or 80), timeout)
     try:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         head = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close",
-                "Accept-Encoding: identity"]
+                f"Accept-Encoding: {encoding}"]
         if cookies:
             head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
@@ -215,7 +217,7 @@ async def view(base: str, spec: str, assets: bool, timeout: float) -> View:
                 return result
             if assets:
                 for asset in sorted(set(re.findall(rb'(?:src|href)="\.?/?(static/[^"]+)"', body))):
-                    await http_get(f"{base}/{asset.decode()}", cookies, 30)
+                    await http_get(f"{base}/{asset.decode()}", cookies, 30, "gzip, deflate")
             await http_get(base + "/_stcore/health", cookies, 30)
             while True:
                 try:
@@ -265,10 +267,17 @@ def measured(base: str, replicas: Replicas | None, pids: list[int], viewers: int
     notes = []
 
     async def kill() -> None:
-        """Kill replica 0 once it holds a viewer's open socket (waiting at most the rest of the arrivals)."""
-        waited = time.monotonic()
-        while replicas.connections()[0] == 0 and time.monotonic() - waited < args.arrival_seconds / 2:
-            await asyncio.sleep(0.01)
+        """Kill replica 0 once it holds a viewer's open socket (waiting at most the rest of the arrivals): a
+        connection open for 30 ms, longer than a proxied GET takes."""
+        waited, held_since = time.monotonic(), None
+        while time.monotonic() - waited < args.arrival_seconds / 2:
+            if replicas.connections()[0] == 0:
+                held_since = None
+            elif held_since is None:
+                held_since = time.monotonic()
+            elif time.monotonic() - held_since > 0.03:
+                break
+            await asyncio.sleep(0.005)
         victim = replicas.processes[0].pid
         last_seen[victim] = process_cpu_seconds(victim)
         sockets = replicas.connections()[0]

@@ -17,6 +17,7 @@ signs are valid on the others.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import secrets
 import shutil
@@ -48,10 +49,21 @@ http {{
 """
 
 
-def render_site_config(listen: str, ports: list[int], host: str = "127.0.0.1") -> str:
-    """deploy/mhin-eval.conf.template with nginx listening on ``listen`` and one upstream server per port."""
+def streamlit_static_dir() -> Path:
+    """The folder of Streamlit's front-end files (``/static/...``) in this environment, found without importing
+    Streamlit."""
+    spec = importlib.util.find_spec("streamlit")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("Streamlit is not installed in this environment")
+    return Path(spec.origin).parent / "static" / "static"
+
+
+def render_site_config(listen: str, ports: list[int], host: str = "127.0.0.1", static_dir: Path | None = None) -> str:
+    """deploy/mhin-eval.conf.template with nginx listening on ``listen``, one upstream server per port, and
+    Streamlit's front-end files served from ``static_dir`` (default: this environment's)."""
     servers = "\n    ".join(f"server {host}:{port} max_fails=1 fail_timeout=10s;" for port in ports)
-    return TEMPLATE.read_text().replace("@LISTEN@", listen).replace("@UPSTREAM_SERVERS@", servers)
+    return (TEMPLATE.read_text().replace("@LISTEN@", listen).replace("@UPSTREAM_SERVERS@", servers)
+            .replace("@STREAMLIT_STATIC@", str(static_dir or streamlit_static_dir())))
 
 
 def nginx_missing() -> str | None:
