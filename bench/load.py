@@ -1,8 +1,8 @@
 """A room opening the dashboard at once, without browsers: simulated viewers replay Streamlit's websocket protocol.
 
 Each viewer does what the browser does when a link is opened: GET the page (nginx's route cookie), GET
-``/_stcore/health`` (Streamlit's XSRF cookie), open ``/_stcore/stream`` with those cookies and the XSRF token
-(Streamlit's subprotocol header), send the ``rerun_script`` BackMsg of the page (query string, page name,
+``/_stcore/health`` (Streamlit's XSRF cookie) and ``/_stcore/host-config``, open ``/_stcore/stream`` with
+those cookies and the XSRF token (Streamlit's subprotocol header), send the ``rerun_script`` BackMsg of the page (query string, page name,
 no widget states; Streamlit's own protobufs) and read ForwardMsgs until ``script_finished``. The time is from
 the first GET to the finished script. An error is anything a viewer would see as one: an HTTP error, a socket
 that dies for good, an ``Exception`` element or an error alert, a compile error, "page not found".
@@ -15,11 +15,12 @@ Server CPU per view is the replica processes' user+system CPU time (/proc, with 
 the run divided by the views that finished; ``--url`` runs report it only with ``--pids``. Before measuring,
 each replica serves every page once (not timed), so the figures are those of warm servers.
 
-``--kill-one`` kills one replica (SIGKILL) halfway through the arrivals, as soon as it holds a viewer's open
-socket from then on (up to the end of the arrivals); a viewer whose socket dies then does
-what Streamlit's front end does: polls ``/_stcore/health`` until it answers (nginx sends it to a live replica),
-reopens the socket with its session id and reruns the page. The table counts those reconnections and whether
-any viewer failed.
+``--kill-one`` kills one replica (SIGKILL) halfway through the arrivals, as soon as it holds a viewer's socket
+(within the rest of the arrivals). Viewers then keep their page's socket open until the arrivals end, as a room
+keeps the dashboard open; a viewer whose socket dies polls ``/_stcore/health`` until it answers (nginx sends it
+to a live replica), as Streamlit's front end does, reopens the socket with its session id and runs the page
+again (the front end reruns a page that was running; an idle one reruns on its next click). The table counts
+the viewers that reconnected and those that then failed; their second runs count in the CPU per view.
 
 Figures only; tests/browser/test_replicas.py asserts behaviour (every viewer finishes, no errors).
 """
@@ -66,6 +67,7 @@ class View:
     error: str | None = None
     reconnects: int = 0
     received: int = 0  # bytes of ForwardMsgs, a check that the page was drawn
+    started: float = 0.0
 
 
 @dataclass
@@ -152,9 +154,10 @@ def forward_error(msg: ForwardMsg) -> str | None:
 
 
 async def run_page(ws_url: str, origin: str, cookies: dict[str, str], page: str, query: str,
-                   session: dict, result: View) -> str | None:
+                   session: dict, result: View, hold: asyncio.Event | None = None) -> str | None:
     """Open the socket, rerun the page and read until the script has finished; return an error or None.
-    ``session`` keeps the session id across reconnections (the front end offers it back)."""
+    ``session`` keeps the session id across reconnections (the front end offers it back). With ``hold``, the
+    socket then stays open, as a browser's does, until ``hold`` is set; if it dies first, ConnectionError."""
     protocols = ["streamlit", cookies.get(XSRF_COOKIE, "")]
     if session.get("id"):
         protocols.append(session["id"])
@@ -173,8 +176,22 @@ async def run_page(ws_url: str, origin: str, cookies: dict[str, str], page: str,
             error = error or forward_error(msg)
             if kind == "script_finished" and msg.script_finished in (
                     ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR):
+                if result.seconds is None:
+                    result.seconds = time.perf_counter() - result.started
+                if hold is not None and error is None:
+                    await _held_open(ws, hold)
                 return error
         raise ConnectionError("socket closed before the script finished")
+
+
+async def _held_open(ws, hold: asyncio.Event) -> None:
+    """Keep ``ws`` open until ``hold`` is set; ConnectionError when the server side dies first."""
+    closed, released = asyncio.ensure_future(ws.wait_closed()), asyncio.ensure_future(hold.wait())
+    await asyncio.wait({closed, released}, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in (closed, released):
+        waiting.cancel()
+    if not hold.is_set():
+        raise ConnectionError("socket closed while the page was open")
 
 
 async def wait_for_health(base: str, cookies: dict[str, str], timeout: float) -> None:
@@ -200,15 +217,17 @@ def split_page(spec: str) -> tuple[str, str]:
     return ("" if page == "home" else page), query
 
 
-async def view(base: str, spec: str, assets: bool, timeout: float) -> View:
-    """One viewer opening ``spec`` on ``base``."""
+async def view(base: str, spec: str, assets: bool, timeout: float, hold: asyncio.Event | None = None) -> View:
+    """One viewer opening ``spec`` on ``base`` (keeping it open until ``hold`` is set, when given). A socket that
+    dies is reopened and the page run again, as Streamlit's front end does when it dies mid-run; the time is
+    that of the first finished run."""
     page, query = split_page(spec)
     result = View(spec)
     cookies: dict[str, str] = {}
     session: dict = {}
     parts = urlsplit(base)
     ws_url = f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}{parts.path}/_stcore/stream"
-    started = time.perf_counter()
+    result.started = time.perf_counter()
     try:
         async with asyncio.timeout(timeout):
             status, body = await http_get(f"{base}/{page}" + (f"?{query}" if query else ""), cookies, 30)
@@ -218,10 +237,11 @@ async def view(base: str, spec: str, assets: bool, timeout: float) -> View:
             if assets:
                 for asset in sorted(set(re.findall(rb'(?:src|href)="\.?/?(static/[^"]+)"', body))):
                     await http_get(f"{base}/{asset.decode()}", cookies, 30, "gzip, deflate")
-            await http_get(base + "/_stcore/health", cookies, 30)
+            for probe in ("/_stcore/health", "/_stcore/host-config"):  # the front end's first two requests
+                await http_get(base + probe, cookies, 30)
             while True:
                 try:
-                    result.error = await run_page(ws_url, base, cookies, page, query, session, result)
+                    result.error = await run_page(ws_url, base, cookies, page, query, session, result, hold)
                     break
                 except (ConnectionClosed, ConnectionError, InvalidHandshake, OSError) as exc:
                     if isinstance(exc, InvalidStatus) and exc.response.status_code < 500:
@@ -230,7 +250,6 @@ async def view(base: str, spec: str, assets: bool, timeout: float) -> View:
                         raise
                     result.reconnects += 1
                     await wait_for_health(base, cookies, RECONNECT_GIVE_UP_S)
-        result.seconds = time.perf_counter() - started
     except Exception as exc:  # every failure is counted and named in the table's notes
         result.error = f"{type(exc).__name__}: {exc}"[:300]
     return result
@@ -243,14 +262,17 @@ async def room(base: str, viewers: int, arrival_s: float, pages: list[str], asse
     rng = random.Random(seed)
     offsets = sorted(rng.uniform(0, arrival_s) for _ in range(viewers)) if viewers > 1 else [0.0]
     start = time.monotonic()
+    hold = asyncio.Event() if halfway is not None else None  # with a kill, pages stay open until the arrivals end
 
     async def arrive(index: int, offset: float) -> View:
         await asyncio.sleep(max(0.0, start + offset - time.monotonic()))
-        return await view(base, pages[index % len(pages)], assets, timeout)
+        return await view(base, pages[index % len(pages)], assets, timeout, hold)
 
     async def kill_later() -> None:
         await asyncio.sleep(arrival_s / 2)
         await halfway()
+        await asyncio.sleep(max(0.0, start + arrival_s - time.monotonic()))
+        hold.set()
 
     tasks = [asyncio.create_task(arrive(i, offset)) for i, offset in enumerate(offsets)]
     if halfway is not None:

@@ -102,6 +102,7 @@ def test_page_through_nginx_stays_on_its_replica(replicas, page):
     wait_until_drawn(page, timeout=CONTENT_MS)
     assert title(page) == "Overview of results"
     assert_no_exception(page)
+    assert not page.errors, page.errors  # e.g. a script nginx serves from Streamlit's folder with the wrong type
     assert any(c["name"] == "mhin_route" for c in page.context.cookies()), "nginx set no route cookie"
     first = wait_for(lambda: holder(replicas) is not None and [holder(replicas)], 10, "one replica holds the socket")
     for _ in range(3):  # every reload of this browser comes back to the same replica
