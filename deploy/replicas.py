@@ -147,8 +147,10 @@ class Replicas:
         self.run_dir = Path(run_dir).resolve()
         self.host = host
         self.base_port = base_port or free_port_block(count, host)
-        self.port = port or free_port_block(1, host)
         self.ports = [self.base_port + i for i in range(count)]
+        self.port = port or free_port_block(1, host)
+        while self.port in self.ports:  # nothing listens on the replicas' ports yet
+            self.port = free_port_block(1, host)
         self.env = dict(os.environ, **(extra_env or {}))
         if data_dir is not None:
             self.env["MHIN_DATA_DIR"] = str(Path(data_dir).resolve())
