@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import random
 import re
 import shutil
@@ -68,6 +69,7 @@ class View:
     reconnects: int = 0
     received: int = 0  # bytes of ForwardMsgs, a check that the page was drawn
     started: float = 0.0
+    arrival: float = 0.0  # seconds after the room opened
 
 
 @dataclass
@@ -266,7 +268,10 @@ async def room(base: str, viewers: int, arrival_s: float, pages: list[str], asse
 
     async def arrive(index: int, offset: float) -> View:
         await asyncio.sleep(max(0.0, start + offset - time.monotonic()))
-        return await view(base, pages[index % len(pages)], assets, timeout, hold)
+        arrived = time.monotonic() - start
+        result = await view(base, pages[index % len(pages)], assets, timeout, hold)
+        result.arrival = arrived
+        return result
 
     async def kill_later() -> None:
         await asyncio.sleep(arrival_s / 2)
@@ -376,6 +381,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a viewer waits before failing")
     parser.add_argument("--seed", type=int, default=0, help="arrival times' random seed")
     parser.add_argument("--no-warm", dest="warm", action="store_false", help="skip the unmeasured first views")
+    parser.add_argument("--views-csv", type=Path, help="also write every view (arrival, seconds, reconnects, error)")
     args = parser.parse_args(argv)
     args.viewers = [int(v) for v in args.viewers.split(",") if v.strip()]
     args.replicas = [int(r) for r in args.replicas.split(",") if r.strip()]
@@ -432,6 +438,15 @@ def main(argv: list[str] | None = None) -> int:
     print(table(runs))
     for note in error_notes(runs):
         print(f"  {note}")
+    if args.views_csv:
+        with open(args.views_csv, "w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["replicas", "viewers", "page", "arrival_s", "seconds", "reconnects", "kb", "error"])
+            for row in runs:
+                for v in row.views:
+                    writer.writerow([row.replicas, row.viewers, v.page, f"{v.arrival:.2f}",
+                                     "" if v.seconds is None else f"{v.seconds:.3f}", v.reconnects,
+                                     round(v.received / 1024), v.error or ""])
     return 1 if any(r.errors or len(r.finished) < r.viewers for r in runs) else 0
 
 
