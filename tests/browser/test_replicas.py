@@ -23,8 +23,8 @@ from tests.browser.serving import wait_until_drawn
 
 pytestmark = pytest.mark.browser
 
-#: Store backends the replicas run on. PostgreSQL joins with its store (MHIN_DATABASE_URL from its server fixture).
-STORES = ["duckdb"]
+#: Store backends the replicas run on: one DuckDB folder they share, or one PostgreSQL database (MHIN_DATABASE_URL).
+STORES = ["duckdb", "postgres"]
 #: Replicas start without serve.py's warm-up (each first view is cold); nothing here asserts a page's time.
 FAST_START = {"MHIN_WARM_UP": "0"}
 CONTENT_MS = 90_000
@@ -62,11 +62,15 @@ def seeded_duckdb(tmp_path_factory, worker_id) -> Path:
 @pytest.fixture(scope="module", params=STORES)
 def store_env(request, tmp_path_factory) -> dict[str, str]:
     """The environment that selects a seeded store for every replica and command of a test."""
+    data_dir = tmp_path_factory.mktemp("replicas-store")
+    shutil.copytree(request.getfixturevalue("seeded_duckdb"), data_dir, dirs_exist_ok=True)
     if request.param == "duckdb":
-        data_dir = tmp_path_factory.mktemp("replicas-store")
-        shutil.copytree(request.getfixturevalue("seeded_duckdb"), data_dir, dirs_exist_ok=True)
         return {"MHIN_DATA_DIR": str(data_dir)}
-    raise AssertionError(f"no store fixture for {request.param}")
+    url = request.getfixturevalue("pg_server").create_database()
+    copied = subprocess.run([sys.executable, "-m", "mhin_eval", "store", "copy", "--to", url, "--data-dir", str(data_dir)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert copied.returncode == 0, f"store copy into PostgreSQL failed:\n{copied.stdout}\n{copied.stderr}"
+    return {"MHIN_DATA_DIR": str(data_dir), "MHIN_DATABASE_URL": url}
 
 
 def started(store_env: dict[str, str], run_dir: Path, count: int = 2) -> Replicas:
