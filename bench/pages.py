@@ -17,7 +17,7 @@ copy of one demo-seeded store, so seeding is never timed.
   click on the page's link in the sidebar menu until the new page is drawn, as people move between pages
   (same session, no page load).
 - Server CPU per view: once the server is idle (its warm-up and background work done), the CPU time the
-  server process spent (user + system, from /proc/<pid>/stat, every thread) over ``CPU_VIEWS`` more warm
+  server process spent (user + system, every thread: deploy.replicas.process_cpu_seconds) over ``CPU_VIEWS`` more warm
   visits, divided by their number: what one more viewer costs the server (issue 18's target: under 0.1 s).
   CPU time hardly depends on what else the machine is running, unlike the wall times.
 
@@ -41,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from deploy.replicas import process_cpu_seconds  # noqa: E402
 from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app, wait_until_drawn  # noqa: E402
 
 APP = ROOT / "app.py"
@@ -163,23 +164,16 @@ def _timed_visit(pg, url: str) -> float:
     return elapsed
 
 
-def server_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system, every thread) a process has used so far (Linux /proc)."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def wait_until_idle(pid: int, timeout: float = IDLE_WAIT_S, quiet_cpu_s: float = 0.05) -> bool:
     """Wait until the process uses less than ``quiet_cpu_s`` of CPU in each of two seconds running (its warm-up
     and background work done); False if it is still busy after ``timeout`` seconds."""
     deadline = time.perf_counter() + timeout
-    last, quiet = server_cpu_s(pid), 0
+    last, quiet = process_cpu_seconds(pid), 0
     while quiet < 2:
         if time.perf_counter() > deadline:
             return False
         time.sleep(1)
-        now = server_cpu_s(pid)
+        now = process_cpu_seconds(pid)
         quiet = quiet + 1 if now - last < quiet_cpu_s else 0
         last = now
     return True
@@ -193,11 +187,11 @@ def cpu_per_view(pg, url: str, pid: int, views: int = CPU_VIEWS) -> float:
         return float("nan")
     _timed_visit(pg, url)
     time.sleep(0.3)  # the last visit's messages are sent
-    start = server_cpu_s(pid)
+    start = process_cpu_seconds(pid)
     for _ in range(views):
         _timed_visit(pg, url)
     time.sleep(0.3)
-    return (server_cpu_s(pid) - start) / views
+    return (process_cpu_seconds(pid) - start) / views
 
 
 def _timed_menu_click(pg, base: str, page: AppPage) -> float:

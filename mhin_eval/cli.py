@@ -223,7 +223,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
         print(f"seed refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     if not results:
-        print(f"Nothing to seed: the store at {store.data_dir} already holds its data.")
+        print(f"Nothing to seed: the store in {store.location} already holds its data.")
     for result in results:
         print(result.summary())
     if results and args.results:
@@ -313,13 +313,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_results_option(seed)
 
-    from mhin_eval import cli_analyse, cli_export, cli_results, cli_series
+    from mhin_eval import cli_analyse, cli_export, cli_results, cli_series, cli_store
 
     cli_recipes.register(commands)
     cli_analyse.register(commands)
     cli_export.register(commands)
     cli_results.register(commands)
     cli_series.register(commands)
+    cli_store.register(commands)
     return parser
 
 

@@ -15,21 +15,12 @@ import pandas as pd
 
 from mhin_eval.store import Store
 
-TABLE = "record_cache"
-
-
-def _create(con) -> None:
-    con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (project VARCHAR NOT NULL, key VARCHAR NOT NULL, "
-                "view VARCHAR NOT NULL, format INTEGER NOT NULL, record VARCHAR NOT NULL)")
+TABLE = "record_cache"  # made by the store's migration 2 (mhin_eval/store/migrations)
 
 
 def cached_records(store: Store, project: str, view: str, record_format: int) -> dict[str, str]:
     """{key: record JSON} of a project's records kept for this view and record format."""
     with store._read() as con:
-        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                             [TABLE]).fetchone()[0]
-        if not exists:
-            return {}
         rows = con.execute(f"SELECT key, record FROM {TABLE} WHERE project = ? AND view = ? AND format = ?",
                            [project, view, record_format]).fetchall()
     return dict(rows)
@@ -40,15 +31,20 @@ def keep_records(store: Store, project: str, view: str, record_format: int, reco
     """Add ``records`` ({key: JSON}) for a project and view, and drop its kept records whose key is not among
     ``current`` (the keys of the data as it now is), so the table holds one data version's worth per project."""
     keep = pd.DataFrame({"key": list(dict.fromkeys(current))}, dtype=object)
-    new = pd.DataFrame([(project, k, view, record_format, v) for k, v in records.items()],
-                       columns=["project", "key", "view", "format", "record"])
+    new = pd.DataFrame(list(records.items()), columns=["key", "record"], dtype=object)
     with store._write() as con:
-        _create(con)
-        con.register("keep_keys", keep)
-        con.register("new_records", new)
-        con.execute("BEGIN TRANSACTION")
-        con.execute(f"DELETE FROM {TABLE} WHERE project = ? AND view = ? AND (format <> ? OR key NOT IN "
-                    "(SELECT key FROM keep_keys) OR key IN (SELECT key FROM new_records))",
-                    [project, view, record_format])
-        con.execute(f"INSERT INTO {TABLE} SELECT project, key, view, CAST(format AS INTEGER), record FROM new_records")
-        con.execute("COMMIT")
+        con.begin()
+        try:
+            con.stage("keep_keys", keep, (("key", "VARCHAR"),))
+            con.stage("new_records", new, (("key", "VARCHAR"), ("record", "VARCHAR")))
+            con.execute(f"DELETE FROM {TABLE} WHERE project = ? AND view = ? AND (format <> ? OR key NOT IN "
+                        "(SELECT key FROM keep_keys) OR key IN (SELECT key FROM new_records))",
+                        [project, view, record_format])
+            con.execute(f"INSERT INTO {TABLE} SELECT ?, key, ?, ?, record FROM new_records",
+                        [project, view, record_format])
+            con.execute("DROP TABLE keep_keys")
+            con.execute("DROP TABLE new_records")
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise

@@ -59,7 +59,7 @@ def agreement(effects: list[MethodEffect]) -> str:
     if "lower" in kinds and "higher" in kinds:
         lead = "The methods disagree on the direction"
     else:
-        lead = "The methods agree on no opposite direction, but not all find a clear change"
+        lead = "No method points the opposite way to another, but not all find a clear change"
     return lead + ": " + "; ".join(f"{m} shows {WORDS[d]}" for m, d in found) + "."
 
 

@@ -117,3 +117,21 @@ DIRECTION_ICONS = {
     "no clear change": "○ no clear change",
     "no estimate": "– no estimate",
 }
+
+
+DIAGNOSTIC_WORDS = {
+    "durbin_watson": "Durbin–Watson {:.2f} (2 means no autocorrelation left)",
+    "ljung_box_p": "Ljung–Box p = {:.2g} (small means autocorrelation left)",
+    "dispersion": "dispersion {:.3g}",
+    "rho": "AR(1) ρ = {:.2f}",
+    "alpha": "negative binomial α = {:.3g}",
+    "aic": "AIC {:,.1f}",
+    "df_residual": "{:.0f} residual df",
+}
+
+
+def diagnostics_in_words(diagnostics: dict) -> str:
+    """The fit checks a reader can act on, named in words, in a fixed order; internal numbers left out."""
+    return "; ".join(words.format(diagnostics[key]) for key, words in DIAGNOSTIC_WORDS.items()
+                     if isinstance(diagnostics.get(key), (int, float)) and not isinstance(diagnostics[key], bool)
+                     and diagnostics[key] == diagnostics[key])

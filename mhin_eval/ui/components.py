@@ -14,7 +14,14 @@ from mhin_eval.catalogue import Indicator, Site
 from mhin_eval.chart_summary import summarise
 from mhin_eval.text import plain
 from mhin_eval.ui import analyses, auth, context, figures
-from mhin_eval.wording import DIRECTION_ICONS, change_phrase, direction, fmt_estimate, fmt_p
+from mhin_eval.wording import (
+    DIRECTION_ICONS,
+    change_phrase,
+    diagnostics_in_words,
+    direction,
+    fmt_estimate,
+    fmt_p,
+)
 
 
 def show_warnings(warnings, *, prefix: str = "") -> None:
@@ -124,12 +131,7 @@ def statistics_frame(tidy: pd.DataFrame) -> pd.DataFrame:
 def its_details(result: ITSResult, indicator: Indicator) -> None:
     """Estimates (the result's tidy frame), diagnostics and the methods paragraph of an ITS fit."""
     st.table(plain_table(estimates_frame(result.tidy(), indicator.unit, result.options.conf_level).set_index("Estimate")))
-    diag = {k: v for k, v in result.diagnostics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    st.caption(
-        "Diagnostics: "
-        + "; ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in diag.items())
-        + f". n = {record.its_n_detail(result)}."
-    )
+    st.caption(f"Diagnostics: {diagnostics_in_words(result.diagnostics)}. n = {record.its_n_detail(result)}.")
     st.markdown(plain(result.methods))
 
 

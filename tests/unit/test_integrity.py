@@ -18,7 +18,6 @@ from mhin_eval.catalogue import Catalogue, CatalogueError
 from mhin_eval.cli import main
 from mhin_eval.loaders import load_extract
 from mhin_eval.schema import ValidationFailed
-from mhin_eval.store import Store
 
 HEADER = "project,site,indicator,period,value,denominator,breakdown,group\n"
 FINDINGS_HEADER = b"project,site,date,kind,domain,summary,source,quote\n"
@@ -38,8 +37,8 @@ def fixed_today():
 
 
 @pytest.fixture
-def store(tmp_path, catalogue):
-    store = Store(tmp_path / "store")
+def store(store, catalogue):
+    """The conftest store (each backend) after one good upload."""
     good = uploads.check_upload(series_csv(["2023-01-01", "2023-02-01", "2023-03-01"]), "good.csv",
                                 access=EVALUATOR, store=store, catalogue=catalogue)
     uploads.confirm_upload(good, access=EVALUATOR, store=store)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
+import os
 import subprocess
 import sys
 import time
@@ -26,6 +26,7 @@ from mhin_eval.cli_series import site_series_frame
 from mhin_eval.loaders import load_extract, published_to_series
 from mhin_eval.store import Store
 from mhin_eval.uploads import check_upload, confirm_upload
+from tests.conftest import BACKENDS, prepared_store, private_copy
 
 FILES = (
     "MHSDS_Data_4WW_AprPerf_2024_v2.csv", "MHSDS_Data_4WW_MayPerf_2024_v2.csv", "MHSDS_Data_4WW_JunPerf_2024_v2.csv",
@@ -83,30 +84,31 @@ def raw(real_data_dir) -> list[dict]:
     return published_rows(real_data_dir / "mhsds_4ww_2024")
 
 
-@pytest.fixture(scope="module")
-def store_dir(tmp_path_factory, real_data_dir, catalogue) -> Path:
-    """An EMPTY store with the six files ingested once (timed)."""
-    path = tmp_path_factory.mktemp("real-4ww-store")
-    store = Store(path, catalogue=catalogue)
+@pytest.fixture(scope="module", params=BACKENDS)
+def store_dir(request, tmp_path_factory, real_data_dir, catalogue) -> tuple[Path, str | None]:
+    """An EMPTY store with the six files ingested once (timed), on each backend: its folder and, on PostgreSQL,
+    its database URL."""
+    store = prepared_store(request, tmp_path_factory.mktemp("real-4ww-store"), catalogue)
     assert store.is_empty()
     started = time.perf_counter()
     for name in FILES:
         store.ingest_file(real_data_dir / "mhsds_4ww_2024" / name, user="tester")
-    TIMINGS["six files"] = time.perf_counter() - started
-    return path
+    TIMINGS[request.param] = time.perf_counter() - started
+    return store.data_dir, getattr(store, "url", None)
 
 
 @pytest.fixture
-def store(store_dir, tmp_path, catalogue) -> Store:
+def store(store_dir, tmp_path, catalogue, request, monkeypatch) -> Store:
     """A private copy of the ingested store (tests may change it)."""
-    shutil.copytree(store_dir, tmp_path / "store")
-    return Store(tmp_path / "store", catalogue=catalogue)
+    return private_copy(store_dir, tmp_path, request, monkeypatch, catalogue)
 
 
-def test_six_files_ingest_in_modest_time(store_dir):
-    assert Store(store_dir).published()["source"].value_counts().to_dict() == {"mhsds-4ww-2024": 115_936}
-    assert TIMINGS["six files"] < 60, f"six 4WW files took {TIMINGS['six files']:.1f} s"
-    assert Store(store_dir).has_real_published_series() and not Store(store_dir).has_demo_data()
+def test_six_files_ingest_in_modest_time(store_dir, request):
+    path, url = store_dir
+    backend = "duckdb" if url is None else "postgres"
+    assert Store(path, url=url).published()["source"].value_counts().to_dict() == {"mhsds-4ww-2024": 115_936}
+    assert TIMINGS[backend] < 60, f"six 4WW files took {TIMINGS[backend]:.1f} s on {backend}"
+    assert Store(path, url=url).has_real_published_series() and not Store(path, url=url).has_demo_data()
 
 
 @pytest.mark.parametrize(("project", "site", "indicator", "provider", "measure", "den", "kind"), MAPPED,
@@ -172,21 +174,22 @@ def test_reingest_adds_nothing_and_rollback_removes_the_mapped_series(store, rea
     pd.testing.assert_frame_equal(store.series(), before)
 
 
-def test_new_mapping_on_reingest_adds_series_to_a_no_op(tmp_path, real_data_dir, catalogue):
+def test_new_mapping_on_reingest_adds_series_to_a_no_op(make_store, real_data_dir, catalogue):
     """A file ingested before a mapping existed gains the series when it is ingested again."""
     from dataclasses import replace
 
-    bare = Store(tmp_path / "bare", catalogue=replace(catalogue, published_measures=()))
+    bare = make_store("bare")
+    bare.catalogue = replace(catalogue, published_measures=())
     path = real_data_dir / "mhsds_4ww_2024" / "MHSDS_Data_4WW_SepPerf_2024.csv"
     first = bare.ingest_file(path)
     assert first.series_mapped == 0 and bare.series().empty
-    mapped = Store(tmp_path / "bare", catalogue=catalogue).ingest_file(path)
+    mapped = make_store("bare").ingest_file(path)
     assert not mapped.no_op and mapped.series_mapped == 5 and mapped.rows_unchanged == mapped.rows
-    assert Store(tmp_path / "bare").history()["no_op"].tolist() == [False, False]
+    assert make_store("bare").history()["no_op"].tolist() == [False, False]
 
 
-def test_upload_of_a_published_file_stores_the_site_series(tmp_path, real_data_dir, catalogue):
-    store = Store(tmp_path / "upload", catalogue=catalogue)
+def test_upload_of_a_published_file_stores_the_site_series(make_store, real_data_dir, catalogue):
+    store = make_store("upload")
     name = "MHSDS_Data_4WW_AugPerf_2024.csv"
     data = (real_data_dir / "mhsds_4ww_2024" / name).read_bytes()
     check = check_upload(data, name, access=EVALUATOR, store=store, catalogue=catalogue)
@@ -198,12 +201,15 @@ def test_upload_of_a_published_file_stores_the_site_series(tmp_path, real_data_d
     assert "site-series rows mapped" in store.audit_log()["detail"].iloc[0]
 
 
-def test_cli_ingest_of_a_4ww_file_gives_site_series(tmp_path, real_data_dir):
+def test_cli_ingest_of_a_4ww_file_gives_site_series(make_store, real_data_dir):
     path = real_data_dir / "mhsds_4ww_2024" / "MHSDS_Data_4WW_AprPerf_2024_v2.csv"
-    result = run_cli("--data-dir", tmp_path / "cli", "ingest", path, "--user", "tester")
+    cli = make_store("cli")
+    env = {k: v for k, v in os.environ.items() if k != "MHIN_DATABASE_URL"}
+    env.update({"MHIN_DATABASE_URL": cli.url} if hasattr(cli, "url") else {})
+    result = run_cli("--data-dir", cli.data_dir, "ingest", path, "--user", "tester", env=env)
     assert result.returncode == 0, result.stderr
     assert b"19,958 rows added" in result.stdout and b"6 site-series rows mapped" in result.stdout
-    series = Store(tmp_path / "cli").series()
+    series = make_store("cli").series()
     assert set(series["site"]) == {"sheffield", "manchester", "hull", "greater-manchester"}
     assert set(series["period"].dt.strftime("%Y-%m")) == {"2024-04"}
 

@@ -4,7 +4,6 @@ the rest carried forward to the new data version; fits in worker processes equal
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
@@ -15,26 +14,26 @@ from mhin_eval.access.shown import Counts
 from mhin_eval.access.suppression import SuppressionRule
 from mhin_eval.analysis.results import AnalysisError
 from mhin_eval.catalogue import load_catalogue
-from mhin_eval.store import Store, seed
+from mhin_eval.store import seed
+from tests.conftest import BACKENDS, prepared_store, private_copy
 
 EVALUATOR = Access(user="eve@mhin.nhs.uk", role=Role.EVALUATOR)
 
 
-@pytest.fixture(scope="module")
-def refreshed_dir(tmp_path_factory):
-    """A seeded store whose results of record are computed (once per module; copied per test)."""
-    path = tmp_path_factory.mktemp("refreshed") / "store"
+@pytest.fixture(scope="module", params=BACKENDS)
+def refreshed_dir(request, tmp_path_factory):
+    """A seeded store whose results of record are computed (once per module and backend; copied per test):
+    its folder and, on PostgreSQL, its database URL."""
     catalogue = load_catalogue()
-    store = Store(path, catalogue=catalogue)
+    store = prepared_store(request, tmp_path_factory.mktemp("refreshed") / "store", catalogue)
     seed(store)
     recompute.refresh(store, catalogue, workers=1)
-    return path
+    return store.data_dir, getattr(store, "url", None)
 
 
 @pytest.fixture
-def store(refreshed_dir, tmp_path):
-    shutil.copytree(refreshed_dir, tmp_path / "store")
-    return Store(tmp_path / "store", catalogue=load_catalogue())
+def store(refreshed_dir, tmp_path, request, monkeypatch):
+    return private_copy(refreshed_dir, tmp_path, request, monkeypatch, load_catalogue())
 
 
 @pytest.fixture

@@ -29,6 +29,13 @@ def run_cli(*args, data_dir) -> subprocess.CompletedProcess:
                           env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.fixture(autouse=True)
+def embedded_store_only(monkeypatch):
+    """DuckDB only: these faults are of the database file and its locks (PostgreSQL's own are in
+    test_store_postgres.py)."""
+    monkeypatch.delenv("MHIN_DATABASE_URL", raising=False)
+
+
 @pytest.fixture
 def tmpfs(tmp_path):
     """A 3 MB tmpfs, unmounted afterwards (skipped where mounting is not allowed)."""

@@ -1,8 +1,10 @@
-"""The embedded store: ingest, replacement, idempotence, history, exact rollback, scope, concurrency."""
+"""The store on both backends (DuckDB and PostgreSQL): ingest, replacement, idempotence, history, exact
+rollback, scope, concurrency."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import threading
@@ -260,7 +262,7 @@ def test_failure_inside_the_transaction_leaves_store_unchanged(store, monkeypatc
     def fail():
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("mhin_eval.store._pause_for_tests", fail)
+    monkeypatch.setattr("mhin_eval.store.base._pause_for_tests", fail)
     with pytest.raises(RuntimeError, match="disk full"):
         store.ingest(series_extract(name="new.csv", sites=("hull", "manchester"), offset=9.0))
     assert store.checksum() == before[0]
@@ -330,15 +332,15 @@ def test_coverage_and_freshness(store):
     assert fresh["last_file"] == "gappy.csv" and fresh["last_user"] == "carol"
 
 
-def test_checksum_is_order_independent_and_content_sensitive(tmp_path):
+def test_checksum_is_order_independent_and_content_sensitive(make_store):
     frame = series_frame()
-    a, b = Store(tmp_path / "a"), Store(tmp_path / "b")
+    a, b = make_store("a"), make_store("b")
     a.ingest(FrameExtract("series", frame, "x.csv"))
     b.ingest(FrameExtract("series", frame.sample(frac=1.0, random_state=3), "y.csv", sha256="other"))
     assert a.checksum() == b.checksum()
     changed = frame.copy()
     changed.loc[5, "value"] += 1e-9
-    c = Store(tmp_path / "c")
+    c = make_store("c")
     c.ingest(FrameExtract("series", changed, "x.csv"))
     assert c.checksum() != a.checksum()
 
@@ -386,7 +388,7 @@ def test_data_dir_from_environment(tmp_path, monkeypatch):
     assert len(Store(tmp_path / "env-store").series()) == 96
 
 
-def test_concurrent_thread_ingests_both_land_and_readers_see_whole_ingests(store):
+def test_concurrent_thread_ingests_both_land_and_readers_see_whole_ingests(store, make_store):
     store.ingest(series_extract(sites=("hull",)))
     states = {store.checksum()}
     extracts = [
@@ -419,7 +421,7 @@ def test_concurrent_thread_ingests_both_land_and_readers_see_whole_ingests(store
     assert sorted(r.rows_added for r in results) == [240, 240]
     assert len(store.series()) == 48 + 2 * 240
     # Every state a reader saw is a whole number of ingests: compute them all sequentially.
-    sequential = Store(store.data_dir.parent / "sequential")
+    sequential = make_store("sequential")
     sequential.ingest(series_extract(sites=("hull",)))
     order = sorted(results, key=lambda r: r.ingest_id)
     by_name = {e.file_name: e for e in extracts}
@@ -453,6 +455,8 @@ print(Store(sys.argv[1]).ingest(E("series", frame, site + ".csv", site)).summary
 
 def test_concurrent_process_ingests_both_land(store):
     env = {"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin"}
+    if "MHIN_DATABASE_URL" in os.environ:
+        env["MHIN_DATABASE_URL"] = os.environ["MHIN_DATABASE_URL"]
     children = [
         subprocess.Popen(
             [PYTHON, "-c", CHILD, str(store.data_dir), site, "1500"],
@@ -578,10 +582,10 @@ def test_history_lists_touched_sites_and_takes_a_site_scope(store):
     assert store.history(sites=[]).empty
 
 
-def test_version_seen_by_another_store_object_after_an_ingest_or_rollback(tmp_path):
-    """version() is re-read only when the database files change; a write through another Store object on the
-    same folder (as another process would) is seen at once."""
-    reader, writer = Store(tmp_path), Store(tmp_path)
+def test_version_seen_by_another_store_object_after_an_ingest_or_rollback(make_store):
+    """A write through another Store object on the same store (as another process would) is seen at once (on
+    DuckDB, version() is re-read when the database files change; on PostgreSQL, it is read each time)."""
+    reader, writer = make_store(), make_store()
     first = reader.version()
     assert reader.version() == first
     result = writer.ingest(series_extract())

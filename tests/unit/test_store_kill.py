@@ -90,6 +90,13 @@ def wait_for(path, child: subprocess.Popen, timeout=120.0) -> None:
         time.sleep(0.05)
 
 
+@pytest.fixture(autouse=True)
+def embedded_store_only(monkeypatch):
+    """DuckDB only: these faults are of the database file and its locks (PostgreSQL's own are in
+    test_store_postgres.py)."""
+    monkeypatch.delenv("MHIN_DATABASE_URL", raising=False)
+
+
 @pytest.fixture
 def seeded(tmp_path):
     store = Store(tmp_path / "store")

@@ -17,7 +17,6 @@ from mhin_eval.access.suppression import SuppressionRule
 from mhin_eval.analysis.synth import synth
 from mhin_eval.catalogue import PROJECT_ROOT, DonorPool
 from mhin_eval.shares import rate_unit
-from mhin_eval.store import Store
 
 DEMO = PROJECT_ROOT / "data" / "demo"
 
@@ -87,11 +86,10 @@ def test_donors_from_published_statistics_keep_their_names(catalogue):
     assert synth_record.anonymised(rec) == rec
 
 
-def test_records_are_fitted_once_and_reused_while_their_rows_do_not_change(tmp_path, catalogue, monkeypatch):
+def test_records_are_fitted_once_and_reused_while_their_rows_do_not_change(tmp_path, store, catalogue, monkeypatch):
     series = pd.read_csv(DEMO / "series.csv")
     aaot = series[series["project"] == "aaot"]
     (tmp_path / "aaot.csv").write_text(aaot.to_csv(index=False))
-    store = Store(tmp_path / "store", catalogue=catalogue)
     store.ingest_file(tmp_path / "aaot.csv", demo=True)
     fitted = []
     real = synth_record.fit_site
@@ -121,10 +119,9 @@ def test_records_are_fitted_once_and_reused_while_their_rows_do_not_change(tmp_p
     assert fitted == ["hull"], "only the site whose rows changed is refitted"
 
 
-def test_a_demo_pool_without_demo_data_says_so(tmp_path, catalogue):
+def test_a_demo_pool_without_demo_data_says_so(tmp_path, store, catalogue):
     series = pd.read_csv(DEMO / "series.csv")
     (tmp_path / "aaot.csv").write_text(series[series["project"] == "aaot"].to_csv(index=False))
-    store = Store(tmp_path / "store", catalogue=catalogue)
     store.ingest_file(tmp_path / "aaot.csv")  # not marked as demo data
     counts = Counts(False, SuppressionRule.from_catalogue(catalogue))
     records = synth_record.synth_of_record(store, catalogue, "aaot", counts)

@@ -29,7 +29,7 @@ def test_direction_and_agreement():
     fall = [MethodEffect("ITS", _est(0.7, 0.9, "ratio"), ""), MethodEffect("SC", _est(-3, -1), "")]
     assert agreement(fall) == "The 2 methods agree: each shows a fall."
     mixed = fall + [MethodEffect("SDID", _est(-1, 2), "")]
-    assert agreement(mixed).startswith("The methods agree on no opposite direction")
+    assert agreement(mixed).startswith("No method points the opposite way to another, but not all find a clear change")
     assert "SDID shows no clear change" in agreement(mixed)
     opposite = fall + [MethodEffect("SDID", _est(1, 2), "")]
     assert agreement(opposite).startswith("The methods disagree on the direction")

@@ -12,7 +12,6 @@ import pytest
 from mhin_eval import uploads
 from mhin_eval.access import Access, Role
 from mhin_eval.catalogue import load_catalogue
-from mhin_eval.store import Store
 
 HEADER = "project,site,indicator,period,value,denominator,breakdown,group\n"
 EVALUATOR = Access(user="eve@mhin.nhs.uk", role=Role.EVALUATOR)
@@ -26,8 +25,8 @@ def csv_rows(site="hull", months=("2024-01-01", "2024-02-01", "2024-03-01"), val
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = Store(tmp_path / "store")
+def store(store):
+    """The conftest store (each backend) after one upload."""
     check = uploads.check_upload(csv_rows(), "first.csv", access=EVALUATOR, store=store, catalogue=load_catalogue())
     uploads.confirm_upload(check, access=EVALUATOR, store=store)
     return store

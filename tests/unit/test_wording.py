@@ -40,3 +40,13 @@ def test_finding_sentence_puts_the_no_change_caveat_last():
         "A&E attendances at Hull changed by +12% (95% CI -1% to +27%) in the 12 months after go-live; "
         "the interval is consistent with no change."
     )
+
+
+def test_diagnostics_are_named_in_words_and_internals_left_out():
+    from mhin_eval.wording import diagnostics_in_words
+
+    text = diagnostics_in_words({"durbin_watson": 1.874, "ljung_box_p": 0.0312, "scale": 3.2, "n_parameters": 4,
+                                 "acf": [0.1], "residuals": "Pearson", "alpha": float("nan"), "df_residual": 44.0})
+    assert text == ("Durbin–Watson 1.87 (2 means no autocorrelation left); "
+                    "Ljung–Box p = 0.031 (small means autocorrelation left); 44 residual df")
+    assert "_" not in text and "scale" not in text
