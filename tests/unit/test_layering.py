@@ -22,7 +22,8 @@ CHARTS = PROJECT_ROOT / "mhin_eval" / "charts.py"
 UI_PATHS = ("app.py", "pages/", "mhin_eval/ui/")
 #: Streamlit's own test harness (streamlit.testing.v1.AppTest) drives app.py and pages/ from here
 #: (the app tests, and the page and scale benchmarks' server-side timings).
-STREAMLIT_TEST_HARNESS = ("tests/app/", "bench/pages.py", "bench/scale.py")
+#: Test and bench harnesses (bench/load.py replays Streamlit's own protobuf messages).
+STREAMLIT_TEST_HARNESS = ("tests/app/", "bench/pages.py", "bench/scale.py", "bench/load.py")
 SKIPPED_DIRS = {"__pycache__", "node_modules", "test-artifacts", "build", "dist"}
 
 
