@@ -140,12 +140,12 @@ def its_block(project: str, site: Site, indicator: Indicator, *, key: str, optio
     """One site's interrupted time series: sentence, chart, warnings and (optionally) details."""
     result = analyses.its(project, site.id, indicator.id, options, breakdown=breakdown, group=group,
                           comparisons=tuple(comparisons), go_live=go_live)
+    of_record = (options is None and go_live is None and (breakdown, group) == ("all", "all")
+                 and tuple(comparisons) == tuple(site.comparison_sites))
     go_live = go_live or site.go_live
     if isinstance(result, str):
         st.info(plain(result))
         return None
-    of_record = (options is None and go_live is None and (breakdown, group) == ("all", "all")
-                 and tuple(comparisons) == tuple(site.comparison_sites))
     shown_record = analyses.result_of_record(project, site.id, indicator.id) if of_record else None
     if shown_record is not None:
         est, sentence = shown_record.estimate, shown_record.sentence

@@ -284,3 +284,21 @@ def test_against_similar_sites_is_the_same_on_every_surface(app, seeded_dir, vie
                     assert numbers == pytest.approx([round(effect.estimate.estimate, 4), round(effect.estimate.ci_low, 4),
                                                      round(effect.estimate.ci_high, 4)], abs=5e-5)
                     assert row["Finding" if "Finding" in row else "sentence"] == effect.sentence
+
+
+def test_site_page_reads_the_stored_record_not_a_fresh_fit(app, catalogue):
+    """The site page's time-series sentence is the stored result of record: a record changed in the store (as
+    a different data version's would be) shows as stored, not as the page's own fit would word it."""
+    import json
+    import os
+
+    store = Store(os.environ["MHIN_DATA_DIR"])
+    version = store.version()
+    stored = json.loads(store.recorded_results(version, "full", "aaot", record.RECORD_FORMAT))
+    (hull_ae,) = [r for r in stored if r["site"] == "hull" and r["indicator"] == "ae-attendances"]
+    hull_ae["sentence"] = "The sentence of record, as stored."
+    store.record_results(version, "full", "aaot", record.RECORD_FORMAT, json.dumps(stored))
+
+    at = open_page(app, "site", site="hull", project="aaot", indicator="ae-attendances")
+    text = "\n".join(unescaped(m.value) for m in at.markdown)
+    assert "**The sentence of record, as stored.**" in text
