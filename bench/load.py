@@ -22,6 +22,10 @@ to a live replica), as Streamlit's front end does, reopens the socket with its s
 again (the front end reruns a page that was running; an idle one reruns on its next click). The table counts
 the viewers that reconnected and those that then failed; their second runs count in the CPU per view.
 
+The store is the environment's, as for the app: with ``MHIN_DATABASE_URL=postgresql://...`` every replica
+shares that PostgreSQL database (seeded with the demo data when empty); otherwise they share a copy of a
+DuckDB store.
+
 Figures only; tests/browser/test_replicas.py asserts behaviour (every viewer finishes, no errors).
 """
 
