@@ -192,12 +192,17 @@ def coverage_heatmap(coverage: pd.DataFrame, title: str = "Data coverage") -> go
             hoverinfo="text",
         )
     )
-    layout = base_layout(title, height=max(220, (12 + 17 * lines) * len(present) + 110))
+    fig.update_layout(**month_grid_layout(title, height=max(220, (12 + 17 * lines) * len(present) + 110)))
+    return fig
+
+
+def month_grid_layout(title: str, *, height: int) -> dict:
+    """Layout of a heatmap of rows by month (coverage): row labels sized to fit, a tick per year."""
+    layout = base_layout(title, height=height)
     layout["margin"]["l"] = 20
     layout["yaxis"].update(automargin=True, gridcolor="white")
     layout["xaxis"].update(dtick="M12", tickformat="%Y")
-    fig.update_layout(**layout)
-    return fig
+    return layout
 
 
 # ---------------------------------------------------------------------------------------------

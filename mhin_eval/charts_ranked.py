@@ -24,6 +24,7 @@ from mhin_eval.charts import (
     _ratio_range,
     base_layout,
     empty_figure,
+    month_grid_layout,
     wrap_text,
 )
 from mhin_eval.text import chart_text
@@ -124,9 +125,5 @@ def coverage_share_heatmap(shares: pd.DataFrame, title: str = "Data coverage") -
         z=z.values, x=months, y=labels, zmin=0, zmax=1, colorscale=[[0, "white"], [1, NHS_BLUE]], xgap=1, ygap=2,
         text=hover, hoverinfo="text",
         colorbar=dict(title=dict(text="Share of sites<br>with data"), tickformat=".0%", thickness=14)))
-    layout = base_layout(title, height=max(220, (16 + 17 * lines) * len(z) + 130))
-    layout["margin"]["l"] = 20
-    layout["yaxis"].update(automargin=True, gridcolor="white")
-    layout["xaxis"].update(dtick="M12", tickformat="%Y")
-    fig.update_layout(**layout)
+    fig.update_layout(**month_grid_layout(title, height=max(220, (16 + 17 * lines) * len(z) + 130)))
     return fig
