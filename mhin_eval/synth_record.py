@@ -41,7 +41,7 @@ from mhin_eval.shares import rate_unit
 from mhin_eval.synth_summary import MethodEffect, weights_in_words
 from mhin_eval.wording import finding_sentence
 
-SYNTH_FORMAT = 1  # raise when the stored form changes, so older stored records are recomputed
+SYNTH_FORMAT = 2  # raise when the stored form or a method changes, so older stored records are recomputed
 METHODS = ("sc", "sdid")
 DEMO_ONLY = "This site's donor pool is the demo's synthetic donors, which fit the demo data only."
 

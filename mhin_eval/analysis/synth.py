@@ -18,7 +18,7 @@ Weights are found by Frank-Wolfe with exact line search, a sparsifying restart (
 a quarter of the largest set to zero) and the stopping rule of synthdid (decrease < (1e-5 sigma)^2).
 
 Inference (Abadie et al. 2010, section 2.4; Abadie, Diamond & Hainmueller 2015, AJPS 59:495-510):
-placebo-in-space (each donor treated in turn; the rank of the treated unit's post/pre RMSPE ratio is
+placebo-in-space (each donor treated in turn, the treated unit shifted into its pool; the rank of the treated unit's post/pre RMSPE ratio is
 a permutation p-value), placebo-in-time (a fake go-live inside the pre-period) and leave-one-out
 donors. The confidence interval is the spread of the estimates over placebo assignments of the treated
 units among the donors (Arkhangelsky et al. 2021, Algorithm 4), each placebo effect divided by its own
@@ -434,19 +434,21 @@ def panel(data: pd.DataFrame, *, unit: str, time: str, value: str, treated, inte
 # --- inference ---------------------------------------------------------------------------------
 
 
-def _placebo_panels(Y: np.ndarray, n0: int) -> np.ndarray:
-    """Each donor in turn as the treated unit, the other donors as its pool (treated units left out)."""
-    controls = Y[:n0]
-    return np.stack([controls[[k for k in range(n0) if k != j] + [j]] for j in range(n0)])
+def _placebo_panels(Y: np.ndarray, n0: int, *, treated_in_pool: bool = False) -> np.ndarray:
+    """Each donor in turn as the treated unit, the other donors as its pool; with ``treated_in_pool`` the
+    treated units join that pool, "shifting California to the donor pool" (Abadie, Diamond & Hainmueller
+    2010, section 2.4), so every unit's ratio is fitted from all the others and the rank test is exact under
+    exchangeability (without it the treated unit has one donor more and the test rejects too often)."""
+    pool = Y if treated_in_pool else Y[:n0]
+    return np.stack([pool[[k for k in range(len(pool)) if k != j] + [j]] for j in range(n0)])
 
 
 def _placebos_in_space(Y: np.ndarray, n0: int, t0: int, method: str, donors,
-                       solver: str = "frank-wolfe") -> tuple[tuple[PlaceboUnit, ...], _Fits]:
-    fits = _fit(_placebo_panels(Y, n0), n0 - 1, t0, method, solver)
+                       solver: str = "frank-wolfe") -> tuple[PlaceboUnit, ...]:
+    fits = _fit(_placebo_panels(Y, n0, treated_in_pool=True), Y.shape[0] - 1, t0, method, solver)
     gaps = fits.observed - fits.synthetic
-    units = tuple(PlaceboUnit(donors[j], float(fits.tau[j]), tuple(float(g) for g in gaps[j]),
-                              _rmspe(gaps[j, :t0]), _rmspe(gaps[j, t0:])) for j in range(n0))
-    return units, fits
+    return tuple(PlaceboUnit(donors[j], float(fits.tau[j]), tuple(float(g) for g in gaps[j]),
+                             _rmspe(gaps[j, :t0]), _rmspe(gaps[j, t0:])) for j in range(n0))
 
 
 def _pre_rmspe(fits: _Fits, t0: int) -> np.ndarray:
@@ -489,11 +491,10 @@ def estimate_matrix(Y: np.ndarray, n0: int, t0: int, method: str = "sdid", solve
     are donors and first ``t0`` columns precede go-live: the core of :func:`synth`."""
     fit = _fit(Y[None], n0, t0, method, solver)
     gaps = fit.observed[0] - fit.synthetic[0]
-    placebos = _fit(_placebo_panels(Y, n0), n0 - 1, t0, method, solver)
-    placebo_gaps = placebos.observed - placebos.synthetic
-    ratios = [_ratio(_rmspe(g[t0:]), _rmspe(g[:t0])) for g in placebo_gaps]
+    ratios = [unit.rmspe_ratio for unit in _placebos_in_space(Y, n0, t0, method, range(n0), solver)]
     pre_rmspe = _rmspe(gaps[:t0])
     p_value = placebo_p_value(_ratio(_rmspe(gaps[t0:]), pre_rmspe), ratios)
+    placebos = _fit(_placebo_panels(Y, n0), n0 - 1, t0, method, solver)
     spread = _placebo_inference(Y, n0, t0, method, placebos, pre_rmspe, 200, 0, solver)
     tau = float(fit.tau[0])
     return MatrixEstimate(tau, spread, p_value, *interval(tau, spread, conf_level))
@@ -539,9 +540,10 @@ def synth(data: pd.DataFrame, *, unit: str, time: str, value: str, treated, inte
     placebos, in_time, loo, spread = (), None, (), None
     p_value = math.nan
     if inference and n0 >= 2:
-        placebos, placebo_fits = _placebos_in_space(p.Y, n0, t0, method, p.donors, solver)
+        placebos = _placebos_in_space(p.Y, n0, t0, method, p.donors, solver)
         p_value = placebo_p_value(_ratio(post_rmspe, pre_rmspe), [pl.rmspe_ratio for pl in placebos])
         if n0 > len(p.treated):
+            placebo_fits = _fit(_placebo_panels(p.Y, n0), n0 - 1, t0, method, solver)
             spread = _placebo_inference(p.Y, n0, t0, method, placebo_fits, pre_rmspe, replications, seed, solver)
         in_time = _placebo_in_time(p, method, solver)
         weighted = np.flatnonzero(fit.omega > 0) if method != "did" and n0 > 2 else np.array([], dtype=int)

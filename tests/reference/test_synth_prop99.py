@@ -66,16 +66,22 @@ def test_placebo_standard_errors_are_near_table_1(results):
         assert abs(results[method].algorithm4_se - published) / published < 0.15
 
 
-def test_the_interval_is_the_rescaled_placebo_spread_with_a_t_quantile(results):
+def test_the_interval_is_the_rescaled_placebo_spread_with_a_t_quantile(results, cigsales):
     """The shown interval is not Table 1's (mhin_eval.analysis.synth.placebo_spread): the placebo effects
     divided by their pre-period RMSPE, scaled back by California's, with t on 38 - 1 degrees of freedom.
     Measured: SDID se 4.97 (California fits far better before 1989 than the median placebo), SC 9.37,
     DID 14.75; the SDID and SC intervals exclude zero, as Table 1's do."""
     from scipy import stats
 
+    from mhin_eval.analysis.synth import _fit, _placebo_panels, panel
+
+    p = panel(cigsales, unit="state_id", time="year", value="cigsale", treated=CALIFORNIA, intervention=GO_LIVE)
+    n0 = len(p.donors)
     for method, se in (("sdid", 4.97), ("sc", 9.37), ("did", 14.75)):
         result = results[method]
-        ratios = [p.estimate / p.pre_rmspe for p in result.placebos]
+        placebos = _fit(_placebo_panels(p.Y, n0), n0 - 1, p.t0, method)  # California left out of the pools
+        gaps = placebos.observed - placebos.synthetic
+        ratios = placebos.tau / np.sqrt(np.mean(gaps[:, :p.t0] ** 2, axis=1))
         assert result.effect.se == pytest.approx(result.pre_rmspe * np.std(ratios, ddof=1))
         assert round(result.effect.se, 2) == se
         assert result.ci_df == 37

@@ -21,14 +21,20 @@ def _long(rows: dict[str, list[float]], periods) -> pd.DataFrame:
 # pre-period mean difference as intercept):
 #   treated: donor mean (.75, .75, .75, 1.75); T - mean = (1.25, -.75, 2.25, 1.25); intercept .25;
 #            gaps (1, -1, 2, 1): pre RMSPE 1, post RMSPE sqrt(2.5); effect 1.5
-#   A treated (B, C, D pool): gaps (0, 0, 0, -4/3): pre RMSPE 0 -> ratio inf;    effect -2/3
-#   B treated (A, C, D pool): gaps (-4/3, 4/3, 0, -4/3): ratio sqrt(8/9)/(4/3);  effect -2/3
-#   C treated (A, B, D pool): gaps (4/3, -4/3, 0, 4): ratio sqrt(8)/(4/3);        effect 2
-#   D treated (A, B, C pool): gaps (0, 0, 0, -4/3): ratio inf;                    effect -2/3
+# Rank test: each donor treated in turn with T shifted into its pool (Abadie et al. 2010, section 2.4):
+#   A (B, C, D, T): mean (1.25, .75, 1.5, 2.5); gaps (-.25, .25, -.5, -1.5): ratio sqrt(1.25)/.25;  effect -1
+#   B (A, C, D, T): mean (1.25, .25, 1.25, 2.25); gaps (-1.5, 1.5, -.5, -1.5): ratio sqrt(1.25)/1.5; effect -1
+#   C (A, B, D, T): mean (.75, .75, 1.25, 1.25); gaps (1, -1, -.5, 3.5): ratio 2.5;                effect 1.5
+#   D (A, B, C, T): mean (1, .5, 1.25, 2.25); gaps (-.25, .25, -.5, -1.5): ratio sqrt(1.25)/.25;   effect -1
 # Ratios at least the treated sqrt(2.5): A, C, D -> p = (1 + 3) / 5 = 0.8.
-# Placebo spread: A and D fit their pre-periods exactly (RMSPE 0), so the effects are not divided by their
-# fits; mean 0, sum of squares 3 * 4/9 + 4 = 16/3: Algorithm 4 (divisor 4) variance 4/3, unbiased
-# (divisor 3) 16/9, se 4/3, and the interval uses t with 4 - 1 = 3 degrees of freedom (t = 3.182446).
+# Placebo spread (Algorithm 4: the treated unit left out of the pools):
+#   A (B, C, D): gaps (0, 0, 0, -4/3): pre RMSPE 0;           effect -2/3
+#   B (A, C, D): gaps (-4/3, 4/3, 0, -4/3);                   effect -2/3
+#   C (A, B, D): gaps (4/3, -4/3, 0, 4);                      effect 2
+#   D (A, B, C): gaps (0, 0, 0, -4/3): pre RMSPE 0;           effect -2/3
+# A and D fit their pre-periods exactly (RMSPE 0), so the effects are not divided by their fits; mean 0,
+# sum of squares 3 * 4/9 + 4 = 16/3: Algorithm 4 (divisor 4) variance 4/3, unbiased (divisor 3) 16/9,
+# se 4/3, and the interval uses t with 4 - 1 = 3 degrees of freedom (t = 3.182446).
 HAND = {"A": [0, 0, 0, 0], "B": [0, 2, 1, 1], "C": [2, 0, 1, 5], "D": [1, 1, 1, 1], "T": [2, 0, 3, 3]}
 
 
@@ -39,11 +45,9 @@ def test_placebo_p_value_against_a_hand_computation():
     assert result.gaps == pytest.approx((1, -1, 2, 1))
     assert result.rmspe_ratio == pytest.approx(math.sqrt(2.5))
     ratios = {p.unit: p.rmspe_ratio for p in result.placebos}
-    assert math.isinf(ratios["A"]) and math.isinf(ratios["D"])
-    assert ratios["B"] == pytest.approx(math.sqrt(8 / 9) / (4 / 3))
-    assert ratios["C"] == pytest.approx(math.sqrt(8) / (4 / 3))
-    assert {p.unit: p.estimate for p in result.placebos} == pytest.approx(
-        {"A": -2 / 3, "B": -2 / 3, "C": 2, "D": -2 / 3})
+    assert ratios == pytest.approx({"A": math.sqrt(20), "B": math.sqrt(1.25) / 1.5, "C": 2.5, "D": math.sqrt(20)})
+    assert {p.unit: p.estimate for p in result.placebos} == pytest.approx({"A": -1, "B": -1, "C": 1.5, "D": -1})
+    assert result.placebos[2].gaps == pytest.approx((1, -1, -0.5, 3.5))
     assert result.p_value == pytest.approx(0.8)
     assert result.algorithm4_se == pytest.approx(math.sqrt(4 / 3))
     assert result.effect.se == pytest.approx(4 / 3)

@@ -107,7 +107,10 @@ def test_algorithm_4_with_a_normal_quantile_undercovers(runs):
 
 
 def test_placebo_test_has_its_nominal_size_without_an_effect():
-    """Under exchangeability the rank test is exact: P(p <= 2/13) = 2/13."""
+    """Under exchangeability the rank test is exact, P(p <= 2/13) = 2/13, because each unit's ratio is fitted
+    from all 12 others (the treated unit shifted into the donors' pools, as Abadie et al. 2010 do). Measured on
+    48,000 replicates (6 seeds): 0.1543 (0.0766 at 1/13); with the treated unit left out of the pools it had
+    one donor more than each placebo and rejected 0.1628 (0.0849 at 1/13), which this test caught."""
     p_values = _simulate("sdid", 0.0, 3)[:, 3]
     rejected = np.mean(p_values <= 2 / 13 + 1e-12)
     se = np.sqrt((2 / 13) * (11 / 13) / REPLICATES)
