@@ -54,7 +54,8 @@ METHODS_TEXT = (
     "Diamond & Hainmueller 2010; weights that sum to one) and synthetic difference-in-differences (Arkhangelsky, "
     "Athey, Hirshberg, Imbens & Wager 2021; donor weights allowing a constant gap, plus weights on the months "
     "before go-live), with weights found as the authors' synthdid package finds them. The effect is the average "
-    "gap after go-live. Each donor is also analysed as if it had gone live (placebo in space): the p-value is the "
+    "gap after go-live. Each donor is also analysed as if it had gone live, the site among its comparators "
+    "(placebo in space): the p-value is the "
     "share of organisations whose gap after go-live, relative to their fit before, is at least the site's. "
     "The 95% interval uses the spread of the donors' placebo effects (Arkhangelsky et al. 2021, Algorithm 4) "
     "with two small-sample corrections: each placebo effect is divided by how closely that donor was fitted "
@@ -618,4 +619,5 @@ def _methods(method: str, n0: int, t0: int, t1: int, n1: int, conf_level: float,
                          f"(Arkhangelsky et al. 2021, Algorithm 4; {scaled}) with a t quantile on {spread.df} "
                          "degrees of freedom (Donald & Lang 2007)")
     return (f"{text}; {n1} treated unit(s), {n0} donors, {t0} periods before and {t1} after go-live. "
-            f"{interval_text}; p-value from the rank of the post/pre RMSPE ratio among donors treated in turn.")
+            f"{interval_text}; p-value from the rank of the post/pre RMSPE ratio among donors treated in turn, "
+            "the treated unit joining their pools.")

@@ -1,7 +1,7 @@
 """Placebo inference for mhin_eval.analysis.synth: the permutation p-value and the interval's standard error.
 
-The p-value ranks the treated unit's post/pre RMSPE ratio among the donors treated in turn (Abadie, Diamond &
-Hainmueller 2010). The interval is the spread of the placebo effects (Arkhangelsky et al. 2021, Algorithm 4)
+The p-value ranks the treated unit's post/pre RMSPE ratio among the donors treated in turn, the treated unit
+shifted into their pools (Abadie, Diamond & Hainmueller 2010). The interval is the spread of the placebo effects (Arkhangelsky et al. 2021, Algorithm 4)
 with two small-sample corrections, each published: see :func:`placebo_spread`.
 """
 
