@@ -30,6 +30,9 @@ from mhin_eval.charts import (
 from mhin_eval.text import chart_text
 
 PREDICTION_BAND = "rgba(0, 48, 135, 0.08)"
+#: More sites than this are compared in a ranked chart rather than a forest plot with a row each, and a
+#: project's slides show each outcome across its sites rather than a chart per site.
+FOREST_MAX_SITES = 30
 
 
 def ranked_sites(sites: pd.DataFrame) -> pd.DataFrame:
@@ -39,10 +42,12 @@ def ranked_sites(sites: pd.DataFrame) -> pd.DataFrame:
 
 
 def caterpillar_plot(sites: pd.DataFrame, pooled: PoolingResult | None = None, *, title: str = "",
-                     y_title: str = "", log_scale: bool = False) -> go.Figure:
+                     y_title: str = "", log_scale: bool = False, no_change_line: bool = True,
+                     x_title: str = "Sites, ranked by their estimate") -> go.Figure:
     """Every site's estimate and CI (``sites``: label, estimate, ci_low, ci_high), ranked along the x axis, with
-    the pooled estimate as a line, its CI and prediction interval as bands, and the null (1 for ratios on a
-    log axis, else 0) dashed. Site names are in the hover, not on the axis: it is read for the spread."""
+    the pooled estimate as a line, its CI and prediction interval as bands, and no change (1 for ratios on a
+    log axis, else 0) dashed unless ``no_change_line`` is False (a score, not a change). Site names are in the
+    hover, not on the axis: it is read for the spread."""
     ranked = ranked_sites(sites)
     if ranked.empty:
         return empty_figure(title, "No site has an estimate")
@@ -78,22 +83,22 @@ def caterpillar_plot(sites: pd.DataFrame, pooled: PoolingResult | None = None, *
         error_y=dict(type="data", symmetric=False, array=ranked["ci_high"] - ranked["estimate"],
                      arrayminus=ranked["estimate"] - ranked["ci_low"], color=NHS_DARK_GREY, thickness=1.2,
                      width=0 if k > 60 else 3),
-        text=[f"<b>{label}</b><br>{_fmt_effect(e, log_scale)} ({_fmt_effect(lo, log_scale)} to "
+        text=[f"<b>{chart_text(label)}</b><br>{_fmt_effect(e, log_scale)} ({_fmt_effect(lo, log_scale)} to "
               f"{_fmt_effect(hi, log_scale)})<br>rank {r} of {k}"
               for label, e, lo, hi, r in zip(ranked["label"], ranked["estimate"], ranked["ci_low"],
                                              ranked["ci_high"], ranked["rank"], strict=True)],
         hovertemplate="%{text}<extra></extra>"))
-    null = 1.0 if log_scale else 0.0
-    fig.add_hline(y=null, line=dict(color=NHS_TEXT, width=1.5, dash="dash"), layer="below", name="null_line")
-    layout = base_layout(title, height=460, x_title="Sites, ranked by their estimate", y_title=y_title,
-                         subtitle=" · ".join(subtitle))
+    if no_change_line:
+        fig.add_hline(y=1.0 if log_scale else 0.0, line=dict(color=NHS_TEXT, width=1.5, dash="dash"), layer="below",
+                      name="null_line")
+    layout = base_layout(title, height=460, x_title=x_title, y_title=y_title, subtitle=" · ".join(subtitle))
     layout["xaxis"].update(range=[0.5, k + 0.5], showticklabels=k <= 60, tickmode="linear" if k <= 30 else "auto")
     finite = [v for v in extremes if v is not None and math.isfinite(v)]
     if log_scale:
         low, high = _ratio_range([v for v in finite if v > 0] + [1.0])
         layout["yaxis"].update(type="log", range=[low, high], tickvals=_log_ticks(10**low, 10**high))
     else:
-        finite += [0.0]
+        finite += [0.0] if no_change_line else []
         pad = 0.06 * (max(finite) - min(finite) or 1)
         layout["yaxis"].update(range=[min(finite) - pad, max(finite) + pad])
     fig.update_layout(**_legend_below(layout))

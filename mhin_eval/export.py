@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from mhin_eval import charts, evaluate, export_synth, record
+from mhin_eval import charts, charts_ranked, evaluate, export_synth, record
 from mhin_eval.access import Access
 from mhin_eval.access.shown import Counts
 from mhin_eval.access.suppression import HIDDEN, suppress_table
@@ -205,9 +205,17 @@ class ExportView:
         return f"{self.project.name}: {self.site.name}" if self.site else self.project.name
 
     @property
+    def many_sites(self) -> bool:
+        """A project view of more sites than a chart each suits: its slides show each outcome across them."""
+        return self.site is None and len(self.sites) > charts_ranked.FOREST_MAX_SITES
+
+    @property
     def scope_text(self) -> str:
         if self.site is not None:
             return f"{self.site.name} · go-live {self.site.go_live:%B %Y}"
+        if self.many_sites:
+            live = sorted(s.go_live for s in self.sites if s.go_live is not None)
+            return f"{len(self.sites)} sites" + (f", go-live {live[0]:%b %Y} to {live[-1]:%b %Y}" if live else "")
         return " · ".join(f"{s.name} (go-live {s.go_live:%b %Y})" for s in self.sites)
 
     @property
@@ -348,19 +356,28 @@ def _equity_item(series: pd.DataFrame, site: Site, indicator: Indicator, counts:
     )
 
 
-def _forest_item(pooled: PoolingResult, indicator: Indicator, counts: Counts, context: str) -> ChartItem:
+def _across_sites_item(pooled: PoolingResult, indicator: Indicator, counts: Counts, context: str,
+                       records: tuple[ResultOfRecord, ...] | None = None) -> ChartItem:
+    """The pooled slide of an indicator: a forest plot with a row per site, or with ``records`` (a project of
+    many sites) every site's headline ranked in a caterpillar plot, as the project page draws it."""
     x_title = "Ratio of observed to expected" if pooled.scale == "ratio" else f"Difference ({indicator.unit})"
     if indicator.source == "participant" and pooled.scale == "ratio":
         x_title = "Rate ratio, after vs before"
-    figure = charts.forest_plot(pooled, title="", x_title=x_title)
+    if records is None:
+        figure = charts.forest_plot(pooled, title="", x_title=x_title)
+        title = f"{indicator.label}: each site's headline and the pooled estimate"
+    else:
+        own = [r for r in records if r.indicator == indicator.id]
+        figure = charts_ranked.caterpillar_plot(charts_ranked.site_frame(own), pooled, y_title=x_title,
+                                                log_scale=pooled.scale == "ratio")
+        title = f"{indicator.label}: every site's headline, ranked, and the pooled estimate"
     if pooled.pooled is not None:
         finding = finding_sentence(f"Pooled across {pooled.k} sites, {indicator.label}", pooled.pooled,
                                    context, indicator.unit)
     else:
         finding = f"No pooled estimate for {indicator.label}: " + " ".join(pooled.warnings)
     return ChartItem(
-        key=f"forest-{indicator.id}", kind="forest", section="Across sites",
-        title=f"{indicator.label}: each site's headline and the pooled estimate", figure=figure,
+        key=f"forest-{indicator.id}", kind="forest", section="Across sites", title=title, figure=figure,
         finding=counts.text(finding),
         direction=direction(pooled.pooled, indicator.better), n_text=f"{pooled.k} sites",
         method=pooling_method_line(pooled), warnings=tuple(counts.text(w) for w in pooled.warnings),
@@ -433,10 +450,12 @@ def collect(
     if not sites:
         raise PermissionError(f"{chosen.name if chosen else proj.name} is outside the sites you may see.")
     counts = Counts.for_access(access, catalogue)
+    # Many sites: each outcome across them (ranked, pooled); a site's own slides when that site is chosen.
+    many = chosen is None and len(sites) > charts_ranked.FOREST_MAX_SITES
     _notify(progress, 0.02, "Reading the data")
     data_sites = list(access.data_scope(catalogue) or [s.id for s in catalogue.sites_of(project, True)])
-    series = store.series(project=project, sites=data_sites)
-    participants = store.participants(project=project, sites=data_sites)
+    series = pd.DataFrame() if many else store.series(project=project, sites=data_sites)
+    participants = pd.DataFrame() if many else store.participants(project=project, sites=data_sites)
     site_ids = [s.id for s in sites]
     data_date, synthetic = _data_date(store, project, site_ids)
     records = record.results_of_record(store, catalogue, project, counts, sites=site_ids)
@@ -444,12 +463,12 @@ def collect(
     participant_items: list[ChartItem] = []
     pooled: list[tuple[Indicator, PoolingResult]] = []
     indicators = catalogue.indicators_of(project)
-    shown = counts.shown_series(series, indicators)
+    shown = None if many else counts.shown_series(series, indicators)
     names = {s.id: s.name for s in catalogue.sites}
     for number, indicator in enumerate(indicators):
         _notify(progress, 0.05 + 0.25 * number / max(len(indicators), 1), f"Analysing {indicator.label}")
         items = series_items if indicator.source == "series" else participant_items
-        for s in sites:
+        for s in () if many else sites:
             rec = record.find(records, s.id, indicator.id)
             if rec is None or rec.estimate is None and not rec.method:
                 continue
@@ -468,16 +487,18 @@ def collect(
             except AnalysisError:
                 continue
             pooled.append((indicator, result))
-            items.append(_forest_item(result, indicator, counts, record.pooled_context(records, indicator)))
+            items.append(_across_sites_item(result, indicator, counts, record.pooled_context(records, indicator),
+                                            records if many else None))
 
+    own_sites = () if many else sites
     funnel = [i for i in catalogue.indicators_of(project, "series") if i.funnel_stage]
-    uptake = [_funnel_item(series, funnel, s, counts) for s in sites] if funnel else []
+    uptake = [_funnel_item(series, funnel, s, counts) for s in own_sites] if funnel else []
     equity_items = [_equity_item(series, s, i, counts) for i in catalogue.indicators_of(project, "series")
-                    if i.headline and "ethnicity" in i.breakdowns for s in sites]
+                    if i.headline and "ethnicity" in i.breakdowns for s in own_sites]
     items = series_items + [i for i in uptake + equity_items if i is not None] + participant_items
-    items += _sustainability_items(store, catalogue, sites, counts)
+    items += _sustainability_items(store, catalogue, own_sites, counts) if own_sites else []
     findings = _findings(store, catalogue, project, sites)
-    synth = export_synth.sections(store, catalogue, project, sites, counts, access, records)
+    synth = export_synth.sections(store, catalogue, project, own_sites, counts, access, records) if own_sites else ()
 
     order = {s.id: n for n, s in enumerate(sites)}
     view = ExportView(
@@ -506,6 +527,10 @@ def _caveats(view: ExportView) -> tuple[str, ...]:
         notes.append(SYNTHETIC_MARKER + ".")
     if view.suppressed:
         notes.append(view.suppression_text)
+    if view.many_sites:
+        notes.append(f"With {len(view.sites)} sites, each outcome is shown across all of them (every site's result "
+                     "ranked, with the pooled estimate); choose a site for its own charts, sustainability profile "
+                     "and synthetic-control analysis.")
     for item in view.items:
         where = "Across sites" if item.kind == "forest" else item.title
         notes.extend(f"{where}: {w}" for w in item.warnings)

@@ -5,10 +5,10 @@ Instruments come from the catalogue."""
 import pandas as pd
 import streamlit as st
 
-from mhin_eval import charts
+from mhin_eval import charts, charts_ranked
 from mhin_eval.analysis.sustainability import TOTAL
 from mhin_eval.text import plain
-from mhin_eval.ui import analyses, auth, components, context, sections, state
+from mhin_eval.ui import analyses, auth, components, context, many_sites, sections, state
 from mhin_eval.ui import sustainability as implementation
 from mhin_eval.wording import difference_phrase, fmt_number
 
@@ -140,7 +140,20 @@ if tab := tabs.get("Latest round at each site"):
             st.info(plain(f"No {instrument.short_name} assessments are stored for "
                           + ("your site" if len(sites) == 1 else "these sites") + " yet."))
         else:
-            st.markdown("\n".join(f"- {plain(shown_counts.respondents(s.sentence))}" for s in scored.values()))
+            if len(scored) > many_sites.FOREST_MAX_SITES:
+                totals = implementation.latest_totals(summary, names)
+                components.chart(
+                    lambda: charts_ranked.caterpillar_plot(
+                        totals, title=f"{instrument.short_name} total score at each site's latest round",
+                        y_title=f"Total score ({instrument.scale_text})", no_change_line=False,
+                        x_title="Sites, ranked by their total score"),
+                    key=f"latest-ranked-{instrument.id}", cached=("sustainability-ranked", instrument.id,
+                                                                  access.scope, shown_counts.suppressed))
+                st.caption(f"{len(totals)} of {len(scored)} sites have a total shown (a round with fewer than "
+                           f"{limit} respondents has none). The site chosen in the sidebar has its profile and "
+                           "change in the first two tabs.")
+            else:
+                st.markdown("\n".join(f"- {plain(shown_counts.respondents(s.sentence))}" for s in scored.values()))
             table = summary.table()
             table = table[table["site"].isin(names)]
             table["site"] = table["site"].map(names)
@@ -150,8 +163,8 @@ if tab := tabs.get("Latest round at each site"):
             scores = [c for c in table.columns if c not in ("site", "round", "respondents")]
             table[scores] = table[scores].apply(pd.to_numeric, errors="coerce").apply(
                 lambda column: column.map(lambda v: "" if pd.isna(v) else f"{v:.1f}"))
-            st.dataframe(table.rename(columns={"site": "Site", "round": "Round", "respondents": "Respondents"}),
-                         hide_index=True)
+            table = table.rename(columns={"site": "Site", "round": "Round", "respondents": "Respondents"})
+            st.dataframe(many_sites.paginated(table, key=f"latest-page-{instrument.id}"), hide_index=True)
             st.caption(f"Mean scores ({instrument.scale_text}); empty where fewer than {limit} respondents answered.")
 
 if tab := tabs.get("Facilitators and barriers"):

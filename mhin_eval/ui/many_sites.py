@@ -17,8 +17,7 @@ from mhin_eval.wording import DIRECTION_ICONS
 #: Site charts drawn at once on a project page unless the user chooses more.
 DEFAULT_CHARTED_SITES = 6
 PAGE_SIZE = 50
-#: More sites than this are compared in a ranked chart rather than a forest plot with a row each.
-FOREST_MAX_SITES = 30
+FOREST_MAX_SITES = charts_ranked.FOREST_MAX_SITES
 
 
 def results_progress():

@@ -61,6 +61,18 @@ def _change(version: int, instrument: str, site: str, first, second, limit: int)
         return str(exc)
 
 
+def latest_totals(summary: scoring.SustainabilitySummary, names: dict[str, str]) -> pd.DataFrame:
+    """Each shown site's total score at its latest round (label, estimate, ci_low, ci_high; none where the
+    round is suppressed), for the ranked chart of a roll-out with many sites."""
+    rows = []
+    for s in summary.sites:
+        total = s.scores[s.scores["domain"] == scoring.TOTAL]
+        if s.site in names and not s.suppressed and not total.empty:
+            t = total.iloc[0]
+            rows.append((f"{names[s.site]} ({s.latest:%b %Y})", t["mean"], t["ci_low"], t["ci_high"]))
+    return pd.DataFrame(rows, columns=["label", "estimate", "ci_low", "ci_high"])
+
+
 def change(instrument: str, site: str, first, second) -> scoring.RoundChange | str:
     """Change of every domain between two rounds at a site, or the plain reason there is none."""
     return _change(context.data_version(), instrument, site, pd.Timestamp(first), pd.Timestamp(second), threshold())

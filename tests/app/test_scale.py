@@ -147,3 +147,56 @@ def test_a_rerun_draws_no_figure_again_and_another_view_draws_its_own(app, monke
     at.sidebar.toggle(key="view:suppressed").set_value(True).run()
     assert not at.exception
     assert sorted(built) == ["caterpillar_plot"] + ["its_chart"] * 6
+
+
+@pytest.fixture
+def ten_sites_are_many(monkeypatch):
+    """Treat more than 5 sites as many, so the 30-site catalogue's projects (about 10 sites each) are."""
+    from mhin_eval import charts_ranked
+    from mhin_eval.ui import many_sites
+
+    monkeypatch.setattr(charts_ranked, "FOREST_MAX_SITES", 5)
+    monkeypatch.setattr(many_sites, "FOREST_MAX_SITES", 5)
+
+
+def test_a_project_export_of_many_sites_shows_each_outcome_across_them_and_fits_nothing(scaled, ten_sites_are_many,
+                                                                                         monkeypatch):
+    """All sites of a many-site project: a ranked slide per pooled indicator (the records' own estimates) and
+    no slide per site; one site chosen still gets its own slides."""
+    from mhin_eval import evaluate, export, record
+    from mhin_eval.access import Access
+    from mhin_eval.catalogue import load_catalogue
+    from mhin_eval.store import Store
+
+    catalogue = load_catalogue(scaled[0])
+    store = Store(scaled[1], catalogue=catalogue)
+    fits = []
+    real = evaluate.site_result
+    monkeypatch.setattr(evaluate, "site_result", lambda *a, **k: fits.append(a[3].id) or real(*a, **k))
+    view = export.collect(store, catalogue, "pcref", access=Access.local_evaluator())
+    assert view.many_sites and fits == []
+    assert view.items and {i.kind for i in view.items} == {"forest"}
+    assert all("every site's headline, ranked" in i.title for i in view.items)
+    assert not view.synth and f"{len(view.sites)} sites, go-live" in view.scope_text
+    assert any(c.startswith(f"With {len(view.sites)} sites, each outcome") for c in view.caveats)
+    first = view.items[0]
+    markers = next(t for t in first.figure.data if t.name.startswith("Site estimate"))
+    own = sorted(r.estimate.estimate for r in view.records if r.indicator == first.indicator and r.estimate)
+    assert list(markers.y) == pytest.approx(own)
+    assert len(view.tables["results"]) == len(record.tidy(view.records)) >= len(view.sites)
+    one = export.collect(store, catalogue, "pcref", access=Access.local_evaluator(), site=view.sites[0].id)
+    assert not one.many_sites and any(i.kind != "forest" for i in one.items)
+
+
+def test_presenting_many_sites_shows_ranked_slides(app, ten_sites_are_many):
+    at = open_page(app, "present", project="pcref")
+    assert "every site's headline, ranked" in all_text(at)
+    assert any("rank" in str(t.get("text")) for c in at.get("plotly_chart")
+               for t in __import__("json").loads(c.proto.spec)["data"])
+
+
+def test_sustainability_ranks_every_sites_latest_total_when_there_are_many(app, ten_sites_are_many):
+    at = open_page(app, "sustainability", instrument="psat", section="Latest round at each site")
+    assert chart_titles(at) == ["PSAT total score at each site's latest round"]
+    assert not any(m.value.startswith("- ") for m in at.markdown), "no sentence per site"
+    assert len(at.dataframe[0].value) == N_SITES

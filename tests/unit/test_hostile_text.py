@@ -181,3 +181,11 @@ def test_csv_and_excel_downloads_keep_formulas_inert(hostile_store, catalogue):
     sheet = load_workbook(io.BytesIO(to_excel_bytes(hostile_cells))).active
     values = [c.value for row in sheet.iter_rows() for c in row]
     assert "'" + HOSTILE["formula"] in values and not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
+
+
+def test_site_names_are_plain_text_in_the_caterpillar_plot_hover():
+    from mhin_eval.charts_ranked import caterpillar_plot
+
+    sites = pd.DataFrame({"label": [HOSTILE["anchor"], HOSTILE["bold"], HOSTILE["style"]], "estimate": [1.0, 2.0, 3.0],
+                          "ci_low": [0.5, 1.5, 2.5], "ci_high": [1.5, 2.5, 3.5]})
+    assert_inert(caterpillar_plot(sites, title=f"Scores: {HOSTILE['anchor']}", no_change_line=False))
