@@ -66,8 +66,4 @@ else:
                                  key=f"coverage-{project.id}", cached=("coverage", project.id, title))
 
 st.header("Data freshness")
-freshness = components.freshness_shown(scope)
-if freshness.empty:
-    st.info("Nothing has been loaded yet.")
-else:
-    st.dataframe(freshness, hide_index=True)
+many_sites.freshness_section(scope, key="home")

@@ -30,4 +30,4 @@ for project in (cat.project(p) for p in project_ids):
                  query_params={"project": project.id})
 
 st.header("Data freshness")
-st.dataframe(components.freshness_shown(access.data_scope(cat)), hide_index=True)
+many_sites.freshness_section(access.data_scope(cat), key="overview")

@@ -16,7 +16,7 @@ from mhin_eval.wording import DIRECTION_ICONS
 
 #: Site charts drawn at once on a project page unless the user chooses more.
 DEFAULT_CHARTED_SITES = 6
-PAGE_SIZE = 50
+PAGE_SIZE = 20
 FOREST_MAX_SITES = charts_ranked.FOREST_MAX_SITES
 
 
@@ -56,6 +56,26 @@ def paginated(frame: pd.DataFrame, *, key: str, page_size: int = PAGE_SIZE) -> p
         return frame
     page = st.number_input(f"Page (of {pages}, {page_size} rows each)", 1, pages, 1, key=key)
     return frame.iloc[(page - 1) * page_size: page * page_size]
+
+
+def freshness_section(sites: tuple[str, ...] | None, *, key: str) -> None:
+    """The data freshness table of a site scope; with more sources than a page holds, the page of sources whose
+    latest month is oldest, and every source on demand (hundreds of sites have thousands of sources)."""
+    frame = components.freshness_shown(sites)
+    if frame.empty:
+        st.info("Nothing has been loaded yet.")
+        return
+    if len(frame) <= PAGE_SIZE:
+        st.dataframe(frame, hide_index=True)
+        return
+    latest = pd.to_datetime(frame["Latest month"], format="%b %Y", errors="coerce")
+    stalest = frame.loc[latest.sort_values(kind="stable").index[:PAGE_SIZE]]
+    st.caption(f"{len(frame):,} sources, their latest months from {latest.min():%b %Y} to {latest.max():%b %Y}. "
+               f"The {PAGE_SIZE} with the oldest latest month:")
+    st.dataframe(stalest, hide_index=True)
+    every = components.details_on_demand(f"All {len(frame):,} sources", key=f"freshness-{key}")
+    if every.open:
+        every.dataframe(frame, hide_index=True)
 
 
 def overview_filters(cat: Catalogue, project_ids) -> tuple[list[str], dict]:

@@ -78,9 +78,11 @@ def test_the_project_page_ranks_every_site_and_charts_a_few(app):
 
 
 def test_the_overview_filters_and_pages_its_rows(app):
+    from mhin_eval.ui import many_sites
+
     at = open_page(app, "overview")
     aaot = at.table[0].value
-    assert len(aaot) == 50 and at.number_input(key="overview-page-aaot")
+    assert len(aaot) == many_sites.PAGE_SIZE and at.number_input(key="overview-page-aaot")
     at.multiselect(key="overview-projects").set_value(["pcref"]).run()
     at.multiselect(key="overview-directions").set_value(["improvement"]).run()
     assert not at.exception
