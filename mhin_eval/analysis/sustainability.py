@@ -99,13 +99,19 @@ class RoundChange:
 
     def estimate(self, domain: str = TOTAL) -> Estimate | None:
         """The change of one domain (or the total) as an Estimate in scale points, None when suppressed."""
-        row = self.table[self.table["domain"] == domain]
-        if row.empty or bool(row["suppressed"].iloc[0]) or pd.isna(row["ci_low"].iloc[0]):
+        r = _domain_row(self.table, domain, "suppressed", "difference", "ci_low", "ci_high", "p_value")
+        if r is None or bool(r["suppressed"]) or pd.isna(r["ci_low"]):
             return None
-        r = row.iloc[0]
         p = None if pd.isna(r["p_value"]) else float(r["p_value"])
         return Estimate(float(r["difference"]), float(r["ci_low"]), float(r["ci_high"]), p, "difference",
                         self.conf_level)
+
+
+def _domain_row(table: pd.DataFrame, domain: str, *columns: str) -> dict | None:
+    """Those columns of the first row of ``table`` for ``domain``, None when it has none. Plain arrays rather
+    than a boolean filter of the frame: the summary reads rows like this several times per site."""
+    at = np.flatnonzero(table["domain"].to_numpy(dtype=object) == domain)
+    return {c: table[c].to_numpy()[at[0]] for c in columns} if len(at) else None
 
 
 def _check(rows: pd.DataFrame, instrument: Instrument, threshold: int, conf_level: float) -> pd.DataFrame:
@@ -117,7 +123,7 @@ def _check(rows: pd.DataFrame, instrument: Instrument, threshold: int, conf_leve
     if missing:
         raise ValueError(f"sustainability rows lack column(s) {', '.join(missing)}")
     rows = rows[rows["instrument"] == instrument.id]
-    unknown = sorted(set(rows["item"]) - set(instrument.items))
+    unknown = sorted(set(rows["item"].unique()) - set(instrument.items))
     if unknown:
         raise ValueError(f"item(s) {', '.join(unknown[:5])} are not items of {instrument.short_name}")
     return rows
@@ -417,16 +423,19 @@ def site_sentence(site_name: str, instrument: Instrument, scores: pd.DataFrame, 
                   change: RoundChange | None, threshold: int) -> str:
     """'Hull, PSAT round of Mar 2024 (9 respondents): total 4.8 of 7 (95% CI ...); lowest: ...; change ...'."""
     head = f"{site_name}, {instrument.short_name} round of {latest:%b %Y} ({n} respondent{'s' if n != 1 else ''})"
-    total = scores[scores["domain"] == TOTAL]
-    if total.empty or bool(total["suppressed"].iloc[0]):
+    t = _domain_row(scores, TOTAL, "suppressed", "mean", "ci_low", "ci_high")
+    if t is None or bool(t["suppressed"]):
         return f"{head}: fewer than {threshold} respondents, so no scores are shown."
-    t = total.iloc[0]
     text = f"{head}: total {fmt_number(t['mean'])} on the {instrument.scale_text} scale"
     if not pd.isna(t["ci_low"]):
         text += f" (95% CI {fmt_number(t['ci_low'])} to {fmt_number(t['ci_high'])})"
-    lowest = scores[scores["lowest"]]
-    if not lowest.empty:
-        text += "; lowest: " + ", ".join(f"{r.label} {fmt_number(r.mean)}" for r in lowest.itertuples())
+    lowest = scores["lowest"].to_numpy(dtype=bool)
+    if lowest.any():
+        text += "; lowest: " + ", ".join(
+            f"{label} {fmt_number(mean)}"
+            for label, mean in zip(scores["label"].to_numpy(dtype=object)[lowest], scores["mean"].to_numpy()[lowest],
+                                   strict=True)
+        )
     est = change.estimate(TOTAL) if change is not None else None
     if est is not None:
         text += f"; since {change.first:%b %Y} the total {difference_phrase(est, 'points')} ({change_basis(change)})"
@@ -435,7 +444,7 @@ def site_sentence(site_name: str, instrument: Instrument, scores: pd.DataFrame, 
 
 def change_basis(change: RoundChange) -> str:
     """'paired, 8 respondents in both rounds' or 'unpaired, 6 and 9 respondents'."""
-    total = change.table[change.table["domain"] == TOTAL].iloc[0]
+    total = _domain_row(change.table, TOTAL, "n_paired", "n_first", "n_second")
     if change.method == "paired":
         return f"paired, {int(total['n_paired'])} respondents in both rounds"
     return f"unpaired, {int(total['n_first'])} and {int(total['n_second'])} respondents"
@@ -454,25 +463,29 @@ def sustainability_summary(
     answers = _respondent_scores(rows, instrument)
     scores = _site_scores(answers, instrument, threshold, conf_level, LOWEST_FLAGGED)
     site_names = site_names or {}
-    rounds: dict[str, list[tuple[pd.Timestamp, int]]] = {}
-    for r in scores.respondents.itertuples(index=False):
-        rounds.setdefault(r.site, []).append((pd.Timestamp(r.assessment_date), int(r.n_respondents)))
+    rounds: dict[str, list[tuple[pd.Timestamp, int, int]]] = {}
+    for i, r in enumerate(scores.respondents.itertuples(index=False)):
+        rounds.setdefault(r.site, []).append((pd.Timestamp(r.assessment_date), int(r.n_respondents), i))
     pairs = pd.DataFrame(
         [(site, days[-2][0], days[-1][0]) for site, days in rounds.items() if len(days) > 1],
         columns=["site", "first", "second"],
     )
     changes = _changes(answers, pairs, instrument, threshold, conf_level) if len(pairs) else {}
-    positions = scores.table.groupby(["site", "assessment_date"], sort=False).indices
+    width = len(instrument.domains) + 1
+    label, lowest = scores.table["label"].to_numpy(dtype=object), scores.table["lowest"].to_numpy(dtype=bool)
+    is_total = scores.table["domain"].to_numpy(dtype=object) == TOTAL
+    hidden = scores.table["suppressed"].to_numpy(dtype=bool)
     sites = []
     for site in sorted(rounds, key=lambda s: site_names.get(s, s)):
-        latest, n = rounds[site][-1]
-        table = scores.table.iloc[positions[(site, latest)]].reset_index(drop=True)
+        latest, n, i = rounds[site][-1]
+        at = slice(i * width, (i + 1) * width)  # the table has every domain of each round in respondents' order
+        table = scores.table.iloc[at].reset_index(drop=True)
         change = changes.get(site)
         sites.append(SiteSustainability(
             site=site, latest=latest, n_respondents=n, scores=table, change=change,
-            lowest=tuple(table["label"][table["lowest"]]),
+            lowest=tuple(label[at][lowest[at]]),
             sentence=site_sentence(site_names.get(site, site), instrument, table, n, latest, change, threshold),
-            suppressed=bool(table["suppressed"][table["domain"] == TOTAL].all()),
+            suppressed=bool(hidden[at][is_total[at]].all()),
         ))
     return SustainabilitySummary(instrument=instrument.id, instrument_name=instrument.name, scores=scores,
                                  sites=tuple(sites), methods=scores.methods)
