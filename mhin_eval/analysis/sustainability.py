@@ -273,7 +273,7 @@ def _changes(scores: pd.DataFrame, pairs: pd.DataFrame, instrument: Instrument, 
     order, labels = _order(instrument)
     n_domains, n_pairs = len(order), len(pairs)
     n_groups = n_pairs * n_domains
-    people, respondent = pd.factorize(scores["respondent"], sort=True)
+    people, respondent = pd.factorize(scores["respondent"], sort=True, use_na_sentinel=False)
     n_people = max(len(respondent), 1)
     pair = scores["site"].map(pd.Series(np.arange(n_pairs), index=pairs["site"].to_numpy()))
     known = pair.notna().to_numpy()

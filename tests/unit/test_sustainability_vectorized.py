@@ -161,3 +161,37 @@ def test_the_random_data_has_the_awkward_cases(catalogue):
     p = pd.concat([c.table for c in changes])
     assert (p["p_value"] == 1).any() and (p["p_value"] == 0).any() and p["p_value"].between(0.001, 0.999).any()
     assert any("only one of the two rounds" in w for c in changes for w in c.warnings)
+
+
+def test_no_answers_give_the_same_empty_results(catalogue):
+    psat = catalogue.instrument("psat")
+    rows = random_rows(psat, 3).assign(score=np.nan)
+    assert_scores(S.site_scores(rows, psat, threshold=3), R.site_scores(rows, psat, threshold=3))
+    new, old = (m.sustainability_summary(rows, psat, threshold=3) for m in (S, R))
+    assert_scores(new.scores, old.scores)
+    assert new.sites == old.sites == ()
+
+
+def test_group_moments_equal_numpys_mean_and_variance_bit_for_bit():
+    """Every group size from 0 to 300 (numpy's three summation regimes: under 8, up to 128, split beyond),
+    values that are not exact in binary, and groups of one repeated value (whose sd must be exactly numpy's)."""
+    from mhin_eval.analysis.group_moments import group_moments
+
+    rng = np.random.default_rng(7)
+    sizes = np.concatenate([np.arange(301), rng.integers(0, 40, size=200)])
+    values = rng.integers(1, 36, size=sizes.sum()) / rng.choice([3.0, 5.0, 7.0, 15.0], size=sizes.sum())
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    flat = rng.random(len(sizes)) < 0.3
+    for g in np.flatnonzero(flat):
+        values[starts[g]:starts[g] + sizes[g]] = values[starts[g]]
+    mean, var = group_moments(values, sizes)
+    for g, (start, n) in enumerate(zip(starts, sizes, strict=True)):
+        part = values[start:start + n]
+        if n == 0:
+            assert np.isnan(mean[g]) and np.isnan(var[g])
+            continue
+        assert mean[g] == np.mean(part), n
+        if n == 1:
+            assert np.isnan(var[g])
+        else:
+            assert var[g] == np.var(part, ddof=1), n
