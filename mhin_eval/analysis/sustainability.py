@@ -22,13 +22,13 @@ missing and ``suppressed`` is True, so no single respondent's ratings can be rea
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mhin_eval.analysis.group_moments import group_moments
 from mhin_eval.analysis.results import AnalysisError, Estimate
 from mhin_eval.catalogue import Instrument
 from mhin_eval.wording import difference_phrase, fmt_number
@@ -99,13 +99,19 @@ class RoundChange:
 
     def estimate(self, domain: str = TOTAL) -> Estimate | None:
         """The change of one domain (or the total) as an Estimate in scale points, None when suppressed."""
-        row = self.table[self.table["domain"] == domain]
-        if row.empty or bool(row["suppressed"].iloc[0]) or pd.isna(row["ci_low"].iloc[0]):
+        r = _domain_row(self.table, domain, "suppressed", "difference", "ci_low", "ci_high", "p_value")
+        if r is None or bool(r["suppressed"]) or pd.isna(r["ci_low"]):
             return None
-        r = row.iloc[0]
         p = None if pd.isna(r["p_value"]) else float(r["p_value"])
         return Estimate(float(r["difference"]), float(r["ci_low"]), float(r["ci_high"]), p, "difference",
                         self.conf_level)
+
+
+def _domain_row(table: pd.DataFrame, domain: str, *columns: str) -> dict | None:
+    """Those columns of the first row of ``table`` for ``domain``, None when it has none. Plain arrays rather
+    than a boolean filter of the frame: the summary reads rows like this several times per site."""
+    at = np.flatnonzero(table["domain"].to_numpy(dtype=object) == domain)
+    return {c: table[c].to_numpy()[at[0]] for c in columns} if len(at) else None
 
 
 def _check(rows: pd.DataFrame, instrument: Instrument, threshold: int, conf_level: float) -> pd.DataFrame:
@@ -117,7 +123,7 @@ def _check(rows: pd.DataFrame, instrument: Instrument, threshold: int, conf_leve
     if missing:
         raise ValueError(f"sustainability rows lack column(s) {', '.join(missing)}")
     rows = rows[rows["instrument"] == instrument.id]
-    unknown = sorted(set(rows["item"]) - set(instrument.items))
+    unknown = sorted(set(rows["item"].unique()) - set(instrument.items))
     if unknown:
         raise ValueError(f"item(s) {', '.join(unknown[:5])} are not items of {instrument.short_name}")
     return rows
@@ -126,7 +132,11 @@ def _check(rows: pd.DataFrame, instrument: Instrument, threshold: int, conf_leve
 def respondent_scores(rows: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     """Each respondent's domain scores and total per site and round (long: site, assessment_date,
     respondent, domain, score, n_items), following the instrument's scoring rules."""
-    rows = _check(rows, instrument, 0, 0.95)
+    return _respondent_scores(_check(rows, instrument, 0, 0.95), instrument)
+
+
+def _respondent_scores(rows: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """respondent_scores of rows already checked and narrowed to the instrument."""
     columns = ["site", "assessment_date", "respondent", "domain", "score", "n_items"]
     answered = rows[rows["score"].notna()].copy()
     if answered.empty:
@@ -159,15 +169,17 @@ def _order(instrument: Instrument) -> tuple[dict[str, int], dict[str, str]]:
     return order, labels
 
 
-def _mean_ci(values: np.ndarray, conf_level: float) -> tuple[float, float, float, float]:
-    """(mean, sd, ci_low, ci_high): t-interval of a mean; no interval for fewer than 2 values."""
-    n = len(values)
-    mean = float(np.mean(values))
-    if n < 2:
-        return mean, math.nan, math.nan, math.nan
-    sd = float(np.std(values, ddof=1))
-    half = float(stats.t.ppf(0.5 + conf_level / 2, n - 1)) * sd / math.sqrt(n)
-    return mean, sd, mean - half, mean + half
+def _t_quantile(conf_level: float, df: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return stats.t.ppf(0.5 + conf_level / 2, df)
+
+
+def _by_group(values: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, mean, variance) of ``values`` per group code 0..n_groups-1, values kept in their given order."""
+    at = np.argsort(groups, kind="stable")
+    n = np.bincount(groups, minlength=n_groups)
+    mean, var = group_moments(values[at], n)
+    return n, mean, var
 
 
 def site_scores(
@@ -180,32 +192,45 @@ def site_scores(
     ``flag_lowest`` lowest domain means of each round (ties included) are flagged ``lowest``.
     """
     rows = _check(rows, instrument, threshold, conf_level)
-    scores = respondent_scores(rows, instrument)
+    return _site_scores(_respondent_scores(rows, instrument), instrument, threshold, conf_level, flag_lowest)
+
+
+def _site_scores(scores: pd.DataFrame, instrument: Instrument, threshold: int, conf_level: float,
+                 flag_lowest: int) -> SustainabilityScores:
+    """site_scores from respondent scores: every domain of every (site, round) at once (issue 16)."""
     order, labels = _order(instrument)
-    records, warnings = [], []
-    for (site, date), part in scores.groupby(["site", "assessment_date"], sort=True):
-        for domain in order:
-            values = part.loc[part["domain"] == domain, "score"].to_numpy(dtype=float)
-            n = len(values)
-            suppressed = n < threshold or n == 0
-            mean, sd, low, high = (math.nan,) * 4 if suppressed else _mean_ci(values, conf_level)
-            records.append({"site": site, "assessment_date": date, "domain": domain, "label": labels[domain],
-                            "order": order[domain], "n_respondents": n, "mean": mean, "sd": sd, "ci_low": low,
-                            "ci_high": high, "suppressed": suppressed, "lowest": False})
-    table = pd.DataFrame(records, columns=list(SCORE_COLUMNS))
-    if not table.empty:
-        table["assessment_date"] = pd.to_datetime(table["assessment_date"])
+    domains = list(order)
+    if scores.empty:
+        table = pd.DataFrame([], columns=list(SCORE_COLUMNS))
+        respondents = pd.DataFrame(columns=["site", "assessment_date", "n_respondents"])
+    else:
+        grouped = scores.groupby(["site", "assessment_date"], sort=True)
+        keys = grouped.size().index
+        code = grouped.ngroup().to_numpy() * len(domains) + scores["domain"].map(order).to_numpy()
+        n, mean, var = _by_group(scores["score"].to_numpy(dtype=float), code, len(keys) * len(domains))
+        suppressed = (n < threshold) | (n == 0)
+        sd = np.sqrt(var)
+        half = _t_quantile(conf_level, np.where(n >= 2, n - 1, np.nan)) * sd / np.sqrt(n)
+        shown = ~suppressed & (n >= 2)
+        table = pd.DataFrame({
+            "site": keys.get_level_values(0).repeat(len(domains)),
+            "assessment_date": pd.to_datetime(keys.get_level_values(1).repeat(len(domains))),
+            "domain": np.tile(np.array(domains, dtype=object), len(keys)),
+            "label": np.tile(np.array([labels[d] for d in domains], dtype=object), len(keys)),
+            "order": np.tile(np.arange(len(domains), dtype=np.int64), len(keys)),
+            "n_respondents": n.astype(np.int64), "mean": np.where(suppressed, np.nan, mean),
+            "sd": np.where(shown, sd, np.nan), "ci_low": np.where(shown, mean - half, np.nan),
+            "ci_high": np.where(shown, mean + half, np.nan), "suppressed": suppressed, "lowest": False,
+        })
         ranked = table[(table["domain"] != TOTAL) & ~table["suppressed"]]
         rank = ranked.groupby(["site", "assessment_date"])["mean"].rank(method="min")
         table.loc[rank.index, "lowest"] = (rank <= flag_lowest).to_numpy()
         table["lowest"] = table["lowest"].astype(bool)
-        table["suppressed"] = table["suppressed"].astype(bool)
-    respondents = (
-        scores[scores["domain"] == TOTAL].groupby(["site", "assessment_date"]).size().rename("n_respondents")
-        .reset_index()
-        if not scores.empty
-        else pd.DataFrame(columns=["site", "assessment_date", "n_respondents"])
-    )
+        respondents = (
+            scores[scores["domain"] == TOTAL].groupby(["site", "assessment_date"]).size().rename("n_respondents")
+            .reset_index()
+        )
+    warnings = []
     for r in respondents.itertuples():
         if r.n_respondents < threshold:
             warnings.append(
@@ -221,32 +246,6 @@ def site_scores(
     )
 
 
-def _paired(first: pd.Series, second: pd.Series, conf_level: float):
-    diff = (second - first).to_numpy(dtype=float)
-    n = len(diff)
-    mean, sd, low, high = _mean_ci(diff, conf_level)
-    if n < 2:
-        return mean, low, high, math.nan
-    if sd == 0:
-        return mean, mean, mean, (1.0 if mean == 0 else 0.0)
-    t = mean / (sd / math.sqrt(n))
-    return mean, low, high, float(2 * stats.t.sf(abs(t), n - 1))
-
-
-def _welch(first: np.ndarray, second: np.ndarray, conf_level: float):
-    n1, n2 = len(first), len(second)
-    diff = float(np.mean(second) - np.mean(first))
-    if n1 < 2 or n2 < 2:
-        return diff, math.nan, math.nan, math.nan
-    v1, v2 = np.var(first, ddof=1) / n1, np.var(second, ddof=1) / n2
-    se = math.sqrt(v1 + v2)
-    if se == 0:
-        return diff, diff, diff, (1.0 if diff == 0 else 0.0)
-    df = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1))
-    half = float(stats.t.ppf(0.5 + conf_level / 2, df)) * se
-    return diff, diff - half, diff + half, float(2 * stats.t.sf(abs(diff / se), df))
-
-
 def round_change(
     rows: pd.DataFrame, instrument: Instrument, site: str, first, second, *, threshold: int = 0,
     conf_level: float = 0.95,
@@ -259,60 +258,114 @@ def round_change(
     """
     rows = _check(rows, instrument, threshold, conf_level)
     first, second = pd.Timestamp(first), pd.Timestamp(second)
-    scores = respondent_scores(rows[rows["site"] == site], instrument)
-    a = scores[scores["assessment_date"] == first]
-    b = scores[scores["assessment_date"] == second]
-    if a.empty or b.empty:
-        raise AnalysisError(f"No answers at {site} in the round of {(first if a.empty else second):%d %b %Y}.")
-    both = set(a.loc[a["domain"] == TOTAL, "respondent"]) & set(b.loc[b["domain"] == TOTAL, "respondent"])
-    method = "paired" if len(both) >= max(2, threshold) else "unpaired"
+    scores = _respondent_scores(rows[rows["site"] == site], instrument)
+    for day in (first, second):
+        if not (scores["assessment_date"] == day).any():
+            raise AnalysisError(f"No answers at {site} in the round of {day:%d %b %Y}.")
+    pairs = pd.DataFrame({"site": [site], "first": [first], "second": [second]})
+    return _changes(scores, pairs, instrument, threshold, conf_level)[site]
+
+
+def _changes(scores: pd.DataFrame, pairs: pd.DataFrame, instrument: Instrument, threshold: int,
+             conf_level: float) -> dict[str, RoundChange]:
+    """round_change of many sites at once: ``pairs`` (site, first, second), one row per site, each round
+    answered (issue 16). The t-intervals: Student (1908) paired, Welch (1947) Biometrika 34:28 unpaired."""
     order, labels = _order(instrument)
-    records = []
-    for domain in order:
-        x = a[a["domain"] == domain].set_index("respondent")["score"]
-        y = b[b["domain"] == domain].set_index("respondent")["score"]
-        common = sorted(set(x.index) & set(y.index) & both)
-        if method == "paired":
-            n_used = len(common)
-            diff, low, high, p = _paired(x[common], y[common], conf_level) if common else (math.nan,) * 4
-        else:
-            n_used = min(len(x), len(y))
-            diff, low, high, p = (
-                _welch(x.to_numpy(float), y.to_numpy(float), conf_level) if n_used else (math.nan,) * 4
+    n_domains, n_pairs = len(order), len(pairs)
+    n_groups = n_pairs * n_domains
+    people, respondent = pd.factorize(scores["respondent"], sort=True, use_na_sentinel=False)
+    n_people = max(len(respondent), 1)
+    pair = scores["site"].map(pd.Series(np.arange(n_pairs), index=pairs["site"].to_numpy()))
+    known = pair.notna().to_numpy()
+    pair = np.where(known, pair.fillna(0).to_numpy(), 0).astype(np.int64)
+    dates = scores["assessment_date"].to_numpy()
+    domain = scores["domain"].map(order).to_numpy()
+    value = scores["score"].to_numpy(dtype=float)
+    is_total = scores["domain"].to_numpy() == TOTAL
+    side = []
+    for column in ("first", "second"):
+        at = np.flatnonzero(known & (dates == pd.to_datetime(pairs[column]).to_numpy()[pair]))
+        group = pair[at] * n_domains + domain[at]
+        side.append({"at": at, "group": group, "key": group * n_people + people[at],
+                     "who": pair[at] * n_people + people[at], "total": is_total[at],
+                     "moments": _by_group(value[at], group, n_groups)})
+    a, b = side
+    both = np.intersect1d(a["who"][a["total"]], b["who"][b["total"]])
+    n_both = np.bincount(both // n_people, minlength=n_pairs)
+    paired = n_both >= max(2, threshold)
+    everyone = np.bincount(np.union1d(a["who"], b["who"]) // n_people, minlength=n_pairs)
+
+    key, ia, ib = np.intersect1d(a["key"], b["key"], assume_unique=True, return_indices=True)
+    keep = np.isin((key // n_people // n_domains) * n_people + key % n_people, both)
+    n_paired, d_mean, d_var = _by_group(value[b["at"][ib[keep]]] - value[a["at"][ia[keep]]], key[keep] // n_people,
+                                        n_groups)
+    d_sd = np.sqrt(d_var)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_half = _t_quantile(conf_level, np.where(n_paired >= 2, n_paired - 1, np.nan)) * d_sd / np.sqrt(n_paired)
+        d_p = 2 * stats.t.sf(np.abs(d_mean / (d_sd / np.sqrt(n_paired))), np.maximum(n_paired - 1, 1))
+    d_flat = d_sd == 0
+    d_low = np.where(d_flat, d_mean, d_mean - d_half)
+    d_high = np.where(d_flat, d_mean, d_mean + d_half)
+    d_p = np.where(n_paired < 2, np.nan, np.where(d_flat, np.where(d_mean == 0, 1.0, 0.0), d_p))
+
+    (n1, m1, var1), (n2, m2, var2) = a["moments"], b["moments"]
+    diff = m2 - m1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v1, v2 = var1 / n1, var2 / n2
+        se = np.sqrt(v1 + v2)
+        df = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1))
+        w_half = _t_quantile(conf_level, df) * se
+        w_p = 2 * stats.t.sf(np.abs(diff / se), df)
+    w_flat = se == 0
+    w_low = np.where(w_flat, diff, diff - w_half)
+    w_high = np.where(w_flat, diff, diff + w_half)
+    w_p = np.where(w_flat, np.where(diff == 0, 1.0, 0.0), w_p)
+    w_none = (n1 < 2) | (n2 < 2)
+    w_low, w_high, w_p = (np.where(w_none, np.nan, x) for x in (w_low, w_high, w_p))
+
+    by_pair = np.repeat(paired, n_domains)
+    n_used = np.where(by_pair, n_paired, np.minimum(n1, n2))
+    hidden = n_used < max(threshold, 1)
+
+    def pick(when_paired, when_unpaired):
+        return np.where(hidden | (n_used == 0), np.nan, np.where(by_pair, when_paired, when_unpaired))
+
+    method = np.where(paired, "paired", "unpaired").astype(object)
+    table = pd.DataFrame({
+        "domain": np.tile(np.array(list(order), dtype=object), n_pairs),
+        "label": np.tile(np.array([labels[d] for d in order], dtype=object), n_pairs),
+        "order": np.tile(np.arange(n_domains, dtype=np.int64), n_pairs), "method": np.repeat(method, n_domains),
+        "n_first": n1, "n_second": n2, "n_paired": n_paired,
+        "first_mean": np.where(hidden, np.nan, m1), "second_mean": np.where(hidden, np.nan, m2),
+        "difference": pick(d_mean, diff), "ci_low": pick(d_low, w_low), "ci_high": pick(d_high, w_high),
+        "p_value": pick(d_p, w_p), "suppressed": hidden,
+    }, columns=list(CHANGE_COLUMNS))
+    all_hidden = hidden.reshape(n_pairs, n_domains).all(axis=1)
+    out = {}
+    for k, (site, first, second) in enumerate(pairs[["site", "first", "second"]].itertuples(index=False)):
+        first, second = pd.Timestamp(first), pd.Timestamp(second)
+        warnings = []
+        if not paired[k]:
+            warnings.append(
+                f"Only {n_both[k]} respondent(s) answered both rounds, so the rounds are compared as independent "
+                "groups (Welch); a change may partly reflect who answered."
             )
-        suppressed = n_used < max(threshold, 1)
-        records.append({
-            "domain": domain, "label": labels[domain], "order": order[domain], "method": method,
-            "n_first": len(x), "n_second": len(y), "n_paired": len(common),
-            "first_mean": math.nan if suppressed else float(x.mean()),
-            "second_mean": math.nan if suppressed else float(y.mean()),
-            "difference": math.nan if suppressed else diff, "ci_low": math.nan if suppressed else low,
-            "ci_high": math.nan if suppressed else high, "p_value": math.nan if suppressed else p,
-            "suppressed": suppressed,
-        })
-    table = pd.DataFrame(records, columns=list(CHANGE_COLUMNS))
-    warnings = []
-    if method == "unpaired":
-        warnings.append(
-            f"Only {len(both)} respondent(s) answered both rounds, so the rounds are compared as independent "
-            "groups (Welch); a change may partly reflect who answered."
+        elif everyone[k] - n_both[k]:
+            warnings.append(f"{everyone[k] - n_both[k]} respondent(s) answered only one of the two rounds and are "
+                            "not in the paired comparison.")
+        if all_hidden[k]:
+            warnings.append(f"Fewer than {threshold} respondents in the comparison: no change is shown.")
+        out[site] = RoundChange(
+            instrument=instrument.id, site=site, first=first, second=second, method=method[k],
+            table=table.iloc[k * n_domains:(k + 1) * n_domains].reset_index(drop=True), conf_level=conf_level,
+            warnings=tuple(warnings),
+            methods=(
+                f"Change from {first:%d %b %Y} to {second:%d %b %Y}: "
+                + ("mean of each respondent's change with a paired t-interval (respondents who answered both "
+                   "rounds)." if paired[k] else "difference of round means with Welch's unpaired t-interval.")
+            ),
         )
-    else:
-        left_out = len(set(a["respondent"]) | set(b["respondent"])) - len(both)
-        if left_out:
-            warnings.append(f"{left_out} respondent(s) answered only one of the two rounds and are not in the "
-                            "paired comparison.")
-    if table["suppressed"].all():
-        warnings.append(f"Fewer than {threshold} respondents in the comparison: no change is shown.")
-    return RoundChange(
-        instrument=instrument.id, site=site, first=first, second=second, method=method, table=table,
-        conf_level=conf_level, warnings=tuple(warnings),
-        methods=(
-            f"Change from {first:%d %b %Y} to {second:%d %b %Y}: "
-            + ("mean of each respondent's change with a paired t-interval (respondents who answered both rounds)."
-               if method == "paired" else "difference of round means with Welch's unpaired t-interval.")
-        ),
-    )
+    return out
 
 
 def methods_text(instrument: Instrument, threshold: int, conf_level: float) -> str:
@@ -370,16 +423,19 @@ def site_sentence(site_name: str, instrument: Instrument, scores: pd.DataFrame, 
                   change: RoundChange | None, threshold: int) -> str:
     """'Hull, PSAT round of Mar 2024 (9 respondents): total 4.8 of 7 (95% CI ...); lowest: ...; change ...'."""
     head = f"{site_name}, {instrument.short_name} round of {latest:%b %Y} ({n} respondent{'s' if n != 1 else ''})"
-    total = scores[scores["domain"] == TOTAL]
-    if total.empty or bool(total["suppressed"].iloc[0]):
+    t = _domain_row(scores, TOTAL, "suppressed", "mean", "ci_low", "ci_high")
+    if t is None or bool(t["suppressed"]):
         return f"{head}: fewer than {threshold} respondents, so no scores are shown."
-    t = total.iloc[0]
     text = f"{head}: total {fmt_number(t['mean'])} on the {instrument.scale_text} scale"
     if not pd.isna(t["ci_low"]):
         text += f" (95% CI {fmt_number(t['ci_low'])} to {fmt_number(t['ci_high'])})"
-    lowest = scores[scores["lowest"]]
-    if not lowest.empty:
-        text += "; lowest: " + ", ".join(f"{r.label} {fmt_number(r.mean)}" for r in lowest.itertuples())
+    lowest = scores["lowest"].to_numpy(dtype=bool)
+    if lowest.any():
+        text += "; lowest: " + ", ".join(
+            f"{label} {fmt_number(mean)}"
+            for label, mean in zip(scores["label"].to_numpy(dtype=object)[lowest], scores["mean"].to_numpy()[lowest],
+                                   strict=True)
+        )
     est = change.estimate(TOTAL) if change is not None else None
     if est is not None:
         text += f"; since {change.first:%b %Y} the total {difference_phrase(est, 'points')} ({change_basis(change)})"
@@ -388,7 +444,7 @@ def site_sentence(site_name: str, instrument: Instrument, scores: pd.DataFrame, 
 
 def change_basis(change: RoundChange) -> str:
     """'paired, 8 respondents in both rounds' or 'unpaired, 6 and 9 respondents'."""
-    total = change.table[change.table["domain"] == TOTAL].iloc[0]
+    total = _domain_row(change.table, TOTAL, "n_paired", "n_first", "n_second")
     if change.method == "paired":
         return f"paired, {int(total['n_paired'])} respondents in both rounds"
     return f"unpaired, {int(total['n_first'])} and {int(total['n_second'])} respondents"
@@ -399,31 +455,37 @@ def sustainability_summary(
     conf_level: float = 0.95,
 ) -> SustainabilitySummary:
     """Each site's latest round of ``instrument`` (scores, lowest domains, change since the previous round)
-    with a sentence per site; the one function pages and slide decks both call."""
-    scores = site_scores(rows, instrument, threshold=threshold, conf_level=conf_level)  # checks every row once
+    with a sentence per site; the one function pages and slide decks both call.
+
+    Every site is scored and compared at once (one respondent scoring, one change computation), so the
+    summary stays under a second or two at 500 sites (issue 16)."""
+    rows = _check(rows, instrument, threshold, conf_level)
+    answers = _respondent_scores(rows, instrument)
+    scores = _site_scores(answers, instrument, threshold, conf_level, LOWEST_FLAGGED)
     site_names = site_names or {}
-    # Each site's change reads that site's rows only: passing every site's rows made the summary quadratic in
-    # the number of sites (minutes at 500).
-    rows_of = {site: group for site, group in rows.groupby("site", sort=False, observed=True)}
+    rounds: dict[str, list[tuple[pd.Timestamp, int, int]]] = {}
+    for i, r in enumerate(scores.respondents.itertuples(index=False)):
+        rounds.setdefault(r.site, []).append((pd.Timestamp(r.assessment_date), int(r.n_respondents), i))
+    pairs = pd.DataFrame(
+        [(site, days[-2][0], days[-1][0]) for site, days in rounds.items() if len(days) > 1],
+        columns=["site", "first", "second"],
+    )
+    changes = _changes(answers, pairs, instrument, threshold, conf_level) if len(pairs) else {}
+    width = len(instrument.domains) + 1
+    label, lowest = scores.table["label"].to_numpy(dtype=object), scores.table["lowest"].to_numpy(dtype=bool)
+    is_total = scores.table["domain"].to_numpy(dtype=object) == TOTAL
+    hidden = scores.table["suppressed"].to_numpy(dtype=bool)
     sites = []
-    for site in sorted(scores.respondents["site"].unique(), key=lambda s: site_names.get(s, s)):
-        rounds = scores.rounds(site)
-        latest = pd.Timestamp(rounds[-1])
-        table = scores.round(site, latest)
-        n = int(scores.respondents.set_index(["site", "assessment_date"]).loc[(site, latest), "n_respondents"])
-        change = None
-        if len(rounds) > 1:
-            try:
-                change = round_change(rows_of[site], instrument, site, rounds[-2], latest, threshold=threshold,
-                                      conf_level=conf_level)
-            except AnalysisError:
-                change = None
-        suppressed = bool(table.loc[table["domain"] == TOTAL, "suppressed"].all())
+    for site in sorted(rounds, key=lambda s: site_names.get(s, s)):
+        latest, n, i = rounds[site][-1]
+        at = slice(i * width, (i + 1) * width)  # the table has every domain of each round in respondents' order
+        table = scores.table.iloc[at].reset_index(drop=True)
+        change = changes.get(site)
         sites.append(SiteSustainability(
             site=site, latest=latest, n_respondents=n, scores=table, change=change,
-            lowest=tuple(table.loc[table["lowest"], "label"]),
+            lowest=tuple(label[at][lowest[at]]),
             sentence=site_sentence(site_names.get(site, site), instrument, table, n, latest, change, threshold),
-            suppressed=suppressed,
+            suppressed=bool(hidden[at][is_total[at]].all()),
         ))
     return SustainabilitySummary(instrument=instrument.id, instrument_name=instrument.name, scores=scores,
                                  sites=tuple(sites), methods=scores.methods)
