@@ -4,6 +4,7 @@ pages its rows, and once the results of record are computed the overview and com
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -201,4 +202,26 @@ def test_sustainability_ranks_every_sites_latest_total_when_there_are_many(app, 
     at = open_page(app, "sustainability", instrument="psat", section="Latest round at each site")
     assert chart_titles(at) == ["PSAT total score at each site's latest round"]
     assert not any(m.value.startswith("- ") for m in at.markdown), "no sentence per site"
-    assert len(at.dataframe[0].value) == N_SITES
+    from mhin_eval.ui import many_sites
+
+    assert len(at.dataframe[0].value) == many_sites.PAGE_SIZE < N_SITES
+    at.number_input(key="latest-page-psat").set_value(2).run()
+    assert not at.exception and len(at.dataframe[0].value) == N_SITES - many_sites.PAGE_SIZE
+
+
+@pytest.mark.parametrize("page", ["overview", "home"])
+def test_freshness_shows_the_stalest_page_and_every_source_on_demand(app, page):
+    from mhin_eval.ui import many_sites
+    from tests.app.conftest import open_details
+
+    at = open_page(app, page)
+    caption = next(c.value for c in at.caption if "sources, their latest months" in c.value)
+    total = int(caption.split(" sources")[0].replace(",", ""))
+    assert total > many_sites.PAGE_SIZE
+    stalest = next(d.value for d in at.dataframe if "Latest month" in d.value.columns)
+    assert len(stalest) == many_sites.PAGE_SIZE
+    months = pd.to_datetime(stalest["Latest month"], format="%b %Y")
+    assert months.is_monotonic_increasing
+    every = [d.value for d in open_details(at).dataframe if "Latest month" in d.value.columns]
+    assert [len(d) for d in every] == [many_sites.PAGE_SIZE, total]
+    assert pd.to_datetime(every[1]["Latest month"], format="%b %Y").min() == months.min()
