@@ -46,22 +46,15 @@ def _seconds(name: str, default: float) -> float:
         return default
 
 
-#: Pages whose default view computes something for every site (the presentation's all-sites slides fit and
-#: draw each site's charts; the sustainability page scores every site's rounds): warmed last, so that with
-#: hundreds of sites the time budget ends before them rather than leaving one running beside the server for
-#: minutes, taking its CPU from every visitor.
-WARMED_LAST = ("pages/present.py", "pages/sustainability.py")
-
-
 def warm_up_views() -> list[tuple[str, dict[str, str]]]:
-    """(page file, query) of every page's default view, and of the project and site pages for each project
-    and site in the catalogue; the pages of :data:`WARMED_LAST` last."""
+    """(page file, query) of every page's default view first (each reads or draws what every site shares, and
+    with hundreds of sites shows them ranked rather than charted one by one), then the project page of each
+    project and the site page of each site, so a budget spent among hundreds of site pages has warmed every
+    page's first view."""
     catalogue = load_catalogue()
-    pages = [f"pages/{page.name}" for page in sorted((PROJECT_ROOT / "pages").glob("*.py"))]
-    views = [(page, {}) for page in pages if page not in WARMED_LAST]
+    views = [(f"pages/{page.name}", {}) for page in sorted((PROJECT_ROOT / "pages").glob("*.py"))]
     views += [("pages/project.py", {"project": project}) for project in catalogue.project_ids]
-    views += [("pages/site.py", {"site": site.id}) for site in catalogue.sites if not site.is_comparison]
-    return views + [(page, {}) for page in pages if page in WARMED_LAST]
+    return views + [("pages/site.py", {"site": site.id}) for site in catalogue.sites if not site.is_comparison]
 
 
 def _run_view(at, page: str, query: dict[str, str], timeout: float) -> None:
