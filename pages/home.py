@@ -46,24 +46,25 @@ coverage = None if len(many) == len(projects) else context.coverage(scope)
 if coverage is not None and coverage.empty:
     st.info("No indicator data is stored yet. Upload an extract or run `python -m mhin_eval seed`.")
 else:
-    tabs = st.tabs([plain(p.short_name) for p in projects])
-    for tab, project in zip(tabs, projects, strict=True):
-        with tab:
-            title = f"{project.short_name}: months with data"
-            if project.id in many:
-                shares, gaps = context.coverage_summary(project.id, scope)
-                components.chart(lambda s=shares, t=title: charts_ranked.coverage_share_heatmap(s, title=t),
-                                 key=f"coverage-{project.id}", cached=("coverage-share", project.id, title))
-                if gaps.empty:
-                    st.caption("Every site has data in every month.")
+    tabs = components.lazy_tabs([plain(p.short_name) for p in projects], key="coverage")
+    for project in projects:
+        if tab := tabs.get(plain(project.short_name)):
+            with tab:
+                title = f"{project.short_name}: months with data"
+                if project.id in many:
+                    shares, gaps = context.coverage_summary(project.id, scope)
+                    components.chart(lambda s=shares, t=title: charts_ranked.coverage_share_heatmap(s, title=t),
+                                     key=f"coverage-{project.id}", cached=("coverage-share", project.id, title))
+                    if gaps.empty:
+                        st.caption("Every site has data in every month.")
+                    else:
+                        st.markdown(f"**Site series with missing months** ({len(gaps):,})")
+                        st.table(components.plain_table(
+                            many_sites.paginated(gaps, key=f"coverage-page-{project.id}").set_index("Site")))
                 else:
-                    st.markdown(f"**Site series with missing months** ({len(gaps):,})")
-                    st.table(components.plain_table(
-                        many_sites.paginated(gaps, key=f"coverage-page-{project.id}").set_index("Site")))
-            else:
-                subset = coverage[coverage["project"] == project.id]
-                components.chart(lambda s=subset, t=title: charts.coverage_heatmap(labelled(s, cat), title=t),
-                                 key=f"coverage-{project.id}", cached=("coverage", project.id, title))
+                    subset = coverage[coverage["project"] == project.id]
+                    components.chart(lambda s=subset, t=title: charts.coverage_heatmap(labelled(s, cat), title=t),
+                                     key=f"coverage-{project.id}", cached=("coverage", project.id, title))
 
 st.header("Data freshness")
 many_sites.freshness_section(scope, key="home")

@@ -15,7 +15,7 @@ from mhin_eval.ui import analyses, components, context
 from mhin_eval.wording import DIRECTION_ICONS
 
 #: Site charts drawn at once on a project page unless the user chooses more.
-DEFAULT_CHARTED_SITES = 6
+DEFAULT_CHARTED_SITES = 4
 PAGE_SIZE = 20
 FOREST_MAX_SITES = charts_ranked.FOREST_MAX_SITES
 

@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from mhin_eval.catalogue import PROJECT_ROOT
+from mhin_eval.ui import many_sites
 from tests.app.conftest import APP, all_text, open_page
 
 N_SITES = 30
@@ -72,15 +73,13 @@ def test_the_project_page_ranks_every_site_and_charts_a_few(app):
     assert any("every site's result" in t for t in chart_titles(at))
     n_sites = len(load_catalogue().sites_of("pcref"))
     chosen = at.multiselect(key="charted-pcref")
-    assert len(chosen.options) == n_sites and len(chosen.value) == 6
-    assert len(at.get("plotly_chart")) == 1 + 6
+    assert len(chosen.options) == n_sites and len(chosen.value) == many_sites.DEFAULT_CHARTED_SITES < n_sites
+    assert len(at.get("plotly_chart")) == 1 + many_sites.DEFAULT_CHARTED_SITES
     chosen.set_value(chosen.value[:2]).run()
     assert not at.exception and len(at.get("plotly_chart")) == 1 + 2
 
 
 def test_the_overview_filters_and_pages_its_rows(app):
-    from mhin_eval.ui import many_sites
-
     at = open_page(app, "overview")
     aaot = at.table[0].value
     assert len(aaot) == many_sites.PAGE_SIZE and at.number_input(key="overview-page-aaot")
@@ -117,7 +116,13 @@ def test_home_summarises_coverage_per_indicator_not_a_row_per_site(app):
 
     catalogue = load_catalogue()
     at = open_page(app, "home")
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(at.get("plotly_chart")) == 1, "the open tab's chart only"
+    specs = []
+    for tab in [t.label for t in at.tabs]:
+        at.query_params["coverage"] = tab
+        at.run()
+        assert not at.exception
+        specs += [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert len(specs) == len(catalogue.projects)
     text = all_text(at)
     site_names = {s.name for s in catalogue.sites}
@@ -142,22 +147,20 @@ def test_a_rerun_draws_no_figure_again_and_another_view_draws_its_own(app, monke
         monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: built.append(_name) or _real(*a, **k))
     at = open_page(app, "project", project="pcref")
     first = [c.proto.spec for c in at.get("plotly_chart")]
-    assert sorted(built) == ["caterpillar_plot"] + ["its_chart"] * 6
+    assert sorted(built) == ["caterpillar_plot"] + ["its_chart"] * many_sites.DEFAULT_CHARTED_SITES
     built.clear()
     at.run()
     assert not at.exception and built == []
     assert [c.proto.spec for c in at.get("plotly_chart")] == first
     at.sidebar.toggle(key="view:suppressed").set_value(True).run()
     assert not at.exception
-    assert sorted(built) == ["caterpillar_plot"] + ["its_chart"] * 6
+    assert sorted(built) == ["caterpillar_plot"] + ["its_chart"] * many_sites.DEFAULT_CHARTED_SITES
 
 
 @pytest.fixture
 def ten_sites_are_many(monkeypatch):
     """Treat more than 5 sites as many, so the 30-site catalogue's projects (about 10 sites each) are."""
     from mhin_eval import charts_ranked
-    from mhin_eval.ui import many_sites
-
     monkeypatch.setattr(charts_ranked, "FOREST_MAX_SITES", 5)
     monkeypatch.setattr(many_sites, "FOREST_MAX_SITES", 5)
 
@@ -202,8 +205,6 @@ def test_sustainability_ranks_every_sites_latest_total_when_there_are_many(app, 
     at = open_page(app, "sustainability", instrument="psat", section="Latest round at each site")
     assert chart_titles(at) == ["PSAT total score at each site's latest round"]
     assert not any(m.value.startswith("- ") for m in at.markdown), "no sentence per site"
-    from mhin_eval.ui import many_sites
-
     assert len(at.dataframe[0].value) == many_sites.PAGE_SIZE < N_SITES
     at.number_input(key="latest-page-psat").set_value(2).run()
     assert not at.exception and len(at.dataframe[0].value) == N_SITES - many_sites.PAGE_SIZE
@@ -211,7 +212,6 @@ def test_sustainability_ranks_every_sites_latest_total_when_there_are_many(app, 
 
 @pytest.mark.parametrize("page", ["overview", "home"])
 def test_freshness_shows_the_stalest_page_and_every_source_on_demand(app, page):
-    from mhin_eval.ui import many_sites
     from tests.app.conftest import open_details
 
     at = open_page(app, page)
