@@ -21,7 +21,7 @@ st.markdown(
 st.header("Projects and sites")
 projects = [cat.project(p) for p in access.project_ids(cat)]
 sites = {p.id: access.sites_of(cat, p.id) for p in projects}
-many = {p.id for p in projects if len(sites[p.id]) > many_sites.DEFAULT_CHARTED_SITES}
+many = {p.id for p in projects if len(sites[p.id]) > many_sites.FEW_SITES}
 columns = st.columns(len(projects))
 for column, project in zip(columns, projects, strict=True):
     with column.container(border=True):

@@ -15,7 +15,7 @@ project = cat.project(project_id)
 st.title(plain(project.name))
 st.markdown(plain(project.summary))
 sites = access.sites_of(cat, project_id)
-many = len(sites) > many_sites.DEFAULT_CHARTED_SITES
+many = len(sites) > many_sites.FEW_SITES
 if many:
     st.caption(f"{len(sites)} sites, go-live {min(s.go_live for s in sites):%B %Y} to "
                f"{max(s.go_live for s in sites):%B %Y}.")

@@ -14,8 +14,10 @@ from mhin_eval.catalogue import Catalogue, Indicator, Site
 from mhin_eval.ui import analyses, components, context
 from mhin_eval.wording import DIRECTION_ICONS
 
-#: Site charts drawn at once on a project page unless the user chooses more.
-DEFAULT_CHARTED_SITES = 4
+#: Up to this many sites a page lists and charts every one; with more, they are ranked in one chart.
+FEW_SITES = 6
+#: Site charts drawn at first on a page of more than FEW_SITES sites; the user chooses others.
+DEFAULT_CHARTED_SITES = 2
 PAGE_SIZE = 20
 FOREST_MAX_SITES = charts_ranked.FOREST_MAX_SITES
 
@@ -35,11 +37,11 @@ def results_progress():
 
 def chosen_sites(sites: tuple[Site, ...] | list[Site], *, key: str, label: str = "Sites charted",
                  container=st) -> list[Site]:
-    """The sites whose charts and sections are drawn: all of them when there are few, else those chosen in a
-    multiselect (the first :data:`DEFAULT_CHARTED_SITES` by default), so a page with hundreds of sites draws a
-    handful."""
+    """The sites whose charts and sections are drawn: all of them when there are few (:data:`FEW_SITES`), else
+    those chosen in a multiselect (the first :data:`DEFAULT_CHARTED_SITES` by default), so a page with hundreds
+    of sites draws a handful."""
     sites = list(sites)
-    if len(sites) <= DEFAULT_CHARTED_SITES:
+    if len(sites) <= FEW_SITES:
         return sites
     by_id = {s.id: s for s in sites}
     chosen = container.multiselect(label, list(by_id), default=list(by_id)[:DEFAULT_CHARTED_SITES], key=key,
