@@ -39,7 +39,8 @@ from bench.pages import APP, TIMEOUT_MS, _clear_caches, _timed_visit, cpu_per_vi
 from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app  # noqa: E402
 
 SIZES = (10, 100, 500)
-PAGES = ("overview", "project", "compare", "site", "home")
+PAGES = ("home", "overview", "project", "compare", "site", "sustainability", "present", "explorer", "published",
+         "methods", "upload")
 
 
 def _child(args: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -174,13 +175,15 @@ def _served_row(row: dict, n_sites: int, store: Path, env: dict[str, str], pages
 
 
 def print_table(rows: list[dict]) -> None:
-    columns = list(dict.fromkeys(c for row in rows for c in row))
-    cells = [[f"{row.get(c, ''):.1f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns]
-             for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
+    """One table: a row per measure, a column per roll-out size (the measures outnumber the sizes)."""
+    measures = list(dict.fromkeys(c for row in rows for c in row if c != "sites"))
+    header = ["", *(f"{row['sites']} sites" for row in rows)]
+    cells = [[m, *(f"{row.get(m, ''):.1f}" if isinstance(row.get(m), float) else str(row.get(m, "")) for row in rows)]
+             for m in measures]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+    print("  ".join(h.ljust(widths[0]) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True))))
     for r in cells:
-        print("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)))
+        print("  ".join(v.ljust(widths[0]) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True))))
 
 
 def main(argv: list[str] | None = None) -> None:
