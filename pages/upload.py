@@ -96,7 +96,7 @@ if upload is not None:
             st.info("Every row of this file is already stored with the same value: there is nothing to add.")
 
 st.header("Upload history")
-history = store.history(sites=access.data_scope(cat))
+history = context.history(access.data_scope(cat))
 if history.empty:
     st.info("Nothing has been uploaded yet.")
 else:
@@ -123,5 +123,6 @@ if access.can_rollback:
             result = uploads.rollback_ingest(int(choice), access=access, store=store, catalogue=cat,
                                              progress=many_sites.results_progress())
             st.success(plain(result.summary()))
-    with st.expander("Audit log (logins, uploads, rollbacks, downloads)"):
-        st.dataframe(store.audit_log(limit=200).rename(columns=str.capitalize), hide_index=True)
+    audit = components.details_on_demand("Audit log (logins, uploads, rollbacks, downloads)", key="audit-log")
+    if audit.open:
+        audit.dataframe(store.audit_log(limit=200).rename(columns=str.capitalize), hide_index=True)

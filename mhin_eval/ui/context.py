@@ -90,6 +90,17 @@ def freshness(sites: tuple[str, ...] | None) -> pd.DataFrame:
     return _freshness(data_version(), sites)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _history(version: int, sites: tuple[str, ...] | None) -> pd.DataFrame:
+    return get_store().history(sites=sites)
+
+
+def history(sites: tuple[str, ...] | None) -> pd.DataFrame:
+    """Every ingest and rollback within a site scope (None = all), read once per data version (each ingest or
+    rollback makes a new one)."""
+    return _history(data_version(), sites)
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def _has_demo_data(version: int) -> bool:
     return get_store().has_demo_data()

@@ -19,6 +19,8 @@ FEW_SITES = 6
 #: Site charts drawn at first on a page of more than FEW_SITES sites; the user chooses others.
 DEFAULT_CHARTED_SITES = 2
 PAGE_SIZE = 20
+#: A table of up to this many rows is shown whole (it scrolls); a longer one a page at a time.
+WHOLE_TABLE_ROWS = 50
 FOREST_MAX_SITES = charts_ranked.FOREST_MAX_SITES
 
 
@@ -67,7 +69,7 @@ def freshness_section(sites: tuple[str, ...] | None, *, key: str) -> None:
     if frame.empty:
         st.info("Nothing has been loaded yet.")
         return
-    if len(frame) <= PAGE_SIZE:
+    if len(frame) <= WHOLE_TABLE_ROWS:
         st.dataframe(frame, hide_index=True)
         return
     latest = pd.to_datetime(frame["Latest month"], format="%b %Y", errors="coerce")

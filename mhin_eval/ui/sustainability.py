@@ -38,8 +38,10 @@ def findings(project: str | None, sites: tuple[str, ...] | None) -> pd.DataFrame
     return _findings(context.data_version(), project, sites)
 
 
-@st.cache_data(show_spinner="Scoring the assessments…", max_entries=32)
+@st.cache_resource(show_spinner="Scoring the assessments…", max_entries=16)
 def _summary(version: int, instrument: str, sites: tuple[str, ...] | None, limit: int):
+    """Kept as one shared object (pages only read it), not unpickled on every read as ``st.cache_data`` would:
+    at 500 sites its thousand frames cost half a second of CPU per view."""
     cat = context.catalogue()
     rows = _assessments(version, instrument, sites)
     names = {s.id: s.name for s in cat.sites}
