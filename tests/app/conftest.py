@@ -139,14 +139,14 @@ def open_details(at: AppTest) -> AppTest:
     return at
 
 
-def each_view(at: AppTest) -> Iterator[AppTest]:
-    """The current page with each of its on-demand tabs (components.lazy_tabs, kept in ``?section=``) open in
+def each_view(at: AppTest, key: str = "section") -> Iterator[AppTest]:
+    """The current page with each of its on-demand tabs (components.lazy_tabs, kept in ``?<key>=``) open in
     turn, and in each every details expander opened: everything a user can reach on the page without
     changing a choice."""
-    labels = [t.label for t in at.tabs] if "section" in at.session_state else [None]
+    labels = [t.label for t in at.tabs] if key in at.session_state else [None]
     for label in labels:
         if label is not None:  # as a click on the tab does: the widget's state and the URL both change
-            at.session_state["section"] = label
-            at.query_params["section"] = label
+            at.session_state[key] = label
+            at.query_params[key] = label
             at.run()
         yield open_details(at)

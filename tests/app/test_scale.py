@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from mhin_eval.catalogue import PROJECT_ROOT
 from mhin_eval.ui import many_sites
-from tests.app.conftest import APP, all_text, open_page
+from tests.app.conftest import APP, all_text, each_view, open_page
 
 N_SITES = 30
 
@@ -117,12 +117,7 @@ def test_home_summarises_coverage_per_indicator_not_a_row_per_site(app):
     catalogue = load_catalogue()
     at = open_page(app, "home")
     assert len(at.get("plotly_chart")) == 1, "the open tab's chart only"
-    specs = []
-    for tab in [t.label for t in at.tabs]:
-        at.query_params["coverage"] = tab
-        at.run()
-        assert not at.exception
-        specs += [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    specs = [json.loads(c.proto.spec) for view in each_view(at, key="coverage") for c in view.get("plotly_chart")]
     assert len(specs) == len(catalogue.projects)
     text = all_text(at)
     site_names = {s.name for s in catalogue.sites}
