@@ -28,9 +28,10 @@ def view(project: str, site: str | None = None, access: Access | None = None) ->
 
 
 def _view(store, catalogue, project: str, site: str | None, access: Access, version: int) -> export.ExportView:
-    """Export content kept per data version and access (8 most recent), in a plain process-wide cache
-    rather than st.cache_data: deferred downloads call it off the script thread with what it read."""
-    key = (version, access.cache_key, project, site)
+    """Export content kept per store, data version and access (8 most recent), in a plain process-wide cache
+    rather than st.cache_data: deferred downloads call it off the script thread with what it read. The store
+    object is part of the key (two stores can be at the same version number, as test stores are)."""
+    key = (store, version, access.cache_key, project, site)
     with _VIEWS_LOCK:
         if key in _VIEWS:
             _VIEWS.move_to_end(key)
