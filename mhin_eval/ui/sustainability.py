@@ -65,14 +65,14 @@ def _change(version: int, instrument: str, site: str, first, second, limit: int)
 
 def latest_totals(summary: scoring.SustainabilitySummary, names: dict[str, str]) -> pd.DataFrame:
     """Each shown site's total score at its latest round (label, estimate, ci_low, ci_high; none where the
-    round is suppressed), for the ranked chart of a roll-out with many sites."""
-    rows = []
-    for s in summary.sites:
-        total = s.scores[s.scores["domain"] == scoring.TOTAL]
-        if s.site in names and not s.suppressed and not total.empty:
-            t = total.iloc[0]
-            rows.append((f"{names[s.site]} ({s.latest:%b %Y})", t["mean"], t["ci_low"], t["ci_high"]))
-    return pd.DataFrame(rows, columns=["label", "estimate", "ci_low", "ci_high"])
+    round is suppressed), for the ranked chart of a roll-out with many sites: one filter of the scores table."""
+    latest = pd.Series({s.site: s.latest for s in summary.sites if s.site in names}, dtype="datetime64[ns]")
+    t = summary.scores.table
+    rows = t[(t["domain"] == scoring.TOTAL) & ~t["suppressed"] & (t["site"].map(latest) == t["assessment_date"])]
+    rows = rows.sort_values("site", key=lambda site: site.map({s: n for n, s in enumerate(latest.index)}), kind="stable")
+    labels = [f"{names[site]} ({date:%b %Y})" for site, date in zip(rows["site"], rows["assessment_date"], strict=True)]
+    return pd.DataFrame({"label": labels, "estimate": rows["mean"].to_numpy(), "ci_low": rows["ci_low"].to_numpy(),
+                         "ci_high": rows["ci_high"].to_numpy()})
 
 
 def change(instrument: str, site: str, first, second) -> scoring.RoundChange | str:
