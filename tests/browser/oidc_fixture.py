@@ -40,10 +40,11 @@ def start_provider(port: int, client: OidcClient, post_logout_uri: str | None = 
                    timeout: float = 30) -> tuple[subprocess.Popen, str]:
     """Start provider.js on 127.0.0.1:port; return (process, issuer) once its discovery document answers."""
     ensure_provider_installed()
-    args = ["node", str(OIDC_DIR / "provider.js"), "--port", str(port), "--client-id", client.client_id,
-            "--client-secret", client.client_secret, "--redirect-uri", client.redirect_uri]
+    # --name=value: a random secret may start with "-", which node's parseArgs would take for an option.
+    args = ["node", str(OIDC_DIR / "provider.js"), f"--port={port}", f"--client-id={client.client_id}",
+            f"--client-secret={client.client_secret}", f"--redirect-uri={client.redirect_uri}"]
     if post_logout_uri:
-        args += ["--post-logout-uri", post_logout_uri]
+        args.append(f"--post-logout-uri={post_logout_uri}")
     proc = subprocess.Popen(args, cwd=OIDC_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     issuer = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout
